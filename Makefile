@@ -1,0 +1,42 @@
+# Two commands run everything: `make run` and `make test`. See README.md.
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-sqlite test-postgres bench chaos openapi migrate lint clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+## Start gateway, the four services and the WeChat stand-in on loopback (SQLite under ./data).
+run: $(STAMP)
+	$(PY) scripts/run.py
+
+## The whole suite, on SQLite (and on PostgreSQL when TEST_DATABASE_URL is set).
+test: $(STAMP)
+	$(PY) -m pytest
+
+## Apply every service's migrations to the configured databases.
+migrate: $(STAMP)
+	$(PY) -m services.common.migrations upgrade
+
+## Regenerate miniprogram-api.yaml from the code.
+openapi: $(STAMP)
+	$(PY) scripts/openapi.py > miniprogram-api.yaml
+
+## Benchmarks: print figures; not part of `make test`.
+bench: $(STAMP)
+	$(PY) -m bench
+
+lint: $(STAMP)
+	$(PY) -m pip install --quiet ruff
+	$(VENV)/bin/ruff check services gateway wechat_standin tests scripts bench
+
+clean:
+	rm -rf $(VENV) data .pytest_cache

@@ -1,0 +1,1 @@
+"""The four domain services and the plumbing they share."""

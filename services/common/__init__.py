@@ -1,0 +1,1 @@
+"""Plumbing every service needs and no service owns. Domain rules never live here."""

@@ -1,0 +1,73 @@
+"""`create_service_app`: the FastAPI app every service is built on, with the plumbing wired."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+
+from services.common import health
+from services.common.auth import verifier_from_settings
+from services.common.db import create_engine, create_sessionmaker
+from services.common.events.handlers import EventHandlers
+from services.common.errors import install_error_handlers
+from services.common.http import create_http_client
+from services.common.logs import configure_logging
+from services.common.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from services.common.migrations import head_revisions
+from services.common.settings import ServiceSettings
+
+# Called with the app once the shared state exists, and must return a shutdown callable.
+StartupHook = Callable[[FastAPI], Awaitable[Callable[[], Awaitable[None]] | None]]
+
+UPLOAD_LIMIT_BYTES = 10 * 1024 * 1024
+
+
+def create_service_app(
+    settings: ServiceSettings,
+    *,
+    title: str,
+    routers: Sequence[APIRouter],
+    startup_hooks: Sequence[StartupHook] = (),
+    event_handlers: EventHandlers | None = None,
+    **fastapi_kwargs: Any,
+) -> FastAPI:
+    configure_logging(settings.service_name, settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.engine = create_engine(settings.database_url)
+        app.state.sessionmaker = create_sessionmaker(app.state.engine)
+        app.state.http = create_http_client(settings.http_timeout_seconds)
+        app.state.token_verifier = verifier_from_settings(settings, app.state.http)
+        app.state.migration_heads = head_revisions(settings.service_name)
+        shutdowns = []
+        try:
+            for hook in startup_hooks:
+                stop = await hook(app)
+                if stop is not None:
+                    shutdowns.append(stop)
+            yield
+        finally:
+            for stop in reversed(shutdowns):
+                await stop()
+            await app.state.http.aclose()
+            await app.state.engine.dispose()
+
+    app = FastAPI(title=title, lifespan=lifespan, **fastapi_kwargs)
+    app.state.settings = settings
+    # The events this service consumes; the receiver (POST /events) dispatches to them.
+    app.state.event_handlers = event_handlers or EventHandlers()
+    install_error_handlers(app)
+    app.include_router(health.router)
+    for router in routers:
+        app.include_router(router)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        json_limit=settings.max_json_body_bytes,
+        upload_limit=UPLOAD_LIMIT_BYTES,
+    )
+    app.add_middleware(RequestContextMiddleware, service=settings.service_name)
+    return app

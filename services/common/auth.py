@@ -1,0 +1,183 @@
+"""Token verification for services and the gateway: JWKS cached and refreshed, and the
+`CurrentPrincipal` dependency that every authenticated route takes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import httpx
+import jwt
+from fastapi import Depends, Request
+
+from services.common.errors import Forbidden, ServiceUnavailable, Unauthorized
+from services.common.tokens import ALGORITHMS, DEFAULT_AUDIENCE, DEFAULT_ISSUER
+
+log = logging.getLogger("auth")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The verified bearer of an access token."""
+
+    account_id: str
+    platform_admin: bool = False
+    staff: dict[str, dict[str, Any]] = field(default_factory=dict)
+    name: str | None = None
+
+    def staff_role(self, community_id: str) -> str | None:
+        entry = self.staff.get(str(community_id))
+        return entry.get("role") if entry else None
+
+    def department(self, community_id: str) -> str | None:
+        entry = self.staff.get(str(community_id))
+        return entry.get("department") if entry else None
+
+    def is_manager_of(self, community_id: str) -> bool:
+        return self.platform_admin or self.staff_role(community_id) == "manager"
+
+    def is_staff_of(self, community_id: str) -> bool:
+        return self.platform_admin or str(community_id) in self.staff
+
+
+class TokenVerifier:
+    """Verifies access tokens against identity's JWKS.
+
+    Keys are cached; an unknown `kid` triggers a refresh (at most every `min_refresh_seconds`,
+    so a flood of forged kids cannot hammer identity), and the cache expires after `ttl_seconds`
+    so rotated-out keys stop being accepted.
+    """
+
+    def __init__(
+        self,
+        *,
+        jwks_url: str | None = None,
+        jwks: dict[str, Any] | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        issuer: str = DEFAULT_ISSUER,
+        audience: str = DEFAULT_AUDIENCE,
+        ttl_seconds: float = 600.0,
+        min_refresh_seconds: float = 10.0,
+    ) -> None:
+        self._jwks_url = jwks_url
+        self._http = http_client
+        self._issuer = issuer
+        self._audience = audience
+        self._ttl = ttl_seconds
+        self._min_refresh = min_refresh_seconds
+        self._keys: dict[str, Any] = {}
+        self._fetched_at = 0.0
+        self._static = jwks is not None
+        self._lock = asyncio.Lock()
+        if jwks is not None:
+            self._load(jwks)
+
+    def _load(self, document: dict[str, Any]) -> None:
+        keys = {}
+        for entry in document.get("keys", []):
+            try:
+                keys[entry["kid"]] = jwt.PyJWK(entry).key
+            except Exception:  # a malformed key in the set must not hide the good ones
+                log.warning("skipping unusable JWK", extra={"kid": entry.get("kid")})
+        self._keys = keys
+        self._fetched_at = time.monotonic()
+
+    async def _refresh(self, *, force: bool) -> None:
+        if self._static or not self._jwks_url or self._http is None:
+            return
+        async with self._lock:
+            age = time.monotonic() - self._fetched_at
+            if self._keys and age < (self._min_refresh if force else self._ttl):
+                return
+            try:
+                response = await self._http.get(self._jwks_url, timeout=3.0)
+                response.raise_for_status()
+                self._load(response.json())
+            except (httpx.HTTPError, ValueError) as exc:
+                log.warning("JWKS fetch failed", extra={"error": type(exc).__name__})
+                if not self._keys:
+                    raise ServiceUnavailable("身份服务暂时不可用，请稍后再试") from exc
+
+    async def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise Unauthorized("登录凭证无效，请重新登录", code="invalid_token") from exc
+        kid = header.get("kid")
+        if not isinstance(kid, str) or header.get("alg") not in ALGORITHMS:
+            raise Unauthorized("登录凭证无效，请重新登录", code="invalid_token")
+        if time.monotonic() - self._fetched_at > self._ttl:
+            await self._refresh(force=False)
+        if kid not in self._keys:
+            await self._refresh(force=True)
+        key = self._keys.get(kid)
+        if key is None:
+            raise Unauthorized("登录凭证无效，请重新登录", code="invalid_token")
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=ALGORITHMS,
+                audience=self._audience,
+                issuer=self._issuer,
+                options={"require": ["exp", "iat", "sub"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthorized("登录已过期，请重新登录", code="token_expired") from exc
+        except jwt.PyJWTError as exc:
+            raise Unauthorized("登录凭证无效，请重新登录", code="invalid_token") from exc
+        if claims.get("typ") != "access":
+            raise Unauthorized("登录凭证无效，请重新登录", code="invalid_token")
+        staff = claims.get("staff") or {}
+        if not isinstance(staff, dict):
+            raise Unauthorized("登录凭证无效，请重新登录", code="invalid_token")
+        return Principal(
+            account_id=str(claims["sub"]),
+            platform_admin=bool(claims.get("adm", False)),
+            staff=staff,
+            name=claims.get("name"),
+        )
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def verifier_from_settings(settings: Any, http_client: httpx.AsyncClient) -> TokenVerifier:
+    static = json.loads(settings.jwks_json) if settings.jwks_json else None
+    return TokenVerifier(
+        jwks_url=settings.jwks_url,
+        jwks=static,
+        http_client=http_client,
+        issuer=settings.token_issuer,
+        audience=settings.token_audience,
+    )
+
+
+async def _current_principal(request: Request) -> Principal:
+    token = bearer_token(request.headers.get("authorization"))
+    if token is None:
+        raise Unauthorized("请先登录", code="missing_token")
+    verifier: TokenVerifier = request.app.state.token_verifier
+    principal = await verifier.verify(token)
+    request.state.principal = principal
+    return principal
+
+
+async def _platform_admin(principal: Annotated[Principal, Depends(_current_principal)]) -> Principal:
+    if not principal.platform_admin:
+        raise Forbidden("仅平台管理员可以执行此操作")
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(_current_principal)]
+PlatformAdmin = Annotated[Principal, Depends(_platform_admin)]

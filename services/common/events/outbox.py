@@ -1,0 +1,39 @@
+"""`emit`: add an event to the outbox inside the caller's unit of work."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.common.db import utcnow
+from services.common.events.models import OutboxEvent
+
+_TYPE_RE = re.compile(r"^[a-z]+\.[a-z_]+\.[a-z_]+$")
+
+
+def emit(
+    session: AsyncSession,
+    type: str,
+    payload: dict[str, Any],
+    *,
+    community_id: str | None = None,
+    ordering_key: str | None = None,
+) -> OutboxEvent:
+    """Adds `type` (`<service>.<entity>.<what happened>`) to the outbox; it commits or rolls
+    back with the caller's change. The payload must be JSON-serialisable."""
+    if not _TYPE_RE.match(type):
+        raise ValueError(f"event type {type!r} is not <service>.<entity>.<what>")
+    cid = community_id if community_id is not None else payload.get("community_id")
+    event = OutboxEvent(
+        id="evt_" + uuid.uuid4().hex,
+        type=type,
+        community_id=str(cid) if cid is not None else None,
+        ordering_key=ordering_key,
+        payload={**payload, **({"community_id": str(cid)} if cid is not None else {})},
+        created_at=utcnow(),
+    )
+    session.add(event)
+    return event

@@ -1,0 +1,60 @@
+"""Settings shared by every service; each service subclasses with its own env prefix."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Default loopback ports of the embedded setup (`make run`). The gateway's is GATEWAY_PORT.
+DEFAULT_PORTS = {
+    "gateway": 8000,
+    "identity": 8001,
+    "repairs": 8002,
+    "votes": 8003,
+    "notices": 8004,
+    "wechat": 8005,
+}
+SERVICE_NAMES = ("identity", "repairs", "votes", "notices")
+
+
+def data_dir() -> Path:
+    """Where SQLite files, keys and uploads live in the embedded setup (DATA_DIR)."""
+    return Path(os.environ.get("DATA_DIR", "data")).resolve()
+
+
+def service_url(name: str) -> str:
+    """Base URL of a service, from `<NAME>_URL`, else its default loopback port."""
+    return os.environ.get(f"{name.upper()}_URL", f"http://127.0.0.1:{DEFAULT_PORTS[name]}")
+
+
+def default_database_url(service: str) -> str:
+    return f"sqlite+aiosqlite:///{data_dir() / (service + '.db')}"
+
+
+class ServiceSettings(BaseSettings):
+    """Base of every service's settings. Subclasses set `env_prefix` and `service_name`."""
+
+    model_config = SettingsConfigDict(extra="ignore", env_prefix="")
+
+    service_name: str = "service"
+    database_url: str = ""
+    # Where identity publishes its public keys; every service verifies tokens against it.
+    jwks_url: str = Field(
+        default_factory=lambda: os.environ.get(
+            "JWKS_URL", service_url("identity") + "/.well-known/jwks.json"
+        )
+    )
+    # A literal JWKS document, used instead of jwks_url when set (tests, air-gapped setups).
+    jwks_json: str = Field(default_factory=lambda: os.environ.get("JWKS_JSON", ""))
+    token_issuer: str = "xiaoqu-identity"
+    token_audience: str = "xiaoqu"
+    http_timeout_seconds: float = 5.0
+    log_level: str = Field(default_factory=lambda: os.environ.get("LOG_LEVEL", "INFO"))
+    max_json_body_bytes: int = 1024 * 1024
+
+    def model_post_init(self, __context: object) -> None:
+        if not self.database_url:
+            self.database_url = default_database_url(self.service_name)
