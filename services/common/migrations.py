@@ -23,14 +23,22 @@ SERVICES_ROOT = Path(__file__).resolve().parent.parent
 # Every service database holds two migration histories: the service's own tables, and the
 # event machinery's tables (outbox, deliveries, inbox), versioned separately so that the
 # shared plumbing and each service evolve without tangling one linear history.
-EVENTS_SCRIPT_LOCATION = SERVICES_ROOT / "common" / "events" / "migrations"
-EVENTS_VERSION_TABLE = "alembic_version_events"
+# Shared components with tables of their own: name -> (script location, version table).
+# Every service has "events"; a service lists the others it uses in `Settings.components`.
+COMPONENTS = {
+    "events": (SERVICES_ROOT / "common" / "events" / "migrations", "alembic_version_events"),
+    "identity_replica": (
+        SERVICES_ROOT / "common" / "identity_replica" / "migrations",
+        "alembic_version_identity_replica",
+    ),
+}
 
 
 def _histories(service: str) -> list[tuple[Path, str]]:
-    return [
-        (SERVICES_ROOT / service / "migrations", "alembic_version"),
-        (EVENTS_SCRIPT_LOCATION, EVENTS_VERSION_TABLE),
+    settings_cls = importlib.import_module(f"services.{service}.settings").Settings
+    components = ["events", *getattr(settings_cls, "components", ())]
+    return [(SERVICES_ROOT / service / "migrations", "alembic_version")] + [
+        COMPONENTS[name] for name in components
     ]
 
 

@@ -1,5 +1,7 @@
 """Settings of the repairs service (environment prefix REPAIRS_)."""
 
+from typing import ClassVar
+
 from pydantic_settings import SettingsConfigDict
 
 from services.common.settings import ServiceSettings
@@ -9,3 +11,5 @@ class Settings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="REPAIRS_", extra="ignore")
 
     service_name: str = "repairs"
+    # Shared components whose tables live in this service's database (own migration histories).
+    components: ClassVar[tuple[str, ...]] = ("identity_replica",)

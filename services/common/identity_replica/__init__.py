@@ -1,0 +1,19 @@
+"""A local, event-fed replica of what identity knows that other services need on their hot
+path: rooms (area, state, owner key), verified bindings, staff. Plumbing, not domain rules:
+it stores identity's facts as identity states them, and answers who-is-where questions."""
+
+from services.common.identity_replica.handlers import register_identity_replica
+from services.common.identity_replica.models import (
+    ReplicaBinding,
+    ReplicaCommunity,
+    ReplicaRoom,
+    ReplicaStaff,
+)
+
+__all__ = [
+    "ReplicaBinding",
+    "ReplicaCommunity",
+    "ReplicaRoom",
+    "ReplicaStaff",
+    "register_identity_replica",
+]

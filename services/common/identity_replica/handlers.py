@@ -1,0 +1,152 @@
+"""Applies identity's events (docs/events.md) to the replica tables. Each handler is an
+upsert keyed by the entity id, so a redelivered or backfilled event leaves the same state."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.common.db import utcnow
+from services.common.events.handlers import EventHandlers, ReceivedEvent
+from services.common.identity_replica.models import (
+    ReplicaBinding,
+    ReplicaCommunity,
+    ReplicaRoom,
+    ReplicaStaff,
+)
+
+
+async def _upsert(session: AsyncSession, model: type, key: Any, values: dict[str, Any]) -> None:
+    row = await session.get(model, key)
+    if row is None:
+        session.add(model(**values))
+    else:
+        for name, value in values.items():
+            setattr(row, name, value)
+
+
+async def on_community_created(session: AsyncSession, event: ReceivedEvent) -> None:
+    p = event.payload
+    await _upsert(
+        session,
+        ReplicaCommunity,
+        p["community_id"],
+        {"community_id": p["community_id"], "name": p.get("name", ""), "updated_at": utcnow()},
+    )
+
+
+async def on_room_upserted(session: AsyncSession, event: ReceivedEvent) -> None:
+    p = event.payload
+    await _upsert(
+        session,
+        ReplicaRoom,
+        p["room_id"],
+        {
+            "room_id": p["room_id"],
+            "community_id": p["community_id"],
+            "building_id": p["building_id"],
+            "building_name": p.get("building_name", ""),
+            "unit": p.get("unit"),
+            "room_no": p["room_no"],
+            "label": p.get("label") or p["room_no"],
+            "area": Decimal(str(p["area"])),
+            "state": p["state"],
+            "owner_key": p.get("owner_key"),
+            "owners": p.get("owners") or [],
+            "updated_at": utcnow(),
+        },
+    )
+
+
+async def on_binding_verified(session: AsyncSession, event: ReceivedEvent) -> None:
+    p = event.payload
+    await _upsert(
+        session,
+        ReplicaBinding,
+        p["binding_id"],
+        {
+            "binding_id": p["binding_id"],
+            "community_id": p["community_id"],
+            "account_id": p["account_id"],
+            "room_id": p["room_id"],
+            "relation": p["relation"],
+            "display_name": p.get("display_name") or "",
+            "parent_binding_id": p.get("parent_binding_id"),
+            "active": True,
+            "updated_at": utcnow(),
+        },
+    )
+
+
+async def on_binding_revoked(session: AsyncSession, event: ReceivedEvent) -> None:
+    p = event.payload
+    row = await session.get(ReplicaBinding, p["binding_id"])
+    if row is None:
+        session.add(
+            ReplicaBinding(
+                binding_id=p["binding_id"],
+                community_id=p["community_id"],
+                account_id=p["account_id"],
+                room_id=p["room_id"],
+                relation=p.get("relation", "owner"),
+                display_name="",
+                parent_binding_id=None,
+                active=False,
+                updated_at=utcnow(),
+            )
+        )
+    else:
+        row.active = False
+        row.updated_at = utcnow()
+
+
+async def on_staff_upserted(session: AsyncSession, event: ReceivedEvent) -> None:
+    p = event.payload
+    await _upsert(
+        session,
+        ReplicaStaff,
+        (p["community_id"], p["account_id"]),
+        {
+            "community_id": p["community_id"],
+            "account_id": p["account_id"],
+            "staff_id": p.get("staff_id"),
+            "name": p.get("name") or "",
+            "role": p["role"],
+            "department": p.get("department"),
+            "active": True,
+            "updated_at": utcnow(),
+        },
+    )
+
+
+async def on_staff_removed(session: AsyncSession, event: ReceivedEvent) -> None:
+    p = event.payload
+    row = await session.get(ReplicaStaff, (p["community_id"], p["account_id"]))
+    if row is not None:
+        row.active = False
+        row.updated_at = utcnow()
+
+
+async def on_account_deleted(session: AsyncSession, event: ReceivedEvent) -> None:
+    """Identity revokes the bindings with their own events; this also drops the display
+    names the replica kept, since the account's personal data is erased."""
+    from sqlalchemy import update
+
+    await session.execute(
+        update(ReplicaBinding)
+        .where(ReplicaBinding.account_id == event.payload["account_id"])
+        .values(active=False, display_name="", updated_at=utcnow())
+    )
+
+
+def register_identity_replica(handlers: EventHandlers) -> EventHandlers:
+    handlers.on("identity.community.created")(on_community_created)
+    handlers.on("identity.room.upserted")(on_room_upserted)
+    handlers.on("identity.binding.verified")(on_binding_verified)
+    handlers.on("identity.binding.revoked")(on_binding_revoked)
+    handlers.on("identity.staff.upserted")(on_staff_upserted)
+    handlers.on("identity.staff.removed")(on_staff_removed)
+    handlers.on("identity.account.deleted")(on_account_deleted)
+    return handlers

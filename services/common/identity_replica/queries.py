@@ -1,0 +1,95 @@
+"""Who-is-where questions answered from the replica, for authorization and targeting."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.common.identity_replica.models import ReplicaBinding, ReplicaRoom, ReplicaStaff
+
+ALL_RELATIONS = ("owner", "family", "tenant")
+
+
+async def active_bindings_of(
+    session: AsyncSession,
+    account_id: str,
+    community_id: str | None = None,
+    relations: Sequence[str] = ALL_RELATIONS,
+) -> list[ReplicaBinding]:
+    """The account's verified, unrevoked bindings (optionally in one community)."""
+    stmt = select(ReplicaBinding).where(
+        ReplicaBinding.account_id == account_id,
+        ReplicaBinding.active.is_(True),
+        ReplicaBinding.relation.in_(relations),
+    )
+    if community_id is not None:
+        stmt = stmt.where(ReplicaBinding.community_id == community_id)
+    return list((await session.scalars(stmt.order_by(ReplicaBinding.binding_id))).all())
+
+
+async def verified_room_ids(
+    session: AsyncSession,
+    account_id: str,
+    community_id: str | None = None,
+    relations: Sequence[str] = ALL_RELATIONS,
+) -> set[str]:
+    return {b.room_id for b in await active_bindings_of(session, account_id, community_id, relations)}
+
+
+async def is_verified_on(
+    session: AsyncSession, account_id: str, room_id: str, relations: Sequence[str] = ALL_RELATIONS
+) -> bool:
+    stmt = select(ReplicaBinding.binding_id).where(
+        ReplicaBinding.account_id == account_id,
+        ReplicaBinding.room_id == room_id,
+        ReplicaBinding.active.is_(True),
+        ReplicaBinding.relation.in_(relations),
+    )
+    return (await session.scalar(stmt.limit(1))) is not None
+
+
+async def household_account_ids(session: AsyncSession, room_ids: Iterable[str]) -> set[str]:
+    """Every account with a verified binding on any of the rooms."""
+    ids = list(room_ids)
+    if not ids:
+        return set()
+    stmt = select(ReplicaBinding.account_id).where(
+        ReplicaBinding.room_id.in_(ids), ReplicaBinding.active.is_(True)
+    )
+    return set((await session.scalars(stmt)).all())
+
+
+async def rooms_in_scope(
+    session: AsyncSession, community_id: str, building_ids: Sequence[str] | None = None
+) -> list[ReplicaRoom]:
+    """Rooms of the community, or of the listed buildings only."""
+    stmt = select(ReplicaRoom).where(ReplicaRoom.community_id == community_id)
+    if building_ids is not None:
+        stmt = stmt.where(ReplicaRoom.building_id.in_(list(building_ids)))
+    return list((await session.scalars(stmt.order_by(ReplicaRoom.room_id))).all())
+
+
+async def known_building_ids(session: AsyncSession, community_id: str) -> set[str]:
+    stmt = select(ReplicaRoom.building_id).where(ReplicaRoom.community_id == community_id).distinct()
+    return set((await session.scalars(stmt)).all())
+
+
+async def room(session: AsyncSession, room_id: str) -> ReplicaRoom | None:
+    return await session.get(ReplicaRoom, room_id)
+
+
+async def staff_member(session: AsyncSession, community_id: str, account_id: str) -> ReplicaStaff | None:
+    row = await session.get(ReplicaStaff, (community_id, account_id))
+    return row if row is not None and row.active else None
+
+
+async def display_name(session: AsyncSession, account_id: str, community_id: str) -> str | None:
+    """The `1栋101李明` name of the account in that community (its first verified binding)."""
+    bindings = await active_bindings_of(session, account_id, community_id)
+    for b in bindings:
+        if b.display_name:
+            return b.display_name
+    staff = await staff_member(session, community_id, account_id)
+    return staff.name if staff else None

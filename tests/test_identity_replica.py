@@ -1,0 +1,62 @@
+"""The identity replica as a consuming service keeps it: upserts, revocations, queries."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+import pytest
+
+from services.common.identity_replica import queries
+from tests import identity_events as ie
+from tests.support import running_app
+
+
+@pytest.mark.parametrize("service", ["repairs", "votes", "notices"])
+async def test_room_upsert_is_idempotent_and_keeps_exact_area(database_urls, service):
+    cid = str(uuid.uuid4())
+    async with running_app(service, database_urls[service]) as app:
+        r = await ie.room(app, cid, area="100.01")
+        await ie.deliver(app, "identity.room.upserted", {**r, "area": "100.02", "state": "sold"})
+        await ie.deliver(app, "identity.room.upserted", {**r, "area": "100.02", "state": "sold"})
+        async with app.state.sessionmaker() as s:
+            rooms = await queries.rooms_in_scope(s, cid)
+            assert len(rooms) == 1
+            assert rooms[0].area == Decimal("100.02") and rooms[0].state == "sold"
+
+
+async def test_verified_then_revoked_binding_stops_counting(database_urls):
+    cid = str(uuid.uuid4())
+    async with running_app("repairs", database_urls["repairs"]) as app:
+        r = await ie.room(app, cid)
+        owner = await ie.binding(app, cid, r["room_id"])
+        tenant = await ie.binding(app, cid, r["room_id"], relation="tenant")
+        async with app.state.sessionmaker() as s:
+            assert await queries.is_verified_on(s, owner["account_id"], r["room_id"])
+            assert not await queries.is_verified_on(s, tenant["account_id"], r["room_id"], ("owner",))
+            assert await queries.household_account_ids(s, [r["room_id"]]) == {
+                owner["account_id"],
+                tenant["account_id"],
+            }
+        await ie.revoke(app, owner)
+        async with app.state.sessionmaker() as s:
+            assert not await queries.is_verified_on(s, owner["account_id"], r["room_id"])
+            assert await queries.verified_room_ids(s, tenant["account_id"], cid) == {r["room_id"]}
+
+
+async def test_scope_by_building_and_staff_removal(database_urls):
+    cid = str(uuid.uuid4())
+    async with running_app("votes", database_urls["votes"]) as app:
+        a = await ie.room(app, cid, building="1")
+        await ie.room(app, cid, building="2", room_no="201")
+        rooms = None
+        async with app.state.sessionmaker() as s:
+            rooms = await queries.rooms_in_scope(s, cid, [a["building_id"]])
+            assert [x.room_id for x in rooms] == [a["room_id"]]
+            assert len(await queries.known_building_ids(s, cid)) == 2
+        crew = await ie.staff(app, cid)
+        async with app.state.sessionmaker() as s:
+            assert (await queries.staff_member(s, cid, crew["account_id"])).department == "repair"
+        await ie.deliver(app, "identity.staff.removed", {k: crew[k] for k in ("community_id", "account_id", "staff_id")})
+        async with app.state.sessionmaker() as s:
+            assert await queries.staff_member(s, cid, crew["account_id"]) is None
