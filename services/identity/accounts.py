@@ -92,7 +92,7 @@ async def staff_roles(session: AsyncSession, account_id: str) -> dict[str, dict[
             Staff.account_id == account_id, Staff.left_at.is_(None)
         )
     )
-    return {cid: {"role": role, "department": dept} for cid, role, dept in rows.tuples()}
+    return {cid: {"role": role, "department": dept} for cid, role, dept in rows}
 
 
 async def issue_pair(

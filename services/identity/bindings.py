@@ -280,7 +280,7 @@ async def binding_views(
         rows = await session.execute(
             select(Room, Building).join(Building, Building.id == Room.building_id).where(Room.id.in_(room_ids))
         )
-        places = {room.id: (room, building) for room, building in rows.tuples()}
+        places = {room.id: (room, building) for room, building in rows}
     out = []
     for b in bindings:
         room, building = places[b.room_id]

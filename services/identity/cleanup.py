@@ -24,7 +24,7 @@ async def cleanup_report(session: AsyncSession, cid: str, pending_stale_days: in
             .where(Binding.community_id == cid, Binding.status.in_(("pending", "verified", "rejected")))
             .order_by(Binding.created_at, Binding.id)
         )
-    ).tuples().all()
+    ).all()
 
     def item(b: Binding, room: Room, building: Building) -> dict[str, Any]:
         return {

@@ -37,7 +37,7 @@ async def rooms(
     query = select(Room, Building).join(Building, Building.id == Room.building_id)
     if community_id:
         query = query.where(Room.community_id == community_id)
-    rows = (await session.execute(_paged(query, Room.id, cursor, limit))).tuples().all()
+    rows = (await session.execute(_paged(query, Room.id, cursor, limit))).all()
     return _page([(r.id, room_payload(r, b)) for r, b in rows], limit)
 
 
@@ -53,7 +53,7 @@ async def verified_bindings(
     )
     if community_id:
         query = query.where(Binding.community_id == community_id)
-    rows = (await session.execute(_paged(query, Binding.id, cursor, limit))).tuples().all()
+    rows = (await session.execute(_paged(query, Binding.id, cursor, limit))).all()
     return _page([(b.id, binding_verified_payload(b, r, bd)) for b, r, bd in rows], limit)
 
 
