@@ -214,6 +214,8 @@ async def staff_login(
         select(Account).where(Account.username == username, Account.deleted_at.is_(None))
     )
     if not await _verify_password(account.password_hash if account else None, password):
+        # Old failures no longer count; dropping them here keeps the table small.
+        await session.execute(delete(LoginFailure).where(LoginFailure.created_at <= since))
         session.add(LoginFailure(id=new_id(), username=username, ip=ip, created_at=utcnow()))
         await session.flush()
         return None

@@ -256,13 +256,13 @@ async def accept_invitation(
 
 
 async def review_queue(
-    session: AsyncSession, cid: str, status: str | None, after: list[Any] | None, limit: int
+    session: AsyncSession, cid: str, status: str | None, after: tuple[datetime, str] | None, limit: int
 ) -> list[Binding]:
     query = select(Binding).where(Binding.community_id == cid)
     if status:
         query = query.where(Binding.status == status)
     if after:
-        created, bid = datetime.fromisoformat(after[0]), after[1]
+        created, bid = after
         query = query.where(
             (Binding.created_at > created) | ((Binding.created_at == created) & (Binding.id > bid))
         )

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from services.common.auth import CurrentPrincipal
 from services.common.db import SessionDep
+from services.common.errors import BadRequest
+from services.common.pagination import decode_cursor
 from services.identity.service import CommunityNotFound, get_community
 from services.identity.settings import Settings
 from services.identity.wechat import WeChatClient
@@ -48,3 +51,14 @@ ManagedCommunity = Annotated[str, Depends(_managed_community)]
 StaffedCommunity = Annotated[str, Depends(_staffed_community)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 WeChatDep = Annotated[WeChatClient, Depends(_wechat)]
+
+
+def time_cursor(cursor: str | None) -> tuple[datetime, str] | None:
+    """A `(created_at, id)` cursor as lists ordered that way encode it."""
+    after = decode_cursor(cursor, 2)
+    if after is None:
+        return None
+    try:
+        return datetime.fromisoformat(str(after[0])), str(after[1])
+    except ValueError as exc:
+        raise BadRequest("分页游标无效", code="invalid_cursor") from exc

@@ -11,7 +11,14 @@ from services.common.db import SessionDep
 from services.common.pagination import CursorParam, LimitParam, Page, decode_cursor, page_of
 from services.common.tokens import jwks_document
 from services.identity import accounts, bindings, cleanup, rules, service, staff
-from services.identity.deps import ManagedCommunity, SettingsDep, StaffedCommunity, WeChatDep, client_ip
+from services.identity.deps import (
+    ManagedCommunity,
+    SettingsDep,
+    StaffedCommunity,
+    WeChatDep,
+    client_ip,
+    time_cursor,
+)
 from services.identity.schemas import (
     AcceptInvitationIn,
     BindingCreate,
@@ -199,7 +206,7 @@ async def review_queue(
     limit: LimitParam = 20,
     cursor: CursorParam = None,
 ) -> Page[BindingOut]:
-    rows = await bindings.review_queue(session, cid, status, decode_cursor(cursor, 2), limit)
+    rows = await bindings.review_queue(session, cid, status, time_cursor(cursor), limit)
     items, next_cursor = page_of(rows, limit, lambda b: [b.created_at.isoformat(), b.id])
     views = await bindings.binding_views(session, items, principal)
     return Page(items=[BindingOut.model_validate(v) for v in views], next_cursor=next_cursor)
@@ -241,7 +248,7 @@ async def list_staff(
     cursor: CursorParam = None,
 ) -> Page[StaffOut]:
     """Staff of the community; phones shown to managers and to each person, masked otherwise."""
-    rows = await staff.list_staff(session, cid, decode_cursor(cursor, 2), limit)
+    rows = await staff.list_staff(session, cid, time_cursor(cursor), limit)
     items, next_cursor = page_of(rows, limit, lambda s: [s.created_at.isoformat(), s.id])
     out = [
         StaffOut.model_validate(

@@ -120,6 +120,7 @@ class RosterImportOut(BaseModel):
     rooms_updated: int
     owners: int
     bindings_revoked: int
+    bindings_verified: int
 
 
 # ---------------------------------------------------------------- bindings

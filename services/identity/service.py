@@ -108,6 +108,7 @@ class ImportResult:
     rooms_updated: int
     owners: int
     bindings_revoked: int
+    bindings_verified: int
 
 
 async def import_roster(session: AsyncSession, cid: str, data: bytes) -> ImportResult:
@@ -145,7 +146,7 @@ async def import_roster(session: AsyncSession, cid: str, data: bytes) -> ImportR
     created: list[dict[str, Any]] = []
     updated: list[dict[str, Any]] = []
     changed_rows: list[dict[str, Any]] = []
-    owners_changed: list[tuple[str, list[dict[str, Any]]]] = []
+    owners_changed: list[dict[str, Any]] = []
     for room in parsed.rooms:
         building = buildings[room.building]
         owners = room.owners_json()
@@ -175,7 +176,7 @@ async def import_roster(session: AsyncSession, cid: str, data: bytes) -> ImportR
             updated.append({"b_id": old.id, **values})
             changed_rows.append({**old._asdict(), **values})
             if rules.owners_changed(old.owners or [], owners):
-                owners_changed.append((old.id, owners))
+                owners_changed.append(changed_rows[-1])
 
     if created:
         await session.execute(insert(rt), created)
@@ -197,13 +198,14 @@ async def import_roster(session: AsyncSession, cid: str, data: bytes) -> ImportR
         ns = SimpleNamespace(**row)
         events.room_upserted(session, ns, by_id[ns.building_id])  # type: ignore[arg-type]
 
-    revoked = await _revoke_unmatched_owner_bindings(session, owners_changed)
+    revoked, verified = await _reconcile_owner_bindings(session, owners_changed, by_id)
     await session.flush()
     return ImportResult(
         rooms_created=len(created),
         rooms_updated=len(updated),
         owners=parsed.owner_count,
         bindings_revoked=revoked,
+        bindings_verified=verified,
     )
 
 
@@ -225,28 +227,37 @@ async def _ensure_buildings(
     return known
 
 
-async def _revoke_unmatched_owner_bindings(
-    session: AsyncSession, changed: list[tuple[str, list[dict[str, Any]]]]
-) -> int:
-    """A new owner on the roster ends the verified owner bindings that no longer match it
-    (and the family and tenants hanging off them)."""
+async def _reconcile_owner_bindings(
+    session: AsyncSession, changed: list[dict[str, Any]], buildings: dict[str, Building]
+) -> tuple[int, int]:
+    """On rooms whose owners changed: verified owner bindings that no longer match end (with
+    the family and tenants hanging off them); pending owner requests that now match are
+    verified, as they would have been had the roster said so when they were made."""
     if not changed:
-        return 0
-    owners_by_room = dict(changed)
-    revoked = 0
-    room_ids = list(owners_by_room)
+        return 0, 0
+    rooms_by_id = {row["id"]: SimpleNamespace(**row) for row in changed}
+    revoked = verified = 0
+    room_ids = list(rooms_by_id)
     for start in range(0, len(room_ids), 500):
-        chunk = room_ids[start : start + 500]
         bindings = (
             await session.scalars(
-                select(Binding).where(
-                    Binding.room_id.in_(chunk),
+                select(Binding)
+                .where(
+                    Binding.room_id.in_(room_ids[start : start + 500]),
                     Binding.relation == "owner",
-                    Binding.status == "verified",
+                    Binding.status.in_(("verified", "pending")),
                 )
+                .order_by(Binding.created_at, Binding.id)
             )
         ).all()
         for binding in bindings:
-            if not rules.matches_roster(owners_by_room[binding.room_id], binding.name, binding.phone or ""):
+            room = rooms_by_id[binding.room_id]
+            matches = rules.matches_roster(room.owners, binding.name, binding.phone or "")
+            if binding.status == "verified" and not matches:
                 revoked += await revoke_binding(session, binding, "roster_changed")
-    return revoked
+            elif binding.status == "pending" and matches:
+                binding.status = "verified"
+                binding.decided_at = utcnow()
+                verified += 1
+                events.binding_verified(session, binding, room, buildings[room.building_id])
+    return revoked, verified

@@ -60,11 +60,11 @@ async def add_staff(
 
 
 async def list_staff(
-    session: AsyncSession, cid: str, after: list[Any] | None, limit: int
+    session: AsyncSession, cid: str, after: tuple[datetime, str] | None, limit: int
 ) -> list[Staff]:
     query = select(Staff).where(Staff.community_id == cid, Staff.left_at.is_(None))
     if after:
-        created, sid = datetime.fromisoformat(after[0]), after[1]
+        created, sid = after
         query = query.where((Staff.created_at > created) | ((Staff.created_at == created) & (Staff.id > sid)))
     query = query.order_by(Staff.created_at, Staff.id).limit(limit + 1)
     return list((await session.scalars(query)).all())

@@ -166,3 +166,22 @@ async def test_staff_input_is_checked(database_urls):
             assert r.json()["error"]["message"].startswith("请求参数不正确")
         listing = await c.get(f"/communities/{cid}/staff", headers=auth(manager_token(cid)))
         assert listing.json()["items"] == []
+
+
+async def test_the_phone_number_comes_from_a_getphonenumber_code(database_urls):
+    async with identity(database_urls) as (app, c, fake):
+        me = await login(c, fake, "openid-phone")
+        tok = auth(me["access_token"])
+        r = await c.post("/me/phone", json={"code": fake.phone_code("13512345678")}, headers=tok)
+        assert r.status_code == 200 and r.json()["account"]["phone"] == "13512345678"
+        assert fake.calls.count("/cgi-bin/stable_token") == 1
+        bad = await c.post("/me/phone", json={"code": "used-or-unknown"}, headers=tok)
+        assert bad.status_code == 400 and bad.json()["error"]["code"] == "wechat_phone_code_invalid"
+
+
+async def test_a_malformed_cursor_is_400(database_urls):
+    async with identity(database_urls) as (app, c, _):
+        cid = await new_community(c)
+        for cursor in ("%%%", "WyJub3QtYS1kYXRlIiwieCJd"):  # the second: ["not-a-date","x"]
+            r = await c.get(f"/communities/{cid}/bindings?cursor={cursor}", headers=auth(manager_token(cid)))
+            assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_cursor"

@@ -20,11 +20,11 @@ async def test_import_creates_rooms_and_the_same_file_twice_changes_nothing(data
         data = roster(grid(buildings=3, units=2, floors=5, per_floor=4))  # 120 rooms
         r = await upload(c, cid, data, manager_token(cid))
         assert r.status_code == 200, r.text
-        assert r.json() == {"rooms_created": 120, "rooms_updated": 0, "owners": 120, "bindings_revoked": 0}
+        assert r.json() == {"rooms_created": 120, "rooms_updated": 0, "owners": 120, "bindings_revoked": 0, "bindings_verified": 0}
         assert len(await outbox(app, "identity.room.upserted")) == 120
 
         again = await upload(c, cid, data, manager_token(cid))
-        assert again.json() == {"rooms_created": 0, "rooms_updated": 0, "owners": 120, "bindings_revoked": 0}
+        assert again.json() == {"rooms_created": 0, "rooms_updated": 0, "owners": 120, "bindings_revoked": 0, "bindings_verified": 0}
         assert len(await outbox(app, "identity.room.upserted")) == 120
 
 
@@ -177,3 +177,24 @@ async def test_a_new_owner_on_the_roster_revokes_bindings_that_no_longer_match(d
         assert {e.payload["reason"] for e in revoked} == {"roster_changed", "owner_binding_revoked"}
         me = (await c.get("/me", headers=auth(owner["access_token"]))).json()
         assert me["bindings"][0]["status"] == "revoked"
+
+
+async def test_a_corrected_roster_verifies_the_pending_request_it_now_matches(database_urls):
+    async with identity(database_urls) as (app, c, fake):
+        cid = await new_community(c)
+        rows = [["1", "", "101", "89.50", "delivered", "李明", "13812341234", ""]]
+        await upload(c, cid, roster(rows), manager_token(cid))
+        owner = await login(c, fake, "o-typo")
+        rid = await room_id(c, cid, "1栋101", owner["access_token"])
+        pending = await c.post(
+            "/me/bindings",
+            json={"room_id": rid, "relation": "owner", "name": "李明", "phone": "13812340000"},
+            headers=auth(owner["access_token"]),
+        )
+        assert pending.json()["status"] == "pending"
+        rows[0][6] = "13812340000"  # the office fixes the typo in the roster
+        r = await upload(c, cid, roster(rows), manager_token(cid))
+        assert r.json()["bindings_verified"] == 1 and r.json()["bindings_revoked"] == 0
+        (event,) = await outbox(app, "identity.binding.verified")
+        assert event.payload["binding_id"] == pending.json()["id"]
+        assert event.payload["display_name"] == "1栋101李明"
