@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.common.migrations import upgrade
@@ -76,7 +77,7 @@ async def _pg_database() -> str | None:
         async with admin.connect() as conn:
             await conn.execute(text(f'CREATE DATABASE "{name}"'))
         await admin.dispose()
-    except Exception as exc:  # not reachable: skip, say so
+    except (OSError, SQLAlchemyError) as exc:  # not reachable: skip, say so
         print(f"PostgreSQL not reachable ({type(exc).__name__}): skipped")
         return None
     return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name

@@ -32,7 +32,6 @@ async def _load_keys(app: FastAPI) -> None:
         issuer=settings.token_issuer,
         audience=settings.token_audience,
     )
-    return None
 
 
 async def _wechat_client(app: FastAPI) -> None:
@@ -46,7 +45,6 @@ async def _wechat_client(app: FastAPI) -> None:
         retries=settings.wechat_retries,
         backoff_seconds=settings.wechat_backoff_seconds,
     )
-    return None
 
 
 async def _first_platform_admin(app: FastAPI) -> None:
@@ -57,7 +55,6 @@ async def _first_platform_admin(app: FastAPI) -> None:
         )
     except DBAPIError as exc:  # tables not migrated yet: /readyz says so; start anyway
         log.warning("could not create the first platform admin", extra={"error": type(exc).__name__})
-    return None
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.events import emit
+from services.common.events.outbox import emit_many
 from services.identity import rules
 from services.identity.models import Binding, Building, Community, Room, Staff
 
@@ -65,6 +66,16 @@ def community_created(session: AsyncSession, community: Community) -> None:
 
 def room_upserted(session: AsyncSession, room: Room, building: Building) -> None:
     emit(session, "identity.room.upserted", room_payload(room, building), ordering_key=room.id)
+
+
+async def rooms_upserted(session: AsyncSession, rooms: list[tuple[Any, Building]]) -> None:
+    """`identity.room.upserted` for many rooms at once (the roster import)."""
+    await emit_many(
+        session,
+        "identity.room.upserted",
+        [room_payload(room, building) for room, building in rooms],
+        ordering_key_field="room_id",
+    )
 
 
 def binding_verified(session: AsyncSession, binding: Binding, room: Room, building: Building) -> None:

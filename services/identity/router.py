@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Query, Request, Response, UploadFile
 
@@ -191,7 +191,9 @@ async def building_tree(cid: str, session: SessionDep, principal: CurrentPrincip
 
 
 @router.post("/communities/{cid}/roster", response_model=RosterImportOut, tags=["communities"])
-async def import_roster(cid: ManagedCommunity, session: SessionDep, file: UploadFile = File(...)) -> RosterImportOut:
+async def import_roster(
+    cid: ManagedCommunity, session: SessionDep, file: Annotated[UploadFile, File()]
+) -> RosterImportOut:
     data = await file.read()
     result = await service.import_roster(session, cid, data)
     return RosterImportOut(**result.__dict__)

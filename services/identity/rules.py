@@ -386,5 +386,5 @@ def matches_roster(owners: list[dict[str, Any]], name: str, phone: str) -> bool:
 
 
 def owners_changed(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> bool:
-    key = lambda owners: sorted((o["name"], o["phone"], o["owner_key"]) for o in owners)  # noqa: E731
+    key = lambda owners: sorted((o["name"], o["phone"], o["owner_key"]) for o in owners)
     return key(old) != key(new)

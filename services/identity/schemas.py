@@ -225,7 +225,7 @@ class StaffCreate(Strict):
     department: Department | None = None
 
     @model_validator(mode="after")
-    def _crew_has_department(self) -> "StaffCreate":
+    def _crew_has_department(self) -> StaffCreate:
         if self.role == "crew" and self.department is None:
             raise ValueError("维修、保洁等一线员工须指定部门")
         return self

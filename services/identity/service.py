@@ -194,9 +194,9 @@ async def import_roster(session: AsyncSession, cid: str, data: bytes) -> ImportR
             updated,
         )
     by_id = {b.id: b for b in buildings.values()}
-    for row in changed_rows:
-        ns = SimpleNamespace(**row)
-        events.room_upserted(session, ns, by_id[ns.building_id])  # type: ignore[arg-type]
+    await events.rooms_upserted(
+        session, [(SimpleNamespace(**row), by_id[row["building_id"]]) for row in changed_rows]
+    )
 
     revoked, verified = await _reconcile_owner_bindings(session, owners_changed, by_id)
     await session.flush()

@@ -13,7 +13,7 @@ from tests.support import admin_token, auth, manager_token
 
 
 async def test_wechat_login_creates_the_account_once_and_signs_with_a_published_key(database_urls):
-    async with identity(database_urls) as (app, c, fake):
+    async with identity(database_urls) as (_app, c, fake):
         first = await login(c, fake, "openid-1")
         second = await login(c, fake, "openid-1")
         assert first["account"]["id"] == second["account"]["id"]
@@ -39,7 +39,7 @@ async def test_the_session_key_is_never_stored_returned_or_logged(database_urls,
 
 
 async def test_a_reused_or_unknown_code_is_400_with_a_chinese_message(database_urls):
-    async with identity(database_urls) as (app, c, fake):
+    async with identity(database_urls) as (_app, c, fake):
         code = fake.login_code("openid-3")
         assert (await c.post("/auth/wechat-login", json={"code": code})).status_code == 200
         reused = await c.post("/auth/wechat-login", json={"code": code})
@@ -53,7 +53,7 @@ async def test_a_reused_or_unknown_code_is_400_with_a_chinese_message(database_u
 
 
 async def test_busy_wechat_is_retried_then_503(database_urls):
-    async with identity(database_urls) as (app, c, fake):
+    async with identity(database_urls) as (_app, c, fake):
         fake.fail("/sns/jscode2session", 2, errcode=-1)
         fake.fail("/sns/jscode2session", 1, http_status=502)
         r = await c.post("/auth/wechat-login", json={"code": fake.login_code("openid-4")})
@@ -67,7 +67,7 @@ async def test_busy_wechat_is_retried_then_503(database_urls):
 
 
 async def test_refresh_rotates_and_a_reused_token_revokes_the_family(database_urls):
-    async with identity(database_urls) as (app, c, fake):
+    async with identity(database_urls) as (_app, c, fake):
         first = await login(c, fake, "openid-5")
         second = await c.post("/auth/refresh", json={"refresh_token": first["refresh_token"]})
         assert second.status_code == 200
@@ -88,20 +88,20 @@ async def test_refresh_rotates_and_a_reused_token_revokes_the_family(database_ur
 
 async def test_the_first_platform_admin_comes_from_settings_and_is_never_overwritten(database_urls):
     settings = {"platform_admin_username": "root", "platform_admin_password": "first-password"}
-    async with identity(database_urls, **settings) as (app, c, _):
+    async with identity(database_urls, **settings) as (_app, c, _):
         r = await c.post("/auth/staff-login", json={"username": "root", "password": "first-password"})
         assert r.status_code == 200 and r.json()["account"]["platform_admin"] is True
         created = await c.post("/communities", json={"name": "新小区"}, headers=auth(r.json()["access_token"]))
         assert created.status_code == 201
     settings["platform_admin_password"] = "second-password"
-    async with identity(database_urls, **settings) as (app, c, _):
+    async with identity(database_urls, **settings) as (_app, c, _):
         assert (await c.post("/auth/staff-login", json={"username": "root", "password": "second-password"})).status_code == 401
         assert (await c.post("/auth/staff-login", json={"username": "root", "password": "first-password"})).status_code == 200
 
 
 async def test_staff_login_is_limited_per_username_and_ip(database_urls):
     settings = {"platform_admin_username": "root", "platform_admin_password": "right-password"}
-    async with identity(database_urls, **settings) as (app, c, _):
+    async with identity(database_urls, **settings) as (_app, c, _):
         ip_a = {"X-Forwarded-For": "10.0.0.1"}
         for _ in range(5):
             r = await c.post("/auth/staff-login", json={"username": "root", "password": "wrong"}, headers=ip_a)
@@ -117,7 +117,7 @@ async def test_staff_login_is_limited_per_username_and_ip(database_urls):
 
 
 async def test_staff_get_their_roles_in_the_token_and_lose_them_when_removed(database_urls):
-    async with identity(database_urls) as (app, c, _):
+    async with identity(database_urls) as (_app, c, _):
         cid = await new_community(c)
         added = await c.post(
             f"/communities/{cid}/staff",
@@ -151,7 +151,7 @@ async def test_staff_get_their_roles_in_the_token_and_lose_them_when_removed(dat
 
 
 async def test_staff_input_is_checked(database_urls):
-    async with identity(database_urls) as (app, c, _):
+    async with identity(database_urls) as (_app, c, _):
         cid = await new_community(c)
         bad = [
             {"username": "x1", "name": "a", "phone": "13600000001", "role": "manager"},
@@ -169,7 +169,7 @@ async def test_staff_input_is_checked(database_urls):
 
 
 async def test_the_phone_number_comes_from_a_getphonenumber_code(database_urls):
-    async with identity(database_urls) as (app, c, fake):
+    async with identity(database_urls) as (_app, c, fake):
         me = await login(c, fake, "openid-phone")
         tok = auth(me["access_token"])
         r = await c.post("/me/phone", json={"code": fake.phone_code("13512345678")}, headers=tok)
@@ -180,7 +180,7 @@ async def test_the_phone_number_comes_from_a_getphonenumber_code(database_urls):
 
 
 async def test_a_malformed_cursor_is_400(database_urls):
-    async with identity(database_urls) as (app, c, _):
+    async with identity(database_urls) as (_app, c, _):
         cid = await new_community(c)
         for cursor in ("%%%", "WyJub3QtYS1kYXRlIiwieCJd"):  # the second: ["not-a-date","x"]
             r = await c.get(f"/communities/{cid}/bindings?cursor={cursor}", headers=auth(manager_token(cid)))

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from services.identity import snapshots
 from services.identity.models import Account, Binding
-from tests.identity.factories import identity, login, new_community, outbox, roster, room_id, upload
+from tests.identity.factories import identity, login, new_community, outbox, room_id, roster, upload
 from tests.support import auth, crew_token, manager_token
 
 ROWS = [
@@ -168,7 +168,7 @@ async def test_an_owner_invites_family_who_fall_with_the_owner(database_urls):
 
 
 async def test_one_account_holds_rooms_in_several_communities(database_urls):
-    async with identity(database_urls) as (app, c, fake):
+    async with identity(database_urls) as (_app, c, fake):
         a = await setup_community(c, "A")
         b = await setup_community(c, "B")
         me = await login(c, fake, "o-multi")
@@ -205,7 +205,7 @@ async def test_a_manager_of_one_community_can_do_nothing_in_another(database_url
 
 
 async def test_crew_see_masked_phones_and_managers_the_numbers(database_urls):
-    async with identity(database_urls) as (app, c, fake):
+    async with identity(database_urls) as (app, c, _fake):
         cid = await new_community(c)
         await c.post(
             f"/communities/{cid}/staff",
@@ -292,3 +292,22 @@ async def test_snapshots_page_through_the_same_payloads_as_the_events(database_u
         assert sorted(rooms, key=lambda p: p["room_id"]) == sorted(by_id.values(), key=lambda p: p["room_id"])
         assert bound == [e.payload for e in await outbox(app, "identity.binding.verified")]
         assert staff == [e.payload for e in await outbox(app, "identity.staff.upserted")]
+
+
+async def test_the_review_queue_pages_with_a_cursor(database_urls):
+    rows = [["1", "", f"{n}01", "80", "delivered", f"业主{n}", f"1380000000{n}", ""] for n in range(1, 6)]
+    async with identity(database_urls) as (_app, c, fake):
+        cid = await setup_community(c, rows=rows)
+        me = await login(c, fake, "o-many")
+        for n in range(1, 6):
+            rid = await room_id(c, cid, f"1栋{n}01", me["access_token"])
+            assert (await bind(c, me["access_token"], rid, relation="tenant", name="租客", phone="13700000000")).status_code == 201
+        seen, cursor = [], None
+        while True:
+            url = f"/communities/{cid}/bindings?status=pending&limit=2" + (f"&cursor={cursor}" if cursor else "")
+            page = (await c.get(url, headers=auth(manager_token(cid)))).json()
+            seen += [b["room_label"] for b in page["items"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        assert seen == [f"1栋{n}01" for n in range(1, 6)]

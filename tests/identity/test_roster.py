@@ -5,7 +5,17 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from services.identity.models import Room
-from tests.identity.factories import ZH_HEADER, grid, identity, login, new_community, outbox, roster, room_id, upload
+from tests.identity.factories import (
+    ZH_HEADER,
+    grid,
+    identity,
+    login,
+    new_community,
+    outbox,
+    room_id,
+    roster,
+    upload,
+)
 from tests.support import admin_token, auth, crew_token, manager_token, token
 
 
@@ -55,7 +65,7 @@ async def test_room_events_carry_the_documented_payload(database_urls):
 
 
 async def test_a_changed_line_updates_only_that_room(database_urls):
-    async with identity(database_urls) as (app, c, _):
+    async with identity(database_urls) as (_app, c, _):
         cid = await new_community(c)
         rows = grid(1, 1, 2, 2)
         await upload(c, cid, roster(rows), manager_token(cid))
@@ -67,7 +77,7 @@ async def test_a_changed_line_updates_only_that_room(database_urls):
 
 
 async def test_gbk_file_with_chinese_headers_imports(database_urls):
-    async with identity(database_urls) as (app, c, _):
+    async with identity(database_urls) as (_app, c, _):
         cid = await new_community(c)
         data = roster([["1", "", "101", "89.50", "已交付", "李明", "13812341234", ""]], ZH_HEADER, "gbk")
         r = await upload(c, cid, data, manager_token(cid))
@@ -125,7 +135,7 @@ async def test_only_managers_of_that_community_import(database_urls):
 
 
 async def test_the_room_picker_tree_sorts_as_people_count(database_urls):
-    async with identity(database_urls) as (app, c, fake):
+    async with identity(database_urls) as (_app, c, fake):
         cid = await new_community(c)
         rows = [
             ["10", "1", "101", "80", "delivered", "甲", "13800000001", ""],
@@ -198,3 +208,16 @@ async def test_a_corrected_roster_verifies_the_pending_request_it_now_matches(da
         (event,) = await outbox(app, "identity.binding.verified")
         assert event.payload["binding_id"] == pending.json()["id"]
         assert event.payload["display_name"] == "1栋101李明"
+
+
+async def test_only_platform_admins_create_communities_and_each_creation_is_an_event(database_urls):
+    async with identity(database_urls) as (app, c, _):
+        cid = await new_community(c, "翠湖苑")
+        (event,) = await outbox(app, "identity.community.created")
+        assert event.payload == {"community_id": cid, "name": "翠湖苑"} and event.ordering_key == cid
+        r = await c.post("/communities", json={"name": "x"}, headers=auth(manager_token(cid)))
+        assert r.status_code == 403
+        r = await c.post("/communities", json={"name": ""}, headers=auth(admin_token()))
+        assert r.status_code == 422
+        listing = await c.get("/communities", headers=auth(token()))
+        assert [x["name"] for x in listing.json()["items"]] == ["翠湖苑"]

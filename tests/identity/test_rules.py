@@ -113,7 +113,7 @@ def test_phone_masking(phone, shown):
 
 
 def test_phones_are_visible_to_the_person_and_the_managers_only():
-    kw = dict(owner_account_id="a")
+    kw = {"owner_account_id": "a"}
     assert rules.phone_for_viewer("13812341234", viewer_account_id="a", viewer_manages_community=False, **kw) == "13812341234"
     assert rules.phone_for_viewer("13812341234", viewer_account_id="b", viewer_manages_community=True, **kw) == "13812341234"
     assert rules.phone_for_viewer("13812341234", viewer_account_id="b", viewer_manages_community=False, **kw) == "138****1234"

@@ -4,8 +4,8 @@ Revision ID: id0002
 Revises: id0001
 Create Date: 2026-11-25
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 from services.common.db import UTCDateTime
 
