@@ -139,9 +139,10 @@ async def wechat_login(
     account = await session.scalar(select(Account).where(Account.openid == identity.openid))
     if account is None:
         account = Account(id=new_id(), openid=identity.openid, unionid=identity.unionid)
-        session.add(account)
         try:
+            # Added inside the savepoint: begin_nested() flushes what is pending before it.
             async with session.begin_nested():
+                session.add(account)
                 await session.flush()
         except IntegrityError:
             # The same user logging in twice at once: the other request created the account.

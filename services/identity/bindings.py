@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import Principal
@@ -117,8 +118,7 @@ async def request_binding(
         created_at=now,
         decided_at=now if verified else None,
     )
-    session.add(binding)
-    await session.flush()
+    await _insert_live(session, binding)
     if verified:
         events.binding_verified(session, binding, room, building)
     return binding
@@ -249,10 +249,19 @@ async def accept_invitation(
         created_at=now,
         decided_at=now,
     )
-    session.add(binding)
-    await session.flush()
+    await _insert_live(session, binding)
     events.binding_verified(session, binding, room, building)
     return binding
+
+
+async def _insert_live(session: AsyncSession, binding: Binding) -> None:
+    """Adds a pending or verified binding; a concurrent twin (a double tap) is AlreadyBound."""
+    try:
+        async with session.begin_nested():
+            session.add(binding)
+            await session.flush()
+    except IntegrityError as exc:
+        raise AlreadyBound() from exc
 
 
 async def review_queue(

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Numeric, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Numeric, String, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.db import UTCDateTime, new_id, new_metadata, utcnow
@@ -112,6 +112,15 @@ class Binding(Base):
         Index("ix_bindings_account_id", "account_id"),
         Index("ix_bindings_room_id", "room_id"),
         Index("ix_bindings_parent_binding_id", "parent_binding_id"),
+        # One live claim per account and room, even when the Mini Program submits twice.
+        Index(
+            "uq_bindings_live_account_room",
+            "account_id",
+            "room_id",
+            unique=True,
+            sqlite_where=text("status IN ('pending', 'verified')"),
+            postgresql_where=text("status IN ('pending', 'verified')"),
+        ),
     )
 
 

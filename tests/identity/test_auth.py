@@ -185,3 +185,13 @@ async def test_a_malformed_cursor_is_400(database_urls):
         for cursor in ("%%%", "WyJub3QtYS1kYXRlIiwieCJd"):  # the second: ["not-a-date","x"]
             r = await c.get(f"/communities/{cid}/bindings?cursor={cursor}", headers=auth(manager_token(cid)))
             assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_cursor"
+
+
+async def test_two_first_logins_at_once_make_one_account(database_urls):
+    import asyncio
+
+    async with identity(database_urls) as (_app, c, fake):
+        codes = [fake.login_code("openid-race") for _ in range(4)]
+        answers = await asyncio.gather(*(c.post("/auth/wechat-login", json={"code": code}) for code in codes))
+        assert [a.status_code for a in answers] == [200] * 4
+        assert len({a.json()["account"]["id"] for a in answers}) == 1

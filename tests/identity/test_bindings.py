@@ -311,3 +311,16 @@ async def test_the_review_queue_pages_with_a_cursor(database_urls):
             if cursor is None:
                 break
         assert seen == [f"1栋{n}01" for n in range(1, 6)]
+
+
+async def test_a_double_tap_makes_one_binding(database_urls):
+    import asyncio
+
+    async with identity(database_urls) as (app, c, fake):
+        cid = await setup_community(c)
+        me = await login(c, fake, "o-double")
+        rid = await room_id(c, cid, "1栋101", me["access_token"])
+        answers = await asyncio.gather(*(bind(c, me["access_token"], rid, phone="13900000000") for _ in range(3)))
+        assert sorted(a.status_code for a in answers) == [201, 409, 409]
+        async with app.state.sessionmaker() as s:
+            assert await s.scalar(select(func.count()).select_from(Binding)) == 1

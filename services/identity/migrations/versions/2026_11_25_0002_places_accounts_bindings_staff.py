@@ -124,6 +124,13 @@ def upgrade() -> None:
         batch_op.create_index('ix_bindings_community_status', ['community_id', 'status', 'created_at'], unique=False)
         batch_op.create_index('ix_bindings_parent_binding_id', ['parent_binding_id'], unique=False)
         batch_op.create_index('ix_bindings_room_id', ['room_id'], unique=False)
+        batch_op.create_index(
+            'uq_bindings_live_account_room',
+            ['account_id', 'room_id'],
+            unique=True,
+            sqlite_where=sa.text("status IN ('pending', 'verified')"),
+            postgresql_where=sa.text("status IN ('pending', 'verified')"),
+        )
 
     op.create_table('invitations',
     sa.Column('id', sa.String(length=36), nullable=False),
@@ -144,6 +151,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table('invitations')
     with op.batch_alter_table('bindings', schema=None) as batch_op:
+        batch_op.drop_index('uq_bindings_live_account_room')
         batch_op.drop_index('ix_bindings_room_id')
         batch_op.drop_index('ix_bindings_parent_binding_id')
         batch_op.drop_index('ix_bindings_community_status')
