@@ -11,7 +11,7 @@ import httpx
 from sqlalchemy import select
 
 from services.common.events.models import OutboxEvent
-from tests.identity.wechat_fake import FakeWeChat, install
+from tests.identity.wechat_fake import WeChatForTests, install
 from tests.support import admin_token, auth, client_for, running_app
 
 EN_HEADER = ["building", "unit", "room", "area", "state", "owner_name", "owner_phone", "owner_key"]
@@ -62,8 +62,8 @@ async def upload(c: httpx.AsyncClient, cid: str, data: bytes, tok: str, filename
     )
 
 
-async def login(c: httpx.AsyncClient, fake: FakeWeChat, openid: str) -> dict[str, Any]:
-    r = await c.post("/auth/wechat-login", json={"code": fake.login_code(openid)})
+async def login(c: httpx.AsyncClient, fake: WeChatForTests, openid: str) -> dict[str, Any]:
+    r = await c.post("/auth/wechat-login", json={"code": await fake.login_code(openid)})
     assert r.status_code == 200, r.text
     return r.json()
 

@@ -29,7 +29,7 @@ async def test_wechat_login_creates_the_account_once_and_signs_with_a_published_
 async def test_the_session_key_is_never_stored_returned_or_logged(database_urls, caplog):
     caplog.set_level(logging.DEBUG)
     async with identity(database_urls) as (app, c, fake):
-        r = await c.post("/auth/wechat-login", json={"code": fake.login_code("openid-2", unionid="u-2")})
+        r = await c.post("/auth/wechat-login", json={"code": await fake.login_code("openid-2", unionid="u-2")})
         assert "SECRET-SESSION-KEY" not in r.text
         async with app.state.sessionmaker() as s:
             account = await s.scalar(select(Account).where(Account.openid == "openid-2"))
@@ -40,7 +40,7 @@ async def test_the_session_key_is_never_stored_returned_or_logged(database_urls,
 
 async def test_a_reused_or_unknown_code_is_400_with_a_chinese_message(database_urls):
     async with identity(database_urls) as (_app, c, fake):
-        code = fake.login_code("openid-3")
+        code = await fake.login_code("openid-3")
         assert (await c.post("/auth/wechat-login", json={"code": code})).status_code == 200
         reused = await c.post("/auth/wechat-login", json={"code": code})
         assert reused.status_code == 400
@@ -54,14 +54,14 @@ async def test_a_reused_or_unknown_code_is_400_with_a_chinese_message(database_u
 
 async def test_busy_wechat_is_retried_then_503(database_urls):
     async with identity(database_urls) as (_app, c, fake):
-        fake.fail("/sns/jscode2session", 2, errcode=-1)
-        fake.fail("/sns/jscode2session", 1, http_status=502)
-        r = await c.post("/auth/wechat-login", json={"code": fake.login_code("openid-4")})
+        await fake.fail("/sns/jscode2session", 2, errcode=-1)
+        await fake.fail("/sns/jscode2session", 1, http_status=502)
+        r = await c.post("/auth/wechat-login", json={"code": await fake.login_code("openid-4")})
         assert r.status_code == 200
         assert fake.calls.count("/sns/jscode2session") == 4
 
-        fake.fail("/sns/jscode2session", 10, errcode=45011)
-        r = await c.post("/auth/wechat-login", json={"code": fake.login_code("openid-4")})
+        await fake.fail("/sns/jscode2session", 10, errcode=45011)
+        r = await c.post("/auth/wechat-login", json={"code": await fake.login_code("openid-4")})
         assert r.status_code == 503 and r.json()["error"]["code"] == "wechat_unavailable"
         assert fake.calls.count("/sns/jscode2session") == 8  # 1 + 3 retries
 
@@ -172,7 +172,7 @@ async def test_the_phone_number_comes_from_a_getphonenumber_code(database_urls):
     async with identity(database_urls) as (_app, c, fake):
         me = await login(c, fake, "openid-phone")
         tok = auth(me["access_token"])
-        r = await c.post("/me/phone", json={"code": fake.phone_code("13512345678")}, headers=tok)
+        r = await c.post("/me/phone", json={"code": await fake.phone_code("13512345678")}, headers=tok)
         assert r.status_code == 200 and r.json()["account"]["phone"] == "13512345678"
         assert fake.calls.count("/cgi-bin/stable_token") == 1
         bad = await c.post("/me/phone", json={"code": "used-or-unknown"}, headers=tok)
@@ -191,7 +191,7 @@ async def test_two_first_logins_at_once_make_one_account(database_urls):
     import asyncio
 
     async with identity(database_urls) as (_app, c, fake):
-        codes = [fake.login_code("openid-race") for _ in range(4)]
+        codes = [await fake.login_code("openid-race") for _ in range(4)]
         answers = await asyncio.gather(*(c.post("/auth/wechat-login", json={"code": code}) for code in codes))
         assert [a.status_code for a in answers] == [200] * 4
         assert len({a.json()["account"]["id"] for a in answers}) == 1
