@@ -2,8 +2,8 @@
 (api.md: `/_standin/login-codes`, `/_standin/phone-codes`, `/_standin/faults`, and WeChat's own
 paths with WeChat's errcodes).
 
-Until `wechat_standin/` is merged, `_double` below plays it behind httpx.MockTransport. Switching
-to the real stand-in is one line in `_transport`: `httpx.ASGITransport(app=<the stand-in app>)`.
+The real stand-in (`wechat_standin.app.create_app`) is mounted in-process via ASGITransport when
+it is in the tree; until then `_Double` plays it behind httpx.MockTransport.
 """
 
 from __future__ import annotations
@@ -74,7 +74,12 @@ class _Double:
 
 
 def _transport() -> httpx.AsyncBaseTransport:
-    return httpx.MockTransport(_Double())
+    """The real stand-in in-process when it is in the tree, else the double."""
+    try:
+        from wechat_standin.app import create_app  # type: ignore[import-not-found]
+    except ImportError:
+        return httpx.MockTransport(_Double())
+    return httpx.ASGITransport(app=create_app())
 
 
 class WeChatForTests:
@@ -83,6 +88,8 @@ class WeChatForTests:
     def __init__(self, http: httpx.AsyncClient) -> None:
         self.http = http
         self.calls: list[str] = []
+        # Every session_key WeChat handed identity, to check it went nowhere.
+        self.session_keys: list[str] = []
 
     async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         r = await self.http.post(BASE + path, json=body)
@@ -110,9 +117,16 @@ def install(app: Any) -> WeChatForTests:
     async def count(request: httpx.Request) -> None:
         controller.calls.append(request.url.path)
 
+    async def watch(response: httpx.Response) -> None:
+        if response.request.url.path == "/sns/jscode2session" and response.status_code == 200:
+            await response.aread()
+            key = response.json().get("session_key")
+            if key:
+                controller.session_keys.append(key)
+
     settings = app.state.settings
     app.state.wechat = WeChatClient(
-        httpx.AsyncClient(transport=transport, event_hooks={"request": [count]}),
+        httpx.AsyncClient(transport=transport, event_hooks={"request": [count], "response": [watch]}),
         BASE,
         settings.wechat_appid,
         settings.wechat_secret,
