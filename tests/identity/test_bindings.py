@@ -282,16 +282,21 @@ async def test_snapshots_page_through_the_same_payloads_as_the_events(database_u
             headers=auth(manager_token(cid)),
         )
         async with app.state.sessionmaker() as s:
-            page1, cursor = await snapshots.rooms(s, cid, limit=1)
-            page2, end = await snapshots.rooms(s, cid, cursor=cursor, limit=1)
-            assert end is None or (await snapshots.rooms(s, cid, cursor=end, limit=1))[0] == []
+            page1, cursor = await snapshots.rooms(s, None, 1, community_id=cid)
+            page2, end = await snapshots.rooms(s, cursor, 1, community_id=cid)
+            assert end is None or (await snapshots.rooms(s, end, 1, community_id=cid))[0] == []
             rooms = page1 + page2
-            bound, _ = await snapshots.verified_bindings(s, cid)
+            bound, _ = await snapshots.verified_bindings(s, community_id=cid)
             staff, _ = await snapshots.staff(s)
+            communities, _ = await snapshots.communities(s)
         by_id = {e.payload["room_id"]: e.payload for e in await outbox(app, "identity.room.upserted")}
         assert sorted(rooms, key=lambda p: p["room_id"]) == sorted(by_id.values(), key=lambda p: p["room_id"])
         assert bound == [e.payload for e in await outbox(app, "identity.binding.verified")]
         assert staff == [e.payload for e in await outbox(app, "identity.staff.upserted")]
+        assert communities == [e.payload for e in await outbox(app, "identity.community.created")]
+        for name, (_fn, event_type, key_field) in snapshots.STREAMS.items():
+            for event in await outbox(app, event_type):
+                assert event.ordering_key == event.payload[key_field], name
 
 
 async def test_the_review_queue_pages_with_a_cursor(database_urls):

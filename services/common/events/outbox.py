@@ -67,4 +67,6 @@ async def emit_many(
         for p in payloads
     ]
     await session.execute(insert(OutboxEvent.__table__), rows)
+    # Same signal as `emit` gives on the events branch (wakes the local dispatcher after commit).
+    session.info["events_emitted"] = True
     return len(rows)
