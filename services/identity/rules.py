@@ -385,6 +385,10 @@ def matches_roster(owners: list[dict[str, Any]], name: str, phone: str) -> bool:
     return any(o.get("name") == n and o.get("phone") == p for o in owners)
 
 
+def _owner_set(owners: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    return sorted((o["name"], o["phone"], o["owner_key"]) for o in owners)
+
+
 def owners_changed(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> bool:
-    key = lambda owners: sorted((o["name"], o["phone"], o["owner_key"]) for o in owners)
-    return key(old) != key(new)
+    """Whether the people on the roster changed (not merely their order)."""
+    return _owner_set(old) != _owner_set(new)
