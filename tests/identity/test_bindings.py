@@ -329,3 +329,34 @@ async def test_a_double_tap_makes_one_binding(database_urls):
         assert sorted(a.status_code for a in answers) == [201, 409, 409]
         async with app.state.sessionmaker() as s:
             assert await s.scalar(select(func.count()).select_from(Binding)) == 1
+
+
+async def test_unknown_and_foreign_ids_are_404_and_change_nothing(database_urls):
+    async with identity(database_urls) as (_app, c, fake):
+        a = await setup_community(c, "A")
+        b = await setup_community(c, "B")
+        crew_b = await c.post(
+            f"/communities/{b}/staff",
+            json={"username": "crew.b", "name": "乙师傅", "phone": "13600000005", "role": "crew", "department": "security"},
+            headers=auth(manager_token(b)),
+        )
+        # B's staff id through A's path, by A's manager: not found, and still on B's list.
+        r = await c.delete(f"/communities/{a}/staff/{crew_b.json()['id']}", headers=auth(manager_token(a)))
+        assert r.status_code == 404 and r.json()["error"]["code"] == "staff_not_found"
+        listing = await c.get(f"/communities/{b}/staff", headers=auth(manager_token(b)))
+        assert len(listing.json()["items"]) == 1
+
+        owner = await login(c, fake, "o-owner-b")
+        other = await login(c, fake, "o-other")
+        mine = await bind(c, owner["access_token"], await room_id(c, b, "1栋101", owner["access_token"]))
+        for method, path in [
+            ("delete", f"/me/bindings/{mine.json()['id']}"),
+            ("post", "/bindings/no-such-binding/approve"),
+            ("delete", "/me/bindings/no-such-binding"),
+        ]:
+            r = await c.request(method, path, headers=auth(other["access_token"]))
+            assert r.status_code == 404, path
+        r = await c.post(f"/me/bindings/{mine.json()['id']}/invitations", json={"relation": "family"}, headers=auth(other["access_token"]))
+        assert r.status_code == 404
+        profile = (await c.get("/me", headers=auth(owner["access_token"]))).json()
+        assert profile["bindings"][0]["status"] == "verified"
