@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI
+from sqlalchemy.exc import DBAPIError
 
 from services.common.app import create_service_app
 from services.common.auth import TokenVerifier
 from services.common.tokens import jwks_document
+from services.identity.accounts import ensure_platform_admin
 from services.identity.keys import load_or_create_signing_key
 from services.identity.router import internal, router
 from services.identity.settings import Settings
+from services.identity.wechat import WeChatClient
+
+log = logging.getLogger("identity")
 
 
 async def _load_keys(app: FastAPI) -> None:
@@ -25,11 +32,36 @@ async def _load_keys(app: FastAPI) -> None:
         issuer=settings.token_issuer,
         audience=settings.token_audience,
     )
-    return None
+
+
+async def _wechat_client(app: FastAPI) -> None:
+    """WeChat through the one HTTP client; tests may replace `app.state.wechat`."""
+    settings: Settings = app.state.settings
+    app.state.wechat = WeChatClient(
+        app.state.http,
+        settings.wechat_api_base,
+        settings.wechat_appid,
+        settings.wechat_secret,
+        retries=settings.wechat_retries,
+        backoff_seconds=settings.wechat_backoff_seconds,
+    )
+
+
+async def _first_platform_admin(app: FastAPI) -> None:
+    settings: Settings = app.state.settings
+    try:
+        await ensure_platform_admin(
+            app.state.sessionmaker, settings.platform_admin_username, settings.platform_admin_password
+        )
+    except DBAPIError as exc:  # tables not migrated yet: /readyz says so; start anyway
+        log.warning("could not create the first platform admin", extra={"error": type(exc).__name__})
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     return create_service_app(
-        settings, title="identity", routers=[router, internal], startup_hooks=[_load_keys]
+        settings,
+        title="identity",
+        routers=[router, internal],
+        startup_hooks=[_load_keys, _wechat_client, _first_platform_admin],
     )

@@ -2,21 +2,164 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, File, Query, Request, Response, UploadFile
 
 from services.common.auth import CurrentPrincipal, PlatformAdmin
 from services.common.db import SessionDep
+from services.common.pagination import CursorParam, LimitParam, Page, decode_cursor, page_of
 from services.common.tokens import jwks_document
-from services.identity import service
-from services.identity.schemas import CommunityCreate, CommunityOut
+from services.identity import accounts, bindings, cleanup, rules, service, staff
+from services.identity.deps import (
+    ManagedCommunity,
+    SettingsDep,
+    StaffedCommunity,
+    WeChatDep,
+    client_ip,
+    time_cursor,
+)
+from services.identity.schemas import (
+    AcceptInvitationIn,
+    BindingCreate,
+    BindingOut,
+    BuildingTree,
+    CleanupReport,
+    CommunityBrief,
+    CommunityCreate,
+    CommunityOut,
+    InvitationCreate,
+    InvitationOut,
+    MeOut,
+    PhoneCodeIn,
+    RefreshIn,
+    RejectIn,
+    RosterImportOut,
+    StaffCreate,
+    StaffCreated,
+    StaffLoginIn,
+    StaffOut,
+    TokenPairOut,
+    WeChatLoginIn,
+    staff_out,
+)
 
 router = APIRouter()
 internal = APIRouter(include_in_schema=False)
 
 
+def _pair_out(pair: accounts.TokenPair) -> TokenPairOut:
+    return TokenPairOut.model_validate(
+        {
+            "access_token": pair.access_token,
+            "refresh_token": pair.refresh_token,
+            "expires_in": pair.expires_in,
+            "account": {
+                "id": pair.account.id,
+                "name": pair.account.name,
+                "platform_admin": pair.account.platform_admin,
+            },
+        }
+    )
+
+
 @internal.get("/.well-known/jwks.json")
-async def jwks(request: Request) -> dict:
+async def jwks(request: Request) -> dict[str, Any]:
     return jwks_document(request.app.state.signing_keys)
+
+
+# ---------------------------------------------------------------- auth
+
+
+@router.post("/auth/wechat-login", response_model=TokenPairOut, tags=["auth"])
+async def wechat_login(
+    body: WeChatLoginIn, session: SessionDep, settings: SettingsDep, wechat: WeChatDep, request: Request
+) -> TokenPairOut:
+    pair = await accounts.wechat_login(session, settings, request.app.state.signing_key, wechat, body.code)
+    return _pair_out(pair)
+
+
+@router.post("/auth/refresh", response_model=TokenPairOut, tags=["auth"])
+async def refresh(body: RefreshIn, settings: SettingsDep, request: Request) -> TokenPairOut:
+    # Its own unit of work: a reused token's family revocation must be committed even though
+    # the answer is an error.
+    async with request.app.state.sessionmaker() as session:
+        outcome = await accounts.refresh(session, settings, request.app.state.signing_key, body.refresh_token)
+        await session.commit()
+    if outcome.pair is None:
+        raise accounts.RefreshTokenReused()
+    return _pair_out(outcome.pair)
+
+
+@router.post("/auth/staff-login", response_model=TokenPairOut, tags=["auth"])
+async def staff_login(body: StaffLoginIn, settings: SettingsDep, request: Request) -> TokenPairOut:
+    # Its own unit of work: a failed attempt is recorded even though the answer is an error.
+    async with request.app.state.sessionmaker() as session:
+        pair = await accounts.staff_login(
+            session, settings, request.app.state.signing_key, body.username, body.password, client_ip(request)
+        )
+        await session.commit()
+    if pair is None:
+        raise accounts.InvalidCredentials()
+    return _pair_out(pair)
+
+
+# ---------------------------------------------------------------- me
+
+
+@router.get("/me", response_model=MeOut, tags=["me"])
+async def get_me(session: SessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
+    return await accounts.me(session, principal)
+
+
+@router.delete("/me", status_code=204, tags=["me"])
+async def delete_me(session: SessionDep, principal: CurrentPrincipal) -> Response:
+    await accounts.delete_account(session, principal.account_id)
+    return Response(status_code=204)
+
+
+@router.post("/me/phone", response_model=MeOut, tags=["me"])
+async def set_phone(
+    body: PhoneCodeIn, session: SessionDep, principal: CurrentPrincipal, wechat: WeChatDep
+) -> dict[str, Any]:
+    """The phone number from the Mini Program's getPhoneNumber button (optional)."""
+    await accounts.set_phone(session, principal.account_id, wechat, body.code)
+    return await accounts.me(session, principal)
+
+
+@router.post("/me/bindings", status_code=201, response_model=BindingOut, tags=["me"])
+async def request_binding(body: BindingCreate, session: SessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
+    binding = await bindings.request_binding(
+        session, principal.account_id, body.room_id, body.relation, body.name, body.phone
+    )
+    return (await bindings.binding_views(session, [binding], principal))[0]
+
+
+@router.post("/me/bindings/accept-invitation", status_code=201, response_model=BindingOut, tags=["me"])
+async def accept_invitation(
+    body: AcceptInvitationIn, session: SessionDep, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    binding = await bindings.accept_invitation(
+        session, principal.account_id, body.invite_code, body.name, body.phone
+    )
+    return (await bindings.binding_views(session, [binding], principal))[0]
+
+
+@router.delete("/me/bindings/{binding_id}", response_model=BindingOut, tags=["me"])
+async def unbind(binding_id: str, session: SessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
+    binding = await bindings.unbind(session, principal.account_id, binding_id)
+    return (await bindings.binding_views(session, [binding], principal))[0]
+
+
+@router.post("/me/bindings/{binding_id}/invitations", status_code=201, response_model=InvitationOut, tags=["me"])
+async def invite(
+    binding_id: str, body: InvitationCreate, session: SessionDep, principal: CurrentPrincipal
+) -> InvitationOut:
+    code, expires_at = await bindings.create_invitation(session, principal.account_id, binding_id, body.relation)
+    return InvitationOut(invite_code=code, expires_at=expires_at)
+
+
+# ---------------------------------------------------------------- communities and places
 
 
 @router.post("/communities", status_code=201, response_model=CommunityOut, tags=["communities"])
@@ -25,7 +168,113 @@ async def create_community(body: CommunityCreate, session: SessionDep, admin: Pl
     return CommunityOut.model_validate(community)
 
 
+@router.get("/communities", response_model=Page[CommunityBrief], tags=["communities"])
+async def list_communities(
+    session: SessionDep, principal: CurrentPrincipal, limit: LimitParam = 20, cursor: CursorParam = None
+) -> Page[CommunityBrief]:
+    """Communities to choose from before binding a room (names only)."""
+    after = decode_cursor(cursor, 1)
+    rows = await service.list_communities(session, str(after[0]) if after else None, limit)
+    items, next_cursor = page_of(rows, limit, lambda c: [c.id])
+    return Page(items=[CommunityBrief.model_validate(c) for c in items], next_cursor=next_cursor)
+
+
 @router.get("/communities/{cid}", response_model=CommunityOut, tags=["communities"])
-async def get_community(cid: str, session: SessionDep, principal: CurrentPrincipal) -> CommunityOut:
-    community = await service.get_community_for(session, principal, cid)
-    return CommunityOut.model_validate(community)
+async def get_community(cid: StaffedCommunity, session: SessionDep) -> CommunityOut:
+    return CommunityOut.model_validate(await service.get_community(session, cid))
+
+
+@router.get("/communities/{cid}/buildings", response_model=BuildingTree, tags=["communities"])
+async def building_tree(cid: str, session: SessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
+    """The room picker: buildings, units and rooms in one call (no personal data)."""
+    return {"community_id": cid, "buildings": await service.building_tree(session, cid)}
+
+
+@router.post("/communities/{cid}/roster", response_model=RosterImportOut, tags=["communities"])
+async def import_roster(
+    cid: ManagedCommunity, session: SessionDep, file: Annotated[UploadFile, File()]
+) -> RosterImportOut:
+    data = await file.read()
+    result = await service.import_roster(session, cid, data)
+    return RosterImportOut(**result.__dict__)
+
+
+@router.get("/communities/{cid}/bindings", response_model=Page[BindingOut], tags=["communities"])
+async def review_queue(
+    cid: ManagedCommunity,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    status: Literal["pending", "verified", "rejected", "revoked"] | None = Query(default=None),
+    limit: LimitParam = 20,
+    cursor: CursorParam = None,
+) -> Page[BindingOut]:
+    rows = await bindings.review_queue(session, cid, status, time_cursor(cursor), limit)
+    items, next_cursor = page_of(rows, limit, lambda b: [b.created_at.isoformat(), b.id])
+    views = await bindings.binding_views(session, items, principal)
+    return Page(items=[BindingOut.model_validate(v) for v in views], next_cursor=next_cursor)
+
+
+@router.post("/bindings/{binding_id}/approve", response_model=BindingOut, tags=["communities"])
+async def approve(binding_id: str, session: SessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
+    binding = await bindings.approve(session, principal, binding_id)
+    return (await bindings.binding_views(session, [binding], principal))[0]
+
+
+@router.post("/bindings/{binding_id}/reject", response_model=BindingOut, tags=["communities"])
+async def reject(binding_id: str, body: RejectIn, session: SessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
+    binding = await bindings.reject(session, principal, binding_id, body.reason)
+    return (await bindings.binding_views(session, [binding], principal))[0]
+
+
+@router.post("/communities/{cid}/staff", status_code=201, response_model=StaffCreated, tags=["communities"])
+async def add_staff(cid: ManagedCommunity, body: StaffCreate, session: SessionDep) -> dict[str, Any]:
+    member, initial_password = await staff.add_staff(
+        session,
+        cid,
+        username=body.username,
+        password=body.password,
+        name=body.name,
+        phone=body.phone,
+        role=body.role,
+        department=body.department,
+    )
+    return {**staff_out(member, member.phone), "initial_password": initial_password}
+
+
+@router.get("/communities/{cid}/staff", response_model=Page[StaffOut], tags=["communities"])
+async def list_staff(
+    cid: StaffedCommunity,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    limit: LimitParam = 20,
+    cursor: CursorParam = None,
+) -> Page[StaffOut]:
+    """Staff of the community; phones shown to managers and to each person, masked otherwise."""
+    rows = await staff.list_staff(session, cid, time_cursor(cursor), limit)
+    items, next_cursor = page_of(rows, limit, lambda s: [s.created_at.isoformat(), s.id])
+    out = [
+        StaffOut.model_validate(
+            staff_out(
+                s,
+                rules.phone_for_viewer(
+                    s.phone,
+                    owner_account_id=s.account_id,
+                    viewer_account_id=principal.account_id,
+                    viewer_manages_community=principal.is_manager_of(cid),
+                ),
+            )
+        )
+        for s in items
+    ]
+    return Page(items=out, next_cursor=next_cursor)
+
+
+@router.delete("/communities/{cid}/staff/{staff_id}", status_code=204, tags=["communities"])
+async def remove_staff(cid: ManagedCommunity, staff_id: str, session: SessionDep) -> Response:
+    await staff.remove_staff(session, cid, staff_id)
+    return Response(status_code=204)
+
+
+@router.get("/communities/{cid}/cleanup-report", response_model=CleanupReport, tags=["communities"])
+async def cleanup_report(cid: ManagedCommunity, session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
+    return await cleanup.cleanup_report(session, cid, settings.pending_stale_days)

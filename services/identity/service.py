@@ -1,13 +1,21 @@
-"""Identity use cases: load, apply rules, write, add outbox events. Flush, never commit."""
+"""Identity use cases for places: communities, the room-picker tree and the roster import.
+Load, apply rules, write, add outbox events. Flush, never commit."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.common.auth import Principal
-from services.common.db import new_id
-from services.common.errors import NotFound
-from services.identity.models import Community
+from services.common.db import new_id, utcnow
+from services.common.errors import NotFound, UnprocessableEntity
+from services.identity import events, rules
+from services.identity.bindings import revoke_binding
+from services.identity.models import Binding, Building, Community, Room
 
 
 class CommunityNotFound(NotFound):
@@ -15,19 +23,241 @@ class CommunityNotFound(NotFound):
     message = "小区不存在"
 
 
+class RosterInvalid(UnprocessableEntity):
+    code = "roster_invalid"
+    message = "花名册有错误，未导入任何数据"
+
+
 async def create_community(session: AsyncSession, name: str) -> Community:
     cid = new_id()
     community = Community(id=cid, community_id=cid, name=name.strip())
     session.add(community)
     await session.flush()
+    events.community_created(session, community)
     return community
 
 
-async def get_community_for(session: AsyncSession, principal: Principal, cid: str) -> Community:
-    """The community, if the caller works there; unknown and foreign look the same (404)."""
-    if not principal.is_staff_of(cid):
-        raise CommunityNotFound()
+async def get_community(session: AsyncSession, cid: str) -> Community:
     community = await session.get(Community, cid)
     if community is None:
         raise CommunityNotFound()
     return community
+
+
+async def list_communities(session: AsyncSession, after: str | None, limit: int) -> list[Community]:
+    query = select(Community).order_by(Community.id).limit(limit + 1)
+    if after:
+        query = query.where(Community.id > after)
+    return list((await session.scalars(query)).all())
+
+
+# ---------------------------------------------------------------- the room picker
+
+_NATURAL_RE = re.compile(r"(\d+)")
+
+
+def _natural(text: str) -> tuple[Any, ...]:
+    return tuple(int(p) if p.isdigit() else p for p in _NATURAL_RE.split(text))
+
+
+async def building_tree(session: AsyncSession, cid: str) -> list[dict[str, Any]]:
+    """Buildings → units → rooms in one answer, sorted as people count (2栋 before 10栋)."""
+    await get_community(session, cid)
+    buildings = (
+        await session.execute(select(Building.id, Building.name).where(Building.community_id == cid))
+    ).all()
+    rooms = (
+        await session.execute(
+            select(Room.id, Room.building_id, Room.unit, Room.room_no, Room.area, Room.state).where(
+                Room.community_id == cid
+            )
+        )
+    ).all()
+    by_building: dict[str, dict[str, list[Any]]] = {b.id: {} for b in buildings}
+    for r in rooms:
+        by_building.setdefault(r.building_id, {}).setdefault(r.unit, []).append(r)
+    tree = []
+    for b in sorted(buildings, key=lambda b: _natural(b.name)):
+        units = []
+        for unit, unit_rooms in sorted(by_building[b.id].items(), key=lambda kv: _natural(kv[0])):
+            units.append(
+                {
+                    "unit": unit or None,
+                    "rooms": [
+                        {
+                            "id": r.id,
+                            "room_no": r.room_no,
+                            "label": rules.room_label(b.name, r.unit, r.room_no),
+                            "area": f"{r.area:.2f}",
+                            "state": r.state,
+                        }
+                        for r in sorted(unit_rooms, key=lambda r: _natural(r.room_no))
+                    ],
+                }
+            )
+        tree.append({"id": b.id, "name": b.name, "units": units})
+    return tree
+
+
+# ---------------------------------------------------------------- roster import
+
+
+@dataclass
+class ImportResult:
+    rooms_created: int
+    rooms_updated: int
+    owners: int
+    bindings_revoked: int
+    bindings_verified: int
+
+
+async def import_roster(session: AsyncSession, cid: str, data: bytes) -> ImportResult:
+    """All or nothing: a file with any bad line raises and writes nothing. Set-based: a fixed
+    handful of statements whatever the size of the file (no per-row round trips)."""
+    try:
+        text = rules.decode_roster(data)
+        parsed = rules.parse_roster(text)
+    except rules.RosterFileError as exc:
+        raise RosterInvalid(
+            exc.message, code=exc.code, details={"errors": [{"line": exc.line, "reason": exc.message}]}
+        ) from exc
+    if parsed.errors:
+        raise RosterInvalid(
+            f"花名册有 {len(parsed.errors)} 行错误，未导入任何数据",
+            details={"errors": parsed.errors},
+        )
+
+    # Serialises concurrent imports of one community (PostgreSQL; SQLite's BEGIN IMMEDIATE
+    # already does).
+    community = (
+        await session.execute(select(Community).where(Community.id == cid).with_for_update())
+    ).scalar_one_or_none()
+    if community is None:
+        raise CommunityNotFound()
+
+    now = utcnow()
+    buildings = await _ensure_buildings(session, cid, {r.building for r in parsed.rooms}, now)
+
+    rt = Room.__table__
+    existing = {
+        (row.building_id, row.unit, row.room_no): row
+        for row in (await session.execute(select(rt).where(rt.c.community_id == cid))).all()
+    }
+    created: list[dict[str, Any]] = []
+    updated: list[dict[str, Any]] = []
+    changed_rows: list[dict[str, Any]] = []
+    owners_changed: list[dict[str, Any]] = []
+    for room in parsed.rooms:
+        building = buildings[room.building]
+        owners = room.owners_json()
+        old = existing.get((building.id, room.unit, room.room_no))
+        values = {
+            "area": room.area,
+            "state": room.state,
+            "owner_key": room.owner_key,
+            "owners": owners,
+            "updated_at": now,
+        }
+        if old is None:
+            row = {
+                    "id": new_id(),
+                    "community_id": cid,
+                    "building_id": building.id,
+                    "unit": room.unit,
+                    "room_no": room.room_no,
+                    "created_at": now,
+                    **values,
+                }
+            created.append(row)
+            changed_rows.append(row)
+        elif (old.area, old.state, old.owner_key, old.owners) != (
+            room.area, room.state, room.owner_key, owners
+        ):
+            updated.append({"b_id": old.id, **values})
+            changed_rows.append({**old._asdict(), **values})
+            if rules.owners_changed(old.owners or [], owners):
+                owners_changed.append(changed_rows[-1])
+
+    if created:
+        await session.execute(insert(rt), created)
+    if updated:
+        await session.execute(
+            update(rt)
+            .where(rt.c.id == bindparam("b_id"))
+            .values(
+                area=bindparam("area"),
+                state=bindparam("state"),
+                owner_key=bindparam("owner_key"),
+                owners=bindparam("owners"),
+                updated_at=bindparam("updated_at"),
+            ),
+            updated,
+        )
+    by_id = {b.id: b for b in buildings.values()}
+    await events.rooms_upserted(
+        session, [(SimpleNamespace(**row), by_id[row["building_id"]]) for row in changed_rows]
+    )
+
+    revoked, verified = await _reconcile_owner_bindings(session, owners_changed, by_id)
+    await session.flush()
+    return ImportResult(
+        rooms_created=len(created),
+        rooms_updated=len(updated),
+        owners=parsed.owner_count,
+        bindings_revoked=revoked,
+        bindings_verified=verified,
+    )
+
+
+async def _ensure_buildings(
+    session: AsyncSession, cid: str, names: set[str], now: Any
+) -> dict[str, Building]:
+    known = {
+        b.name: b
+        for b in (await session.scalars(select(Building).where(Building.community_id == cid))).all()
+    }
+    missing = [
+        {"id": new_id(), "community_id": cid, "name": name, "created_at": now}
+        for name in sorted(names - known.keys())
+    ]
+    if missing:
+        await session.execute(insert(Building.__table__), missing)
+        for row in missing:
+            known[row["name"]] = Building(**row)
+    return known
+
+
+async def _reconcile_owner_bindings(
+    session: AsyncSession, changed: list[dict[str, Any]], buildings: dict[str, Building]
+) -> tuple[int, int]:
+    """On rooms whose owners changed: verified owner bindings that no longer match end (with
+    the family and tenants hanging off them); pending owner requests that now match are
+    verified, as they would have been had the roster said so when they were made."""
+    if not changed:
+        return 0, 0
+    rooms_by_id = {row["id"]: SimpleNamespace(**row) for row in changed}
+    revoked = verified = 0
+    room_ids = list(rooms_by_id)
+    for start in range(0, len(room_ids), 500):
+        bindings = (
+            await session.scalars(
+                select(Binding)
+                .where(
+                    Binding.room_id.in_(room_ids[start : start + 500]),
+                    Binding.relation == "owner",
+                    Binding.status.in_(("verified", "pending")),
+                )
+                .order_by(Binding.created_at, Binding.id)
+            )
+        ).all()
+        for binding in bindings:
+            room = rooms_by_id[binding.room_id]
+            matches = rules.matches_roster(room.owners, binding.name, binding.phone or "")
+            if binding.status == "verified" and not matches:
+                revoked += await revoke_binding(session, binding, "roster_changed")
+            elif binding.status == "pending" and matches:
+                binding.status = "verified"
+                binding.decided_at = utcnow()
+                verified += 1
+                events.binding_verified(session, binding, room, buildings[room.building_id])
+    return revoked, verified

@@ -1,11 +1,12 @@
 """Settings of the identity service (environment prefix IDENTITY_)."""
 
+import os
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from services.common.settings import ServiceSettings, data_dir
+from services.common.settings import ServiceSettings, data_dir, service_url
 
 
 class Settings(ServiceSettings):
@@ -17,3 +18,28 @@ class Settings(ServiceSettings):
     signing_key_id: str = ""
     signing_key_file: Path = Field(default_factory=lambda: data_dir() / "identity-signing-key.json")
     access_token_ttl_seconds: int = 900
+    refresh_token_ttl_days: int = 30
+
+    # WeChat (the stand-in in development and tests). Unprefixed names as api.md fixes them.
+    wechat_api_base: str = Field(
+        default_factory=lambda: os.environ.get("WECHAT_API_BASE", service_url("wechat"))
+    )
+    wechat_appid: str = Field(default_factory=lambda: os.environ.get("WECHAT_APPID", "wx-standin-app"))
+    wechat_secret: str = Field(default_factory=lambda: os.environ.get("WECHAT_SECRET", "standin-secret"))
+    wechat_retries: int = 3
+    wechat_backoff_seconds: float = 0.2
+
+    # The first platform admin, created once at start-up and never overwritten.
+    platform_admin_username: str = Field(
+        default_factory=lambda: os.environ.get("PLATFORM_ADMIN_USERNAME", "")
+    )
+    platform_admin_password: str = Field(
+        default_factory=lambda: os.environ.get("PLATFORM_ADMIN_PASSWORD", "")
+    )
+
+    # Staff login: this many failures per username and IP within the window, then 429.
+    login_max_failures: int = 5
+    login_failure_window_seconds: int = 900
+
+    # Clean-up report: pending binding requests older than this are listed.
+    pending_stale_days: int = 7

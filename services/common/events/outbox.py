@@ -6,6 +6,7 @@ import re
 import uuid
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.db import utcnow
@@ -37,3 +38,35 @@ def emit(
     )
     session.add(event)
     return event
+
+
+async def emit_many(
+    session: AsyncSession,
+    type: str,
+    payloads: list[dict[str, Any]],
+    *,
+    ordering_key_field: str,
+) -> int:
+    """`emit` for a batch of one type (a 20,000-room roster import): one multi-row INSERT
+    instead of an ORM object per event. Same rows as `emit`; `ordering_key` is each payload's
+    `ordering_key_field`, `community_id` its `community_id`. Returns how many were added."""
+    if not _TYPE_RE.match(type):
+        raise ValueError(f"event type {type!r} is not <service>.<entity>.<what>")
+    if not payloads:
+        return 0
+    now = utcnow()
+    rows = [
+        {
+            "id": "evt_" + uuid.uuid4().hex,
+            "type": type,
+            "community_id": str(p["community_id"]) if p.get("community_id") is not None else None,
+            "ordering_key": str(p[ordering_key_field]),
+            "payload": p,
+            "created_at": now,
+        }
+        for p in payloads
+    ]
+    await session.execute(insert(OutboxEvent.__table__), rows)
+    # Same signal as `emit` gives on the events branch (wakes the local dispatcher after commit).
+    session.info["events_emitted"] = True
+    return len(rows)

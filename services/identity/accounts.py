@@ -1,0 +1,352 @@
+"""Account use cases: WeChat and staff login, access and rotating refresh tokens, the first
+platform admin, `GET /me` and deleting one's own account."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.common.auth import Principal
+from services.common.db import new_id, utcnow
+from services.common.errors import Forbidden, TooManyRequests, Unauthorized
+from services.common.tokens import AccessClaims, SigningKey, issue_access_token
+from services.identity import events, rules
+from services.identity.bindings import ACTIVE, binding_views, live_account, revoke_binding
+from services.identity.models import Account, Binding, LoginFailure, RefreshToken, Staff
+from services.identity.settings import Settings
+from services.identity.wechat import WeChatClient
+
+log = logging.getLogger("identity.accounts")
+
+_hasher = PasswordHasher()
+# Verified against when the username is unknown, so both paths cost the same time.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+class InvalidRefreshToken(Unauthorized):
+    code = "invalid_refresh_token"
+    message = "登录已失效，请重新登录"
+
+
+class RefreshTokenReused(Unauthorized):
+    code = "refresh_token_reused"
+    message = "登录凭证已被使用，为保护账号安全，请重新登录"
+
+
+class InvalidCredentials(Unauthorized):
+    code = "invalid_credentials"
+    message = "用户名或密码错误"
+
+
+class TooManyLoginAttempts(TooManyRequests):
+    code = "too_many_login_attempts"
+    message = "登录失败次数过多，请 15 分钟后再试"
+
+
+class AccountDisabled(Forbidden):
+    code = "account_disabled"
+    message = "该账号已停用"
+
+
+@dataclass
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    account: Account
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+async def _verify_password(stored: str | None, password: str) -> bool:
+    def check() -> bool:
+        try:
+            return _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
+        except (VerificationError, InvalidHashError):
+            return False
+
+    # Argon2 is deliberately slow: keep it off the event loop.
+    return await asyncio.to_thread(check)
+
+
+def _sha256(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+async def staff_roles(session: AsyncSession, account_id: str) -> dict[str, dict[str, Any]]:
+    rows = await session.execute(
+        select(Staff.community_id, Staff.role, Staff.department).where(
+            Staff.account_id == account_id, Staff.left_at.is_(None)
+        )
+    )
+    return {cid: {"role": role, "department": dept} for cid, role, dept in rows}
+
+
+async def issue_pair(
+    session: AsyncSession,
+    settings: Settings,
+    key: SigningKey,
+    account: Account,
+    family_id: str | None = None,
+) -> TokenPair:
+    """A 15-minute access token (Ed25519, kid) and a new refresh token of the family."""
+    claims = AccessClaims(
+        account_id=account.id,
+        platform_admin=account.platform_admin,
+        staff=await staff_roles(session, account.id),
+        name=account.name,
+    )
+    access = issue_access_token(
+        key,
+        claims,
+        ttl_seconds=settings.access_token_ttl_seconds,
+        issuer=settings.token_issuer,
+        audience=settings.token_audience,
+    )
+    raw = "rt_" + secrets.token_urlsafe(32)
+    now = utcnow()
+    session.add(
+        RefreshToken(
+            id=new_id(),
+            account_id=account.id,
+            family_id=family_id or new_id(),
+            token_hash=_sha256(raw),
+            created_at=now,
+            expires_at=now + timedelta(days=settings.refresh_token_ttl_days),
+        )
+    )
+    await session.flush()
+    return TokenPair(access, raw, settings.access_token_ttl_seconds, account)
+
+
+async def wechat_login(
+    session: AsyncSession, settings: Settings, key: SigningKey, wechat: WeChatClient, code: str
+) -> TokenPair:
+    identity = await wechat.code2session(code)
+    account = await session.scalar(select(Account).where(Account.openid == identity.openid))
+    if account is None:
+        account = Account(id=new_id(), openid=identity.openid, unionid=identity.unionid)
+        try:
+            # Added inside the savepoint: begin_nested() flushes what is pending before it.
+            async with session.begin_nested():
+                session.add(account)
+                await session.flush()
+        except IntegrityError:
+            # The same user logging in twice at once: the other request created the account.
+            account = await session.scalar(select(Account).where(Account.openid == identity.openid))
+            if account is None:
+                raise
+    elif identity.unionid and account.unionid != identity.unionid:
+        account.unionid = identity.unionid
+    return await issue_pair(session, settings, key, account)
+
+
+@dataclass
+class RefreshOutcome:
+    pair: TokenPair | None
+    reused: bool = False
+
+
+async def refresh(session: AsyncSession, settings: Settings, key: SigningKey, raw: str) -> RefreshOutcome:
+    """Rotates a refresh token. A token presented twice means it leaked: the whole family is
+    revoked, and the caller must commit that before refusing (`reused=True`)."""
+    token = await session.scalar(select(RefreshToken).where(RefreshToken.token_hash == _sha256(raw)))
+    now = utcnow()
+    if token is None or token.revoked_at is not None or token.expires_at <= now:
+        raise InvalidRefreshToken()
+    claimed = await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.id == token.id, RefreshToken.used_at.is_(None))
+        .values(used_at=now)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        await revoke_family(session, token.family_id)
+        log.warning("refresh token reused; family revoked", extra={"family_id": token.family_id})
+        return RefreshOutcome(None, reused=True)
+    account = await session.get(Account, token.account_id)
+    if account is None or account.deleted_at is not None:
+        raise InvalidRefreshToken()
+    return RefreshOutcome(await issue_pair(session, settings, key, account, token.family_id))
+
+
+async def revoke_family(session: AsyncSession, family_id: str) -> None:
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+async def revoke_all_refresh_tokens(session: AsyncSession, account_id: str) -> None:
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.account_id == account_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+async def staff_login(
+    session: AsyncSession, settings: Settings, key: SigningKey, username: str, password: str, ip: str
+) -> TokenPair | None:
+    """The token pair, or None after recording a failure (the caller commits it, then refuses)."""
+    username = username.strip()
+    since = utcnow() - timedelta(seconds=settings.login_failure_window_seconds)
+    failures = await session.scalar(
+        select(func.count())
+        .select_from(LoginFailure)
+        .where(LoginFailure.username == username, LoginFailure.ip == ip, LoginFailure.created_at > since)
+    )
+    if (failures or 0) >= settings.login_max_failures:
+        raise TooManyLoginAttempts(headers={"Retry-After": str(settings.login_failure_window_seconds)})
+    account = await session.scalar(
+        select(Account).where(Account.username == username, Account.deleted_at.is_(None))
+    )
+    if not await _verify_password(account.password_hash if account else None, password):
+        # Old failures no longer count; dropping them here keeps the table small.
+        await session.execute(delete(LoginFailure).where(LoginFailure.created_at <= since))
+        session.add(LoginFailure(id=new_id(), username=username, ip=ip, created_at=utcnow()))
+        await session.flush()
+        return None
+    assert account is not None
+    await session.execute(delete(LoginFailure).where(LoginFailure.username == username, LoginFailure.ip == ip))
+    if not account.platform_admin and not await staff_roles(session, account.id):
+        raise AccountDisabled()
+    if account.password_hash and _hasher.check_needs_rehash(account.password_hash):
+        account.password_hash = hash_password(password)
+    return await issue_pair(session, settings, key, account)
+
+
+async def ensure_platform_admin(
+    sessionmaker: async_sessionmaker[AsyncSession], username: str, password: str
+) -> bool:
+    """Creates the first platform admin when that username does not exist yet; an existing
+    account is never touched. True when it was created."""
+    username = username.strip()
+    if not username or not password:
+        return False
+    async with sessionmaker() as session:
+        if await session.scalar(select(Account.id).where(Account.username == username)):
+            return False
+        session.add(
+            Account(
+                id=new_id(),
+                username=username,
+                password_hash=hash_password(password),
+                name=username,
+                platform_admin=True,
+            )
+        )
+        try:
+            await session.commit()
+        except IntegrityError:  # another process created it first
+            await session.rollback()
+            return False
+    log.info("platform admin created", extra={"username": username})
+    return True
+
+
+async def set_phone(session: AsyncSession, account_id: str, wechat: WeChatClient, code: str) -> Account:
+    account = await live_account(session, account_id)
+    account.phone = rules.normalize_phone(await wechat.phone_number(code))
+    await session.flush()
+    return account
+
+
+async def me(session: AsyncSession, principal: Principal) -> dict[str, Any]:
+    account = await live_account(session, principal.account_id)
+    bindings = list(
+        (
+            await session.scalars(
+                select(Binding)
+                .where(Binding.account_id == account.id)
+                .order_by(Binding.created_at, Binding.id)
+            )
+        ).all()
+    )
+    views = await binding_views(session, bindings, principal)
+    # The household hanging off each of my verified owner bindings, phones masked.
+    owner_ids = [b.id for b in bindings if b.relation == "owner" and b.status == "verified"]
+    members: list[Binding] = []
+    if owner_ids:
+        members = list(
+            (
+                await session.scalars(
+                    select(Binding)
+                    .where(Binding.parent_binding_id.in_(owner_ids), Binding.status.in_(ACTIVE))
+                    .order_by(Binding.created_at, Binding.id)
+                )
+            ).all()
+        )
+    member_views = await binding_views(session, members, principal)
+    for view in views:
+        view["household"] = [
+            {k: m[k] for k in ("id", "relation", "name", "phone", "status", "display_name")}
+            for m in member_views
+            if m["parent_binding_id"] == view["id"]
+        ]
+    staff = await staff_roles(session, account.id)
+    verified = [v for v in views if v["status"] == "verified"]
+    display = verified[0]["display_name"] if verified else (account.name or "微信用户")
+    return {
+        "account": {
+            "id": account.id,
+            "name": account.name,
+            "phone": account.phone,
+            "username": account.username,
+            "created_at": account.created_at,
+        },
+        "display_name": display,
+        "roles": {
+            "platform_admin": account.platform_admin,
+            "staff": [{"community_id": cid, **entry} for cid, entry in sorted(staff.items())],
+            "residents": [
+                {"community_id": v["community_id"], "room_id": v["room_id"], "relation": v["relation"]}
+                for v in verified
+            ],
+        },
+        "bindings": views,
+    }
+
+
+async def delete_account(session: AsyncSession, account_id: str) -> None:
+    """Bindings revoked (with events, and what hangs off them), staff roles ended, personal
+    data erased; one `identity.account.deleted` per community the account was known in."""
+    account = await live_account(session, account_id)
+    bindings = (await session.scalars(select(Binding).where(Binding.account_id == account_id))).all()
+    staff_rows = (await session.scalars(select(Staff).where(Staff.account_id == account_id))).all()
+    communities = {b.community_id for b in bindings} | {s.community_id for s in staff_rows}
+    for binding in bindings:
+        await revoke_binding(session, binding, "account_deleted")
+    for binding in bindings:
+        binding.name = ""
+        binding.phone = None
+    for staff in staff_rows:
+        if staff.left_at is None:
+            staff.left_at = utcnow()
+            events.staff_removed(session, staff)
+        staff.name = ""
+        staff.phone = None
+    await revoke_all_refresh_tokens(session, account_id)
+    account.openid = None
+    account.unionid = None
+    account.username = None
+    account.password_hash = None
+    account.name = None
+    account.phone = None
+    account.deleted_at = utcnow()
+    for cid in sorted(communities):
+        events.account_deleted(session, account_id, cid)
+    await session.flush()

@@ -1,0 +1,318 @@
+"""Binding use cases: claim a room (verified at once on a roster match, else pending), review,
+unbind, invitations for family and tenants, and revocation that cascades to them."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.common.auth import Principal
+from services.common.db import new_id, utcnow
+from services.common.errors import BadRequest, Conflict, NotFound
+from services.identity import events, rules
+from services.identity.models import Account, Binding, Building, Invitation, Room
+
+INVITATION_TTL = timedelta(days=7)
+ACTIVE = ("pending", "verified")
+# Unambiguous characters only: the code may be read out or typed.
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+class RoomNotFound(NotFound):
+    code = "room_not_found"
+    message = "房间不存在"
+
+
+class BindingNotFound(NotFound):
+    code = "binding_not_found"
+    message = "绑定记录不存在"
+
+
+class AlreadyBound(Conflict):
+    code = "already_bound"
+    message = "您已绑定该房间或申请正在审核中"
+
+
+class BindingNotPending(Conflict):
+    code = "binding_not_pending"
+    message = "该申请已处理，无法再次审核"
+
+
+class BindingInactive(Conflict):
+    code = "binding_inactive"
+    message = "该绑定已失效"
+
+
+class NotVerifiedOwner(Conflict):
+    code = "not_verified_owner"
+    message = "只有已认证的业主才能邀请家庭成员或租户"
+
+
+class InvitationInvalid(BadRequest):
+    code = "invitation_invalid"
+    message = "邀请码无效、已使用或已过期"
+
+
+class AccountGone(NotFound):
+    code = "account_not_found"
+    message = "账号不存在或已注销"
+
+
+def _hash_code(code: str) -> str:
+    return hashlib.sha256(code.strip().upper().encode()).hexdigest()
+
+
+async def live_account(session: AsyncSession, account_id: str) -> Account:
+    account = await session.get(Account, account_id)
+    if account is None or account.deleted_at is not None:
+        raise AccountGone()
+    return account
+
+
+async def room_with_building(session: AsyncSession, room_id: str) -> tuple[Room, Building]:
+    row = (
+        await session.execute(
+            select(Room, Building).join(Building, Building.id == Room.building_id).where(Room.id == room_id)
+        )
+    ).first()
+    if row is None:
+        raise RoomNotFound()
+    return row[0], row[1]
+
+
+async def _ensure_not_bound(session: AsyncSession, account_id: str, room_id: str) -> None:
+    existing = await session.scalar(
+        select(Binding.id).where(
+            Binding.account_id == account_id, Binding.room_id == room_id, Binding.status.in_(ACTIVE)
+        )
+    )
+    if existing is not None:
+        raise AlreadyBound()
+
+
+async def request_binding(
+    session: AsyncSession, account_id: str, room_id: str, relation: str, name: str, phone: str
+) -> Binding:
+    """Verified at once when an owner's name and phone match the roster for that room."""
+    await live_account(session, account_id)
+    room, building = await room_with_building(session, room_id)
+    await _ensure_not_bound(session, account_id, room_id)
+    name, phone = rules.normalize_name(name), rules.normalize_phone(phone)
+    verified = relation == "owner" and rules.matches_roster(room.owners or [], name, phone)
+    now = utcnow()
+    binding = Binding(
+        id=new_id(),
+        community_id=room.community_id,
+        room_id=room.id,
+        account_id=account_id,
+        relation=relation,
+        name=name,
+        phone=phone,
+        status="verified" if verified else "pending",
+        created_at=now,
+        decided_at=now if verified else None,
+    )
+    await _insert_live(session, binding)
+    if verified:
+        events.binding_verified(session, binding, room, building)
+    return binding
+
+
+async def _binding_for_manager(session: AsyncSession, principal: Principal, binding_id: str) -> Binding:
+    binding = await session.get(Binding, binding_id)
+    if binding is None or not principal.is_manager_of(binding.community_id):
+        raise BindingNotFound()
+    return binding
+
+
+async def approve(session: AsyncSession, principal: Principal, binding_id: str) -> Binding:
+    binding = await _binding_for_manager(session, principal, binding_id)
+    if binding.status != "pending":
+        raise BindingNotPending()
+    room, building = await room_with_building(session, binding.room_id)
+    binding.status = "verified"
+    binding.decided_by = principal.account_id
+    binding.decided_at = utcnow()
+    await session.flush()
+    events.binding_verified(session, binding, room, building)
+    return binding
+
+
+async def reject(session: AsyncSession, principal: Principal, binding_id: str, reason: str) -> Binding:
+    binding = await _binding_for_manager(session, principal, binding_id)
+    if binding.status != "pending":
+        raise BindingNotPending()
+    binding.status = "rejected"
+    binding.reason = reason.strip()
+    binding.decided_by = principal.account_id
+    binding.decided_at = utcnow()
+    await session.flush()
+    events.binding_rejected(session, binding)
+    return binding
+
+
+async def revoke_binding(session: AsyncSession, binding: Binding, reason: str) -> int:
+    """Ends a pending or verified binding and everything hanging off it; an event for each
+    that was verified. Returns how many bindings ended."""
+    if binding.status not in ACTIVE:
+        return 0
+    was_verified = binding.status == "verified"
+    binding.status = "revoked"
+    binding.reason = reason
+    binding.decided_at = utcnow()
+    count = 1
+    if was_verified:
+        events.binding_revoked(session, binding)
+    children = (
+        await session.scalars(
+            select(Binding).where(Binding.parent_binding_id == binding.id, Binding.status.in_(ACTIVE))
+        )
+    ).all()
+    for child in children:
+        count += await revoke_binding(session, child, "owner_binding_revoked")
+    await session.flush()
+    return count
+
+
+async def unbind(session: AsyncSession, account_id: str, binding_id: str) -> Binding:
+    binding = await session.get(Binding, binding_id)
+    if binding is None or binding.account_id != account_id:
+        raise BindingNotFound()
+    if binding.status not in ACTIVE:
+        raise BindingInactive()
+    await revoke_binding(session, binding, "unbound")
+    return binding
+
+
+async def create_invitation(
+    session: AsyncSession, account_id: str, binding_id: str, relation: str
+) -> tuple[str, datetime]:
+    """A single-use code, valid seven days, for family or a tenant of a verified owner's room."""
+    binding = await session.get(Binding, binding_id)
+    if binding is None or binding.account_id != account_id:
+        raise BindingNotFound()
+    if binding.relation != "owner" or binding.status != "verified":
+        raise NotVerifiedOwner()
+    code = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(10))
+    expires_at = utcnow() + INVITATION_TTL
+    session.add(
+        Invitation(
+            id=new_id(),
+            community_id=binding.community_id,
+            binding_id=binding.id,
+            relation=relation,
+            code_hash=_hash_code(code),
+            expires_at=expires_at,
+        )
+    )
+    await session.flush()
+    return code, expires_at
+
+
+async def accept_invitation(
+    session: AsyncSession, account_id: str, code: str, name: str, phone: str
+) -> Binding:
+    await live_account(session, account_id)
+    invitation = await session.scalar(select(Invitation).where(Invitation.code_hash == _hash_code(code)))
+    now = utcnow()
+    if invitation is None or invitation.used_at is not None or invitation.expires_at <= now:
+        raise InvitationInvalid()
+    parent = await session.get(Binding, invitation.binding_id)
+    if parent is None or parent.status != "verified":
+        raise InvitationInvalid()
+    await _ensure_not_bound(session, account_id, parent.room_id)
+    # Single use even when two people race with the same code.
+    claimed = await session.execute(
+        update(Invitation)
+        .where(Invitation.id == invitation.id, Invitation.used_at.is_(None))
+        .values(used_at=now)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise InvitationInvalid()
+    room, building = await room_with_building(session, parent.room_id)
+    binding = Binding(
+        id=new_id(),
+        community_id=parent.community_id,
+        room_id=parent.room_id,
+        account_id=account_id,
+        relation=invitation.relation,
+        name=rules.normalize_name(name),
+        phone=rules.normalize_phone(phone),
+        status="verified",
+        parent_binding_id=parent.id,
+        created_at=now,
+        decided_at=now,
+    )
+    await _insert_live(session, binding)
+    events.binding_verified(session, binding, room, building)
+    return binding
+
+
+async def _insert_live(session: AsyncSession, binding: Binding) -> None:
+    """Adds a pending or verified binding; a concurrent twin (a double tap) is AlreadyBound."""
+    try:
+        async with session.begin_nested():
+            session.add(binding)
+            await session.flush()
+    except IntegrityError as exc:
+        raise AlreadyBound() from exc
+
+
+async def review_queue(
+    session: AsyncSession, cid: str, status: str | None, after: tuple[datetime, str] | None, limit: int
+) -> list[Binding]:
+    query = select(Binding).where(Binding.community_id == cid)
+    if status:
+        query = query.where(Binding.status == status)
+    if after:
+        created, bid = after
+        query = query.where(
+            (Binding.created_at > created) | ((Binding.created_at == created) & (Binding.id > bid))
+        )
+    query = query.order_by(Binding.created_at, Binding.id).limit(limit + 1)
+    return list((await session.scalars(query)).all())
+
+
+async def binding_views(
+    session: AsyncSession, bindings: list[Binding], viewer: Principal
+) -> list[dict[str, Any]]:
+    """Bindings as the API shows them, with room labels and phones masked for the viewer."""
+    room_ids = {b.room_id for b in bindings}
+    places: dict[str, tuple[Room, Building]] = {}
+    if room_ids:
+        rows = await session.execute(
+            select(Room, Building).join(Building, Building.id == Room.building_id).where(Room.id.in_(room_ids))
+        )
+        places = {room.id: (room, building) for room, building in rows}
+    out = []
+    for b in bindings:
+        room, building = places[b.room_id]
+        out.append(
+            {
+                "id": b.id,
+                "community_id": b.community_id,
+                "room_id": b.room_id,
+                "room_label": rules.room_label(building.name, room.unit, room.room_no),
+                "relation": b.relation,
+                "status": b.status,
+                "reason": b.reason,
+                "name": b.name,
+                "phone": rules.phone_for_viewer(
+                    b.phone,
+                    owner_account_id=b.account_id,
+                    viewer_account_id=viewer.account_id,
+                    viewer_manages_community=viewer.is_manager_of(b.community_id),
+                ),
+                "display_name": rules.display_name(building.name, room.room_no, b.name),
+                "parent_binding_id": b.parent_binding_id,
+                "created_at": b.created_at,
+                "decided_at": b.decided_at,
+            }
+        )
+    return out

@@ -1,0 +1,140 @@
+"""The events identity emits (docs/events.md): payload builders, shared with the snapshots,
+and the `emit` calls, always inside the caller's unit of work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.common.events import emit
+from services.common.events.outbox import emit_many
+from services.identity import rules
+from services.identity.models import Binding, Building, Community, Room, Staff
+
+
+def room_payload(room: Room, building: Building) -> dict[str, Any]:
+    return {
+        "community_id": room.community_id,
+        "room_id": room.id,
+        "building_id": building.id,
+        "building_name": building.name,
+        "unit": room.unit or None,
+        "room_no": room.room_no,
+        "label": rules.room_label(building.name, room.unit, room.room_no),
+        "area": f"{room.area:.2f}",
+        "state": room.state,
+        "owner_key": room.owner_key,
+        "owners": [
+            {"owner_key": o["owner_key"], "name": o["name"], "phone_masked": rules.mask_phone(o["phone"])}
+            for o in room.owners or []
+        ],
+    }
+
+
+def binding_verified_payload(binding: Binding, room: Room, building: Building) -> dict[str, Any]:
+    return {
+        "community_id": binding.community_id,
+        "binding_id": binding.id,
+        "account_id": binding.account_id,
+        "room_id": binding.room_id,
+        "relation": binding.relation,
+        "display_name": rules.display_name(building.name, room.room_no, binding.name),
+        "parent_binding_id": binding.parent_binding_id,
+    }
+
+
+def staff_payload(staff: Staff) -> dict[str, Any]:
+    return {
+        "community_id": staff.community_id,
+        "account_id": staff.account_id,
+        "staff_id": staff.id,
+        "name": staff.name,
+        "role": staff.role,
+        "department": staff.department,
+    }
+
+
+def community_created(session: AsyncSession, community: Community) -> None:
+    emit(
+        session,
+        "identity.community.created",
+        {"community_id": community.id, "name": community.name},
+        ordering_key=community.id,
+    )
+
+
+def room_upserted(session: AsyncSession, room: Room, building: Building) -> None:
+    emit(session, "identity.room.upserted", room_payload(room, building), ordering_key=room.id)
+
+
+async def rooms_upserted(session: AsyncSession, rooms: list[tuple[Any, Building]]) -> None:
+    """`identity.room.upserted` for many rooms at once (the roster import)."""
+    await emit_many(
+        session,
+        "identity.room.upserted",
+        [room_payload(room, building) for room, building in rooms],
+        ordering_key_field="room_id",
+    )
+
+
+def binding_verified(session: AsyncSession, binding: Binding, room: Room, building: Building) -> None:
+    emit(
+        session,
+        "identity.binding.verified",
+        binding_verified_payload(binding, room, building),
+        ordering_key=binding.id,
+    )
+
+
+def binding_rejected(session: AsyncSession, binding: Binding) -> None:
+    emit(
+        session,
+        "identity.binding.rejected",
+        {
+            "community_id": binding.community_id,
+            "binding_id": binding.id,
+            "account_id": binding.account_id,
+            "room_id": binding.room_id,
+            "reason": binding.reason,
+        },
+        ordering_key=binding.id,
+    )
+
+
+def binding_revoked(session: AsyncSession, binding: Binding) -> None:
+    emit(
+        session,
+        "identity.binding.revoked",
+        {
+            "community_id": binding.community_id,
+            "binding_id": binding.id,
+            "account_id": binding.account_id,
+            "room_id": binding.room_id,
+            "relation": binding.relation,
+            "reason": binding.reason,
+        },
+        ordering_key=binding.id,
+    )
+
+
+def staff_upserted(session: AsyncSession, staff: Staff) -> None:
+    emit(session, "identity.staff.upserted", staff_payload(staff), ordering_key=staff.account_id)
+
+
+def staff_removed(session: AsyncSession, staff: Staff) -> None:
+    emit(
+        session,
+        "identity.staff.removed",
+        {"community_id": staff.community_id, "account_id": staff.account_id, "staff_id": staff.id},
+        ordering_key=staff.account_id,
+    )
+
+
+def account_deleted(session: AsyncSession, account_id: str, community_id: str) -> None:
+    emit(
+        session,
+        "identity.account.deleted",
+        {"community_id": community_id, "account_id": account_id},
+        ordering_key=account_id,
+    )

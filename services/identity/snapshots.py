@@ -1,0 +1,92 @@
+"""Identity's facts for a consumer that starts empty (backfill): communities, rooms, verified
+bindings and active staff, each page's items exactly the payloads of the matching events,
+ordered by id so that the cursor is stable while rows change.
+
+Every function is `(session, cursor, limit, *, community_id=None) -> (payloads, next_cursor)`;
+`STREAMS` names each with its event type and the payload field that is its ordering key, for
+the events machinery's snapshot endpoint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.common.pagination import decode_cursor, encode_cursor
+from services.identity.events import binding_verified_payload, room_payload, staff_payload
+from services.identity.models import Binding, Building, Community, Room, Staff
+
+SnapshotPage = tuple[list[dict[str, Any]], str | None]
+
+
+def _paged(query: Select[Any], id_column: Any, cursor: str | None, limit: int) -> Select[Any]:
+    after = decode_cursor(cursor, 1)
+    if after:
+        query = query.where(id_column > str(after[0]))
+    return query.order_by(id_column).limit(limit + 1)
+
+
+def _page(items: list[tuple[str, dict[str, Any]]], limit: int) -> SnapshotPage:
+    if len(items) > limit:
+        items = items[:limit]
+        return [p for _, p in items], encode_cursor([items[-1][0]])
+    return [p for _, p in items], None
+
+
+async def communities(
+    session: AsyncSession, cursor: str | None = None, limit: int = 500, *, community_id: str | None = None
+) -> SnapshotPage:
+    """Payloads of `identity.community.created`, one per community."""
+    query = select(Community)
+    if community_id:
+        query = query.where(Community.id == community_id)
+    rows = (await session.scalars(_paged(query, Community.id, cursor, limit))).all()
+    return _page([(c.id, {"community_id": c.id, "name": c.name}) for c in rows], limit)
+
+
+async def rooms(
+    session: AsyncSession, cursor: str | None = None, limit: int = 500, *, community_id: str | None = None
+) -> SnapshotPage:
+    """Payloads of `identity.room.upserted`, one per room."""
+    query = select(Room, Building).join(Building, Building.id == Room.building_id)
+    if community_id:
+        query = query.where(Room.community_id == community_id)
+    rows = (await session.execute(_paged(query, Room.id, cursor, limit))).all()
+    return _page([(r.id, room_payload(r, b)) for r, b in rows], limit)
+
+
+async def verified_bindings(
+    session: AsyncSession, cursor: str | None = None, limit: int = 500, *, community_id: str | None = None
+) -> SnapshotPage:
+    """Payloads of `identity.binding.verified` for every binding verified now."""
+    query = (
+        select(Binding, Room, Building)
+        .join(Room, Room.id == Binding.room_id)
+        .join(Building, Building.id == Room.building_id)
+        .where(Binding.status == "verified")
+    )
+    if community_id:
+        query = query.where(Binding.community_id == community_id)
+    rows = (await session.execute(_paged(query, Binding.id, cursor, limit))).all()
+    return _page([(b.id, binding_verified_payload(b, r, bd)) for b, r, bd in rows], limit)
+
+
+async def staff(
+    session: AsyncSession, cursor: str | None = None, limit: int = 500, *, community_id: str | None = None
+) -> SnapshotPage:
+    """Payloads of `identity.staff.upserted` for every staff member who has not left."""
+    query = select(Staff).where(Staff.left_at.is_(None))
+    if community_id:
+        query = query.where(Staff.community_id == community_id)
+    rows = (await session.scalars(_paged(query, Staff.id, cursor, limit))).all()
+    return _page([(s.id, staff_payload(s)) for s in rows], limit)
+
+
+# stream name -> (function, event type, payload field that is the event's ordering key)
+STREAMS: dict[str, tuple[Any, str, str]] = {
+    "communities": (communities, "identity.community.created", "community_id"),
+    "rooms": (rooms, "identity.room.upserted", "room_id"),
+    "bindings": (verified_bindings, "identity.binding.verified", "binding_id"),
+    "staff": (staff, "identity.staff.upserted", "account_id"),
+}

@@ -1,0 +1,199 @@
+"""Logins and tokens: WeChat through the stand-in contract, refresh rotation, staff passwords."""
+
+from __future__ import annotations
+
+import logging
+
+import jwt
+from sqlalchemy import select
+
+from services.identity.models import Account
+from tests.identity.factories import identity, login, new_community
+from tests.support import admin_token, auth, manager_token
+
+
+async def test_wechat_login_creates_the_account_once_and_signs_with_a_published_key(database_urls):
+    async with identity(database_urls) as (_app, c, fake):
+        first = await login(c, fake, "openid-1")
+        second = await login(c, fake, "openid-1")
+        assert first["account"]["id"] == second["account"]["id"]
+        assert first["expires_in"] == 900 and first["refresh_token"].startswith("rt_")
+        header = jwt.get_unverified_header(first["access_token"])
+        assert header["alg"] == "EdDSA"
+        jwks = (await c.get("/.well-known/jwks.json")).json()
+        assert header["kid"] in {k["kid"] for k in jwks["keys"]}
+        me = await c.get("/me", headers=auth(first["access_token"]))
+        assert me.status_code == 200 and me.json()["account"]["id"] == first["account"]["id"]
+
+
+async def test_the_session_key_is_never_stored_returned_or_logged(database_urls, caplog):
+    caplog.set_level(logging.DEBUG)
+    async with identity(database_urls) as (app, c, fake):
+        r = await c.post("/auth/wechat-login", json={"code": await fake.login_code("openid-2", unionid="u-2")})
+        assert r.status_code == 200
+        (session_key,) = fake.session_keys
+        assert session_key not in r.text
+        async with app.state.sessionmaker() as s:
+            account = await s.scalar(select(Account).where(Account.openid == "openid-2"))
+            assert account.unionid == "u-2"
+            assert session_key not in repr([getattr(account, col.key) for col in Account.__table__.columns])
+    assert session_key not in caplog.text
+
+
+async def test_a_reused_or_unknown_code_is_400_with_a_chinese_message(database_urls):
+    async with identity(database_urls) as (_app, c, fake):
+        code = await fake.login_code("openid-3")
+        assert (await c.post("/auth/wechat-login", json={"code": code})).status_code == 200
+        reused = await c.post("/auth/wechat-login", json={"code": code})
+        assert reused.status_code == 400
+        assert reused.json()["error"]["code"] == "wechat_code_invalid"
+        assert "重新登录" in reused.json()["error"]["message"]
+        unknown = await c.post("/auth/wechat-login", json={"code": "never-issued"})
+        assert unknown.status_code == 400
+        bad = await c.post("/auth/wechat-login", json={"code": 12})
+        assert bad.status_code == 422 and bad.json()["error"]["code"] == "validation_error"
+
+
+async def test_busy_wechat_is_retried_then_503(database_urls):
+    async with identity(database_urls) as (_app, c, fake):
+        await fake.fail("/sns/jscode2session", 2, errcode=-1)
+        await fake.fail("/sns/jscode2session", 1, http_status=502)
+        r = await c.post("/auth/wechat-login", json={"code": await fake.login_code("openid-4")})
+        assert r.status_code == 200
+        assert fake.calls.count("/sns/jscode2session") == 4
+
+        await fake.fail("/sns/jscode2session", 10, errcode=45011)
+        r = await c.post("/auth/wechat-login", json={"code": await fake.login_code("openid-4")})
+        assert r.status_code == 503 and r.json()["error"]["code"] == "wechat_unavailable"
+        assert fake.calls.count("/sns/jscode2session") == 8  # 1 + 3 retries
+
+
+async def test_refresh_rotates_and_a_reused_token_revokes_the_family(database_urls):
+    async with identity(database_urls) as (_app, c, fake):
+        first = await login(c, fake, "openid-5")
+        second = await c.post("/auth/refresh", json={"refresh_token": first["refresh_token"]})
+        assert second.status_code == 200
+        assert second.json()["refresh_token"] != first["refresh_token"]
+        assert await c.get("/me", headers=auth(second.json()["access_token"]))
+
+        reused = await c.post("/auth/refresh", json={"refresh_token": first["refresh_token"]})
+        assert reused.status_code == 401 and reused.json()["error"]["code"] == "refresh_token_reused"
+        # The thief's (or the owner's) newer token of the same family is dead too.
+        later = await c.post("/auth/refresh", json={"refresh_token": second.json()["refresh_token"]})
+        assert later.status_code == 401 and later.json()["error"]["code"] == "invalid_refresh_token"
+        # Another login is another family and still works.
+        other = await login(c, fake, "openid-5")
+        assert (await c.post("/auth/refresh", json={"refresh_token": other["refresh_token"]})).status_code == 200
+        nonsense = await c.post("/auth/refresh", json={"refresh_token": "rt_nonsense"})
+        assert nonsense.status_code == 401
+
+
+async def test_the_first_platform_admin_comes_from_settings_and_is_never_overwritten(database_urls):
+    settings = {"platform_admin_username": "root", "platform_admin_password": "first-password"}
+    async with identity(database_urls, **settings) as (_app, c, _):
+        r = await c.post("/auth/staff-login", json={"username": "root", "password": "first-password"})
+        assert r.status_code == 200 and r.json()["account"]["platform_admin"] is True
+        created = await c.post("/communities", json={"name": "新小区"}, headers=auth(r.json()["access_token"]))
+        assert created.status_code == 201
+    settings["platform_admin_password"] = "second-password"
+    async with identity(database_urls, **settings) as (_app, c, _):
+        assert (await c.post("/auth/staff-login", json={"username": "root", "password": "second-password"})).status_code == 401
+        assert (await c.post("/auth/staff-login", json={"username": "root", "password": "first-password"})).status_code == 200
+
+
+async def test_staff_login_is_limited_per_username_and_ip(database_urls):
+    settings = {"platform_admin_username": "root", "platform_admin_password": "right-password"}
+    async with identity(database_urls, **settings) as (_app, c, _):
+        ip_a = {"X-Forwarded-For": "10.0.0.1"}
+        for _ in range(5):
+            r = await c.post("/auth/staff-login", json={"username": "root", "password": "wrong"}, headers=ip_a)
+            assert r.status_code == 401 and r.json()["error"]["message"] == "用户名或密码错误"
+        r = await c.post("/auth/staff-login", json={"username": "root", "password": "right-password"}, headers=ip_a)
+        assert r.status_code == 429 and r.json()["error"]["code"] == "too_many_login_attempts"
+        assert "retry-after" in r.headers
+        ip_b = {"X-Forwarded-For": "10.0.0.2"}
+        r = await c.post("/auth/staff-login", json={"username": "root", "password": "right-password"}, headers=ip_b)
+        assert r.status_code == 200
+        unknown = await c.post("/auth/staff-login", json={"username": "nobody", "password": "x"}, headers=ip_b)
+        assert unknown.status_code == 401 and unknown.json()["error"]["message"] == "用户名或密码错误"
+
+
+async def test_staff_get_their_roles_in_the_token_and_lose_them_when_removed(database_urls):
+    async with identity(database_urls) as (_app, c, _):
+        cid = await new_community(c)
+        added = await c.post(
+            f"/communities/{cid}/staff",
+            json={"username": "wang.manager", "password": "s3cret-pass", "name": "王经理",
+                  "phone": "13600000001", "role": "manager"},
+            headers=auth(admin_token()),
+        )
+        assert added.status_code == 201 and added.json()["initial_password"] is None
+        login_r = await c.post("/auth/staff-login", json={"username": "wang.manager", "password": "s3cret-pass"})
+        assert login_r.status_code == 200
+        claims = jwt.decode(login_r.json()["access_token"], options={"verify_signature": False})
+        assert claims["staff"] == {cid: {"role": "manager", "department": None}}
+
+        crew = await c.post(
+            f"/communities/{cid}/staff",
+            json={"username": "li.repair", "name": "李师傅", "phone": "13600000002", "role": "crew",
+                  "department": "repair"},
+            headers=auth(login_r.json()["access_token"]),
+        )
+        assert crew.status_code == 201
+        password = crew.json()["initial_password"]
+        crew_login = await c.post("/auth/staff-login", json={"username": "li.repair", "password": password})
+        assert crew_login.status_code == 200
+
+        removed = await c.delete(f"/communities/{cid}/staff/{crew.json()['id']}", headers=auth(login_r.json()["access_token"]))
+        assert removed.status_code == 204
+        refreshed = await c.post("/auth/refresh", json={"refresh_token": crew_login.json()["refresh_token"]})
+        assert refreshed.status_code == 401
+        again = await c.post("/auth/staff-login", json={"username": "li.repair", "password": password})
+        assert again.status_code == 403 and again.json()["error"]["code"] == "account_disabled"
+
+
+async def test_staff_input_is_checked(database_urls):
+    async with identity(database_urls) as (_app, c, _):
+        cid = await new_community(c)
+        bad = [
+            {"username": "x1", "name": "a", "phone": "13600000001", "role": "manager"},
+            {"username": "crew1", "name": "a", "phone": "13600000001", "role": "crew"},
+            {"username": "crew1", "name": "a", "phone": "1360000", "role": "crew", "department": "repair"},
+            {"username": "crew1", "name": "a", "phone": "13600000001", "role": "boss"},
+            {"username": "crew1", "name": "a", "phone": "13600000001", "role": "crew", "department": "kitchen"},
+        ]
+        for body in bad:
+            r = await c.post(f"/communities/{cid}/staff", json=body, headers=auth(manager_token(cid)))
+            assert r.status_code == 422, body
+            assert r.json()["error"]["message"].startswith("请求参数不正确")
+        listing = await c.get(f"/communities/{cid}/staff", headers=auth(manager_token(cid)))
+        assert listing.json()["items"] == []
+
+
+async def test_the_phone_number_comes_from_a_getphonenumber_code(database_urls):
+    async with identity(database_urls) as (_app, c, fake):
+        me = await login(c, fake, "openid-phone")
+        tok = auth(me["access_token"])
+        r = await c.post("/me/phone", json={"code": await fake.phone_code("13512345678")}, headers=tok)
+        assert r.status_code == 200 and r.json()["account"]["phone"] == "13512345678"
+        assert fake.calls.count("/cgi-bin/stable_token") == 1
+        bad = await c.post("/me/phone", json={"code": "used-or-unknown"}, headers=tok)
+        assert bad.status_code == 400 and bad.json()["error"]["code"] == "wechat_phone_code_invalid"
+
+
+async def test_a_malformed_cursor_is_400(database_urls):
+    async with identity(database_urls) as (_app, c, _):
+        cid = await new_community(c)
+        for cursor in ("%%%", "WyJub3QtYS1kYXRlIiwieCJd"):  # the second: ["not-a-date","x"]
+            r = await c.get(f"/communities/{cid}/bindings?cursor={cursor}", headers=auth(manager_token(cid)))
+            assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_cursor"
+
+
+async def test_two_first_logins_at_once_make_one_account(database_urls):
+    import asyncio
+
+    async with identity(database_urls) as (_app, c, fake):
+        codes = [await fake.login_code("openid-race") for _ in range(4)]
+        answers = await asyncio.gather(*(c.post("/auth/wechat-login", json={"code": code}) for code in codes))
+        assert [a.status_code for a in answers] == [200] * 4
+        assert len({a.json()["account"]["id"] for a in answers}) == 1
