@@ -1,32 +1,28 @@
-"""Settings of the gateway (environment prefix GATEWAY_; service URLs from `<NAME>_URL`)."""
+"""Settings of the gateway (environment prefix GATEWAY_; service URLs from `<NAME>_URL`).
+
+It shares the token settings (JWKS URL, issuer, audience), log level and JSON body limit
+with the services' base; it has no database of its own.
+"""
 
 from __future__ import annotations
 
 import os
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from services.common.settings import DEFAULT_PORTS, SERVICE_NAMES, service_url
+from services.common.settings import DEFAULT_PORTS, SERVICE_NAMES, ServiceSettings, service_url
 
 
-class GatewaySettings(BaseSettings):
+class GatewaySettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
 
+    service_name: str = "gateway"
     port: int = DEFAULT_PORTS["gateway"]
     # Base URLs of the services, from IDENTITY_URL, REPAIRS_URL, VOTES_URL, NOTICES_URL.
     service_urls: dict[str, str] = Field(
         default_factory=lambda: {name: service_url(name) for name in SERVICE_NAMES}
     )
-    jwks_url: str = Field(
-        default_factory=lambda: os.environ.get(
-            "JWKS_URL", service_url("identity") + "/.well-known/jwks.json"
-        )
-    )
-    # A literal JWKS document used instead of jwks_url when set (tests, air-gapped setups).
-    jwks_json: str = Field(default_factory=lambda: os.environ.get("JWKS_JSON", ""))
-    token_issuer: str = "xiaoqu-identity"
-    token_audience: str = "xiaoqu"
     # Shared rate-limit buckets for several gateway replicas; in memory when empty.
     redis_url: str = Field(default_factory=lambda: os.environ.get("REDIS_URL", ""))
     # Token buckets: sustained requests per second and burst, per account and per client IP.
@@ -34,7 +30,6 @@ class GatewaySettings(BaseSettings):
     rate_account_burst: int = 60
     rate_ip_per_second: float = 50.0
     rate_ip_burst: int = 200
-    max_json_body_bytes: int = 1024 * 1024
     max_upload_body_bytes: int = 10 * 1024 * 1024
     # Upstream timeouts: connecting (a stopped service refuses at once), then the whole answer.
     connect_timeout_seconds: float = 2.0
@@ -46,4 +41,3 @@ class GatewaySettings(BaseSettings):
     pool_max_connections: int = 512
     # Browser origins of the manager console allowed by CORS; none when empty.
     cors_origins: list[str] = Field(default_factory=list)
-    log_level: str = Field(default_factory=lambda: os.environ.get("LOG_LEVEL", "INFO"))

@@ -101,7 +101,7 @@ class Stack:
         return f"http://{self.host}:{self.ports[name]}"
 
     def environment(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.endswith("_DATABASE_URL")}
+        env = dict(os.environ)
         env.update(
             {
                 "DATA_DIR": str(self.data_dir),
