@@ -17,8 +17,6 @@ import httpx
 
 from bench.support import WrkResult, ensure_wrk, wrk
 from scripts.stack import SERVICES, Stack, running
-from services.common.tokens import AccessClaims, issue_access_token
-from services.identity.keys import load_or_create_signing_key
 
 TARGET = 0.85
 UNLIMITED = str(10**9)
@@ -50,10 +48,7 @@ def main() -> int:
             },
         )
         with running(stack):
-            key = load_or_create_signing_key(Path(tmp) / "identity-signing-key.json")
-            admin = issue_access_token(
-                key, AccessClaims(account_id="bench-admin", platform_admin=True), ttl_seconds=3600
-            )
+            admin = stack.issue_token("bench-admin", platform_admin=True, ttl_seconds=3600)
             headers = {"Authorization": f"Bearer {admin}"}
             created = httpx.post(
                 stack.url("identity") + "/communities", json={"name": "压测小区"}, headers=headers

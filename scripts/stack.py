@@ -118,6 +118,23 @@ class Stack:
         env.update(self.env)
         return env
 
+    def issue_token(
+        self,
+        account_id: str,
+        *,
+        platform_admin: bool = False,
+        staff: dict[str, dict[str, object]] | None = None,
+        ttl_seconds: int = 900,
+    ) -> str:
+        """An access token signed with the key identity generated under DATA_DIR (tests and
+        benches use it to act as any account without a login flow)."""
+        from services.common.tokens import AccessClaims, issue_access_token
+        from services.identity.keys import load_or_create_signing_key
+
+        key = load_or_create_signing_key(self.data_dir / "identity-signing-key.json")
+        claims = AccessClaims(account_id=account_id, platform_admin=platform_admin, staff=staff or {})
+        return issue_access_token(key, claims, ttl_seconds=ttl_seconds)
+
     def migrate(self) -> None:
         """Applies every service's migrations (both histories) to its database."""
         services = [n for n in SERVICES if n in self.ports]
