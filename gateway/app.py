@@ -326,6 +326,13 @@ class GatewayCore:
         await _send(send, response.status, headers, response.body)
 
 
+class _FailuresOnly(logging.Filter):
+    """Drops access lines of successful requests before they are formatted."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return getattr(record, "status", 500) >= 400
+
+
 class Gateway:
     """The gateway as uvicorn runs it: `GatewayCore` inside the shared middleware
     (request id + access log + metrics, CORS when configured, body size limits)."""
@@ -366,4 +373,9 @@ def create_app(settings: GatewaySettings | None = None) -> Gateway:
     configure_logging("gateway", settings.log_level)
     # httpx logs every call at INFO (readiness probes, JWKS): noise in the gateway's log.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    access = logging.getLogger("access")
+    for old in [f for f in access.filters if isinstance(f, _FailuresOnly)]:
+        access.removeFilter(old)
+    if settings.access_log != "all":
+        access.addFilter(_FailuresOnly())
     return Gateway(settings)

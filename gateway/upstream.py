@@ -161,7 +161,7 @@ class UpstreamPool:
                 loop.create_connection(_Connection, self.host, self.port),
                 self.connect_timeout,
             )
-        except (OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, OSError) as exc:
             raise UpstreamError(f"cannot connect: {type(exc).__name__}") from exc
         return conn
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -322,3 +323,21 @@ async def test_connection_refused_is_reported_quickly() -> None:
     pool = UpstreamPool(closed_port_url())
     with pytest.raises(UpstreamError):
         await pool.request("GET", b"/", [], b"")
+
+
+async def test_access_log_keeps_failures_and_never_tokens(
+    echo_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    tok = token()
+    async with gateway_client(gateway_settings({"repairs": echo_url})) as (_, gw):
+        # The app set up its own JSON logging; listen in on the logger itself.
+        logging.getLogger("access").addHandler(caplog.handler)
+        try:
+            await gw.get("/api/v1/repairs?phone=13800138000", headers=auth(tok))
+            await gw.get("/api/v1/nothing", headers=auth(tok))
+        finally:
+            logging.getLogger("access").removeHandler(caplog.handler)
+    lines = [r for r in caplog.records if r.name == "access"]
+    # Forwarded successes are the service's to log (same X-Request-Id); failures are ours.
+    assert [(r.path, r.status) for r in lines] == [("/api/v1/nothing", 404)]  # type: ignore[attr-defined]
+    assert tok not in caplog.text and "13800138000" not in caplog.text
