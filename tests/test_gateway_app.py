@@ -341,3 +341,20 @@ async def test_access_log_keeps_failures_and_never_tokens(
     # Forwarded successes are the service's to log (same X-Request-Id); failures are ours.
     assert [(r.path, r.status) for r in lines] == [("/api/v1/nothing", 404)]  # type: ignore[attr-defined]
     assert tok not in caplog.text and "13800138000" not in caplog.text
+
+
+async def test_cors_only_for_the_configured_console_origin(echo_url: str) -> None:
+    console = "https://console.example.com"
+    settings = gateway_settings({"repairs": echo_url}, cors_origins=[console])
+    async with gateway_client(settings) as (_, gw):
+        preflight = await gw.options(
+            "/api/v1/repairs",
+            headers={"Origin": console, "Access-Control-Request-Method": "POST",
+                     "Access-Control-Request-Headers": "authorization,content-type"},
+        )
+        assert preflight.status_code == 200
+        assert preflight.headers["access-control-allow-origin"] == console
+        read = await gw.get("/api/v1/repairs", headers={**auth(token()), "Origin": console})
+        assert read.headers["access-control-allow-origin"] == console
+        other = await gw.get("/api/v1/repairs", headers={**auth(token()), "Origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in other.headers
