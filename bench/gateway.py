@@ -6,7 +6,7 @@ Direct and gateway runs alternate, so a change in background load hits both; the
 the median of the per-round ratios. It also prints the CPU each process spent per request
 (from /proc), which background load disturbs far less than throughput.
 
-`python -m bench gateway`; env: BENCH_SECONDS (10), BENCH_CONNECTIONS (64), BENCH_ROUNDS (3),
+`python -m bench gateway`; env: BENCH_SECONDS (6), BENCH_CONNECTIONS (64), BENCH_ROUNDS (5),
 BENCH_REDIS_URL (rate-limit buckets in that Redis instead of in memory).
 """
 
@@ -51,9 +51,9 @@ def _line(label: str, r: WrkResult, cpu: dict[str, float]) -> str:
 
 
 def main() -> int:
-    seconds = float(os.environ.get("BENCH_SECONDS", "10"))
+    seconds = float(os.environ.get("BENCH_SECONDS", "6"))
     connections = int(os.environ.get("BENCH_CONNECTIONS", "64"))
-    rounds = int(os.environ.get("BENCH_ROUNDS", "3"))
+    rounds = int(os.environ.get("BENCH_ROUNDS", "5"))
     ensure_wrk()
     with tempfile.TemporaryDirectory(prefix="bench-gateway-") as tmp:
         stack = Stack.on_free_ports(
