@@ -321,7 +321,10 @@ class GatewayCore:
             raise UpstreamTimedOut(details={"service": route.service}) from exc
 
         headers = [(n, v) for n, v in response.headers if n not in DROPPED_RESPONSE_HEADERS]
-        if method != "HEAD":
+        if method == "HEAD":
+            # No body came; the length is the one a GET would have.
+            headers += [(n, v) for n, v in response.headers if n == b"content-length"]
+        else:
             headers.append((b"content-length", str(len(response.body)).encode()))
         await _send(send, response.status, headers, response.body)
 

@@ -358,3 +358,14 @@ async def test_cors_only_for_the_configured_console_origin(echo_url: str) -> Non
         assert read.headers["access-control-allow-origin"] == console
         other = await gw.get("/api/v1/repairs", headers={**auth(token()), "Origin": "https://evil.example"})
         assert "access-control-allow-origin" not in other.headers
+
+
+async def test_head_requests_get_the_headers_without_a_body(echo_url: str) -> None:
+    async with gateway_client(gateway_settings({"repairs": echo_url})) as (_, gw):
+        headers = auth(token())
+        head = await gw.head("/api/v1/repairs", headers=headers)
+        get = await gw.get("/api/v1/repairs", headers=headers)
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["x-upstream"] == "echo"
+    assert int(head.headers["content-length"]) > 0
+    assert get.status_code == 200
