@@ -1,0 +1,74 @@
+"""Helpers for gateway tests: real uvicorn servers in the test's own event loop, and a
+gateway app wired to them."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import uvicorn
+
+from gateway.app import Gateway, create_app
+from gateway.settings import GatewaySettings
+from tests.support import JWKS_JSON
+
+
+def closed_port_url() -> str:
+    """A loopback URL nothing listens on (connecting is refused at once)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+@asynccontextmanager
+async def serve(app: Any, **config: Any) -> AsyncIterator[str]:
+    """Serves an ASGI app over real loopback TCP in this loop; yields its base URL."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    options: dict[str, Any] = {"log_level": "warning", "access_log": False, "lifespan": "on"}
+    server = uvicorn.Server(uvicorn.Config(app, **{**options, **config}))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+def gateway_settings(urls: dict[str, str] | None = None, **overrides: Any) -> GatewaySettings:
+    down = closed_port_url()
+    service_urls = {name: down for name in ("identity", "repairs", "votes", "notices")}
+    service_urls.update(urls or {})
+    values: dict[str, Any] = {
+        "service_urls": service_urls,
+        "jwks_json": JWKS_JSON,
+        "redis_url": "",
+        "rate_account_per_second": 1000.0,
+        "rate_account_burst": 1000,
+        "rate_ip_per_second": 1000.0,
+        "rate_ip_burst": 1000,
+    }
+    values.update(overrides)
+    return GatewaySettings(**values)
+
+
+@asynccontextmanager
+async def gateway_client(settings: GatewaySettings) -> AsyncIterator[tuple[Gateway, httpx.AsyncClient]]:
+    """The gateway app with its start-up run, and an in-process client to it."""
+    app = create_app(settings)
+    async with app.lifespan():
+        transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+            yield app, client
