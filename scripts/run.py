@@ -90,7 +90,10 @@ def main() -> int:
         return 1
 
     # SIGTERM ends the run like Ctrl-C does: every child is stopped in the finally below.
+    # SIGINT is set explicitly too: a launcher started in the background by a non-interactive
+    # shell inherits SIGINT as ignored, and Python then never raises KeyboardInterrupt.
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    signal.signal(signal.SIGINT, _raise_keyboard_interrupt)
     started = time.monotonic()
     try:
         print(f"data: {data}", flush=True)
