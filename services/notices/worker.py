@@ -1,0 +1,152 @@
+"""The background worker in the service's lifespan: publishes scheduled notices, hides
+expired ones, runs fan-out jobs in batches and sends queued pushes. All its work is in
+durable rows, so a restart resumes where it stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.notices import rules, service
+from services.notices.models import FanoutJob, PushConsent, PushMessage
+from services.notices.runtime import Runtime
+from services.notices.wechat import NO_CONSENT, SendResult
+
+log = logging.getLogger("notices.worker")
+
+
+class Worker:
+    def __init__(self, rt: Runtime, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self.rt = rt
+        self.sessionmaker = sessionmaker
+        # One tick at a time, whether from the loop or a test calling tick() directly.
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+
+    async def tick(self) -> None:
+        """Does all the work that is due now."""
+        async with self._lock:
+            async with self.sessionmaker() as session:
+                await service.run_scheduler(session, self.rt.clock.now())
+                await session.commit()
+            while await self._fanout_once():
+                pass
+            while await self._send_due_pushes():
+                pass
+
+    async def _fanout_once(self) -> bool:
+        """One batch of the oldest pending fan-out job, committed; False when none is left."""
+        async with self.sessionmaker() as session:
+            job = await session.scalar(
+                select(FanoutJob)
+                .where(FanoutJob.status == "pending")
+                .order_by(FanoutJob.created_at, FanoutJob.id)
+                .limit(1)
+            )
+            if job is None:
+                return False
+            await service.fanout_step(session, self.rt, job, self.rt.clock.now())
+            await session.commit()
+            return True
+
+    async def _send_due_pushes(self) -> bool:
+        """Sends one batch of due pushes; False when none was due."""
+        now = self.rt.clock.now()
+        async with self.sessionmaker() as session:
+            due = list(
+                (
+                    await session.scalars(
+                        select(PushMessage)
+                        .where(PushMessage.status == "pending", PushMessage.next_attempt_at <= now)
+                        .order_by(PushMessage.next_attempt_at, PushMessage.id)
+                        .limit(self.rt.settings.push_batch_size)
+                    )
+                ).all()
+            )
+            await session.commit()
+        if not due:
+            return False
+        held = [m for m in due if not m.urgent and rules.in_quiet_hours(now)]
+        ready = [m for m in due if m not in held]
+        results = await self._send_all(ready)
+        async with self.sessionmaker() as session:
+            for m in held:
+                await session.execute(
+                    update(PushMessage)
+                    .where(PushMessage.id == m.id)
+                    .values(next_attempt_at=rules.release_time(now, urgent=False))
+                )
+            sent = [m.id for m, r in zip(ready, results) if r.ok]
+            if sent:
+                await session.execute(
+                    update(PushMessage)
+                    .where(PushMessage.id.in_(sent))
+                    .values(status="sent", errcode=0, sent_at=now, attempts=PushMessage.attempts + 1)
+                )
+            for m, r in zip(ready, results):
+                if not r.ok:
+                    await self._record_failure(session, m, r, now)
+            await session.commit()
+        return True
+
+    async def _send_all(self, messages: list[PushMessage]) -> list[SendResult]:
+        wechat = self.rt.wechat
+        if wechat is None:
+            return [SendResult(None, "no WeChat client") for _ in messages]
+        gate = asyncio.Semaphore(self.rt.settings.push_concurrency)
+
+        async def send(m: PushMessage) -> SendResult:
+            async with gate:
+                return await wechat.send_subscribe(
+                    openid=m.openid, template_id=m.template_id, page=m.page, data=m.data
+                )
+
+        return list(await asyncio.gather(*(send(m) for m in messages)))
+
+    async def _record_failure(
+        self, session: AsyncSession, m: PushMessage, r: SendResult, now: object
+    ) -> None:
+        attempts = m.attempts + 1
+        values: dict[str, object] = {"attempts": attempts, "errcode": r.errcode, "error": r.error}
+        if not r.retryable:
+            # WeChat refused (no consent, bad data, bad openid...): recorded, never retried.
+            values["status"] = "refused"
+            if r.errcode == NO_CONSENT:
+                await session.execute(
+                    update(PushConsent)
+                    .where(PushConsent.account_id == m.account_id, PushConsent.template_id == m.template_id)
+                    .values(remaining=0)
+                )
+        elif attempts >= self.rt.settings.push_max_attempts:
+            values["status"] = "failed"
+        else:
+            values["next_attempt_at"] = service.retry_at(self.rt, attempts, self.rt.clock.now(), m.urgent)
+        await session.execute(update(PushMessage).where(PushMessage.id == m.id).values(**values))
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # keep the worker alive; the rows stay for the next tick
+                log.exception("notices worker tick failed")
+            await asyncio.sleep(self.rt.settings.worker_interval_seconds)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="notices-worker")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+
+StopHook = Callable[[], Awaitable[None]]
