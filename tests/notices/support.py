@@ -12,18 +12,13 @@ from typing import Any
 import httpx
 
 from services.notices.app import create_app
+from wechat_standin.app import create_app as create_standin
 from tests import identity_events as ie
 from tests.support import auth, manager_token, settings_for, token
 
 
 def wechat_transport() -> httpx.AsyncBaseTransport:
-    """The WeChat stand-in, in process (a MockTransport fake until it is on this branch)."""
-    try:
-        from wechat_standin import create_app as create_standin
-    except ImportError:
-        from tests.notices.fake_wechat import FakeWeChat
-
-        return FakeWeChat().transport()
+    """The WeChat stand-in, in process."""
     return httpx.ASGITransport(app=create_standin())
 
 
