@@ -28,15 +28,13 @@ def create_app(
     handlers = register_notice_handlers(register_identity_replica(EventHandlers()), rt)
 
     async def start_worker(app: FastAPI) -> Callable[[], Awaitable[None]]:
-        # Its own client: WeChat has its own base URL, timeouts and (in tests) transport.
+        # Its own connection pool: WeChat has its own base URL, timeouts and (in tests) transport.
         rt.wechat = WeChatClient(
-            httpx.AsyncClient(
-                base_url=settings.wechat_api_base,
-                transport=wechat_transport,
-                timeout=settings.wechat_timeout_seconds,
-            ),
+            wechat_transport or httpx.AsyncHTTPTransport(),
+            base_url=settings.wechat_api_base,
             appid=settings.wechat_appid,
             secret=settings.wechat_secret,
+            timeout_seconds=settings.wechat_timeout_seconds,
             token_margin_seconds=settings.wechat_token_margin_seconds,
         )
         worker = Worker(rt, app.state.sessionmaker)

@@ -26,7 +26,7 @@ class Settings(ServiceSettings):
 
     # The background worker: fan-out jobs, the scheduler and pushes.
     worker_interval_seconds: float = 0.5
-    fanout_batch_size: int = 2000
+    fanout_batch_size: int = 5000
     push_batch_size: int = 1000
     push_concurrency: int = 32
     push_max_attempts: int = 5

@@ -7,9 +7,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import datetime
 from collections.abc import Awaitable, Callable
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.notices import rules, service
@@ -18,6 +20,9 @@ from services.notices.runtime import Runtime
 from services.notices.wechat import NO_CONSENT, SendResult
 
 log = logging.getLogger("notices.worker")
+
+_DUE_COLUMNS = ("id", "account_id", "openid", "template_id", "page", "data", "urgent", "attempts")
+Due = Row[Any]
 
 
 class Worker:
@@ -58,10 +63,11 @@ class Worker:
         """Sends one batch of due pushes; False when none was due."""
         now = self.rt.clock.now()
         async with self.sessionmaker() as session:
+            # Plain rows, not ORM objects: this runs over thousands of messages per notice.
             due = list(
                 (
-                    await session.scalars(
-                        select(PushMessage)
+                    await session.execute(
+                        select(*(getattr(PushMessage, c) for c in _DUE_COLUMNS))
                         .where(PushMessage.status == "pending", PushMessage.next_attempt_at <= now)
                         .order_by(PushMessage.next_attempt_at, PushMessage.id)
                         .limit(self.rt.settings.push_batch_size)
@@ -71,14 +77,16 @@ class Worker:
             await session.commit()
         if not due:
             return False
-        held = [m for m in due if not m.urgent and rules.in_quiet_hours(now)]
-        ready = [m for m in due if m not in held]
+        quiet = rules.in_quiet_hours(now)
+        held = [m.id for m in due if quiet and not m.urgent]
+        ready = [m for m in due if m.urgent or not quiet]
         results = await self._send_all(ready)
         async with self.sessionmaker() as session:
-            for m in held:
+            if held:
+                # Caught by quiet hours between queueing and sending: wait until 07:00.
                 await session.execute(
                     update(PushMessage)
-                    .where(PushMessage.id == m.id)
+                    .where(PushMessage.id.in_(held))
                     .values(next_attempt_at=rules.release_time(now, urgent=False))
                 )
             sent = [m.id for m, r in zip(ready, results) if r.ok]
@@ -94,13 +102,13 @@ class Worker:
             await session.commit()
         return True
 
-    async def _send_all(self, messages: list[PushMessage]) -> list[SendResult]:
+    async def _send_all(self, messages: list[Due]) -> list[SendResult]:
         wechat = self.rt.wechat
         if wechat is None:
             return [SendResult(None, "no WeChat client") for _ in messages]
         gate = asyncio.Semaphore(self.rt.settings.push_concurrency)
 
-        async def send(m: PushMessage) -> SendResult:
+        async def send(m: Due) -> SendResult:
             async with gate:
                 return await wechat.send_subscribe(
                     openid=m.openid, template_id=m.template_id, page=m.page, data=m.data
@@ -109,7 +117,7 @@ class Worker:
         return list(await asyncio.gather(*(send(m) for m in messages)))
 
     async def _record_failure(
-        self, session: AsyncSession, m: PushMessage, r: SendResult, now: object
+        self, session: AsyncSession, m: Due, r: SendResult, now: datetime
     ) -> None:
         attempts = m.attempts + 1
         values: dict[str, object] = {"attempts": attempts, "errcode": r.errcode, "error": r.error}
@@ -125,7 +133,7 @@ class Worker:
         elif attempts >= self.rt.settings.push_max_attempts:
             values["status"] = "failed"
         else:
-            values["next_attempt_at"] = service.retry_at(self.rt, attempts, self.rt.clock.now(), m.urgent)
+            values["next_attempt_at"] = service.retry_at(self.rt, attempts, now, m.urgent)
         await session.execute(update(PushMessage).where(PushMessage.id == m.id).values(**values))
 
     async def _loop(self) -> None:

@@ -221,7 +221,8 @@ async def test_access_token_is_cached_refreshed_before_expiry_by_one_refresher()
     counter = TokenCounter(expires_in=7200)
     now = [1000.0]
     client = WeChatClient(
-        httpx.AsyncClient(transport=httpx.MockTransport(counter.handle), base_url="http://wechat.test"),
+        httpx.MockTransport(counter.handle),
+        base_url="http://wechat.test",
         appid="app",
         secret="secret",
         token_margin_seconds=300,
