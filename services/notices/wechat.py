@@ -78,14 +78,24 @@ class WeChatClient:
         self._token: str | None = None
         self._expires_at = 0.0
         self._lock = asyncio.Lock()
+        self._urls: dict[str, httpx.URL] = {}
 
     async def aclose(self) -> None:
         await self._transport.aclose()
 
+    def _url(self, path: str) -> httpx.URL:
+        # Parsed once per path and token: URL parsing was a good part of each send's cost.
+        url = self._urls.get(path)
+        if url is None:
+            if len(self._urls) > 16:
+                self._urls.clear()
+            url = self._urls[path] = httpx.URL(self._base + path)
+        return url
+
     async def _post(self, path: str, body: bytes) -> tuple[int, dict[str, Any]]:
         """(HTTP status, JSON body or {}) of a POST; raises httpx errors (timeouts...)."""
         request = httpx.Request(
-            "POST", self._base + path, content=body, headers=_JSON, extensions={"timeout": self._timeout}
+            "POST", self._url(path), content=body, headers=_JSON, extensions={"timeout": self._timeout}
         )
         response = await self._transport.handle_async_request(request)
         try:
