@@ -19,7 +19,7 @@ import json
 import tempfile
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,9 @@ def instant_wechat() -> httpx.MockTransport:
     return httpx.MockTransport(answer)
 
 
-async def seed(app: Any, community_id: str, households: int, consent_share: float, template: str) -> list[str]:
+async def seed(
+    app: Any, community_id: str, households: int, consent_share: float, template: str
+) -> list[str]:
     """Rooms in buildings of 500, one verified owner each; openids; consents for a share."""
     now = utcnow()
     rooms, bindings, recipients, consents, openids = [], [], [], [], []
@@ -59,28 +61,51 @@ async def seed(app: Any, community_id: str, households: int, consent_share: floa
         room_no = f"{(i % ROOMS_PER_BUILDING) // 4 + 1}{i % 4 + 1:02d}"
         rooms.append(
             {
-                "room_id": room_id, "community_id": community_id, "building_id": f"b{building}",
-                "building_name": f"{building}栋", "unit": None, "room_no": room_no,
-                "label": f"{building}栋{room_no}", "area": "89.50", "state": "delivered",
-                "owner_key": f"k{i}", "owners": [{"owner_key": f"k{i}", "name": "业主", "phone_masked": "138****0000"}],
+                "room_id": room_id,
+                "community_id": community_id,
+                "building_id": f"b{building}",
+                "building_name": f"{building}栋",
+                "unit": None,
+                "room_no": room_no,
+                "label": f"{building}栋{room_no}",
+                "area": "89.50",
+                "state": "delivered",
+                "owner_key": f"k{i}",
+                "owners": [{"owner_key": f"k{i}", "name": "业主", "phone_masked": "138****0000"}],
                 "updated_at": now,
             }
         )
         bindings.append(
             {
-                "binding_id": str(uuid.uuid4()), "community_id": community_id, "account_id": account_id,
-                "room_id": room_id, "relation": "owner", "display_name": f"{building}栋{room_no}业主",
-                "parent_binding_id": None, "active": True, "updated_at": now,
+                "binding_id": str(uuid.uuid4()),
+                "community_id": community_id,
+                "account_id": account_id,
+                "room_id": room_id,
+                "relation": "owner",
+                "display_name": f"{building}栋{room_no}业主",
+                "parent_binding_id": None,
+                "active": True,
+                "updated_at": now,
             }
         )
         openid = f"o-{account_id}"
         recipients.append({"account_id": account_id, "openid": openid, "updated_at": now})
         if every and i % every == 0:
-            consents.append({"account_id": account_id, "template_id": template, "remaining": 1, "updated_at": now})
+            consents.append(
+                {
+                    "account_id": account_id,
+                    "template_id": template,
+                    "remaining": 1,
+                    "updated_at": now,
+                }
+            )
             openids.append(openid)
     async with app.state.sessionmaker() as session:
         for model, rows in (
-            (ReplicaRoom, rooms), (ReplicaBinding, bindings), (PushRecipient, recipients), (PushConsent, consents)
+            (ReplicaRoom, rooms),
+            (ReplicaBinding, bindings),
+            (PushRecipient, recipients),
+            (PushConsent, consents),
         ):
             for start in range(0, len(rows), 2000):
                 await session.execute(insert(model), rows[start : start + 2000])
@@ -90,14 +115,18 @@ async def seed(app: Any, community_id: str, households: int, consent_share: floa
 
 async def work_left(app: Any) -> int:
     async with app.state.sessionmaker() as session:
-        jobs = await session.scalar(select(func.count()).select_from(FanoutJob).where(FanoutJob.status == "pending"))
+        jobs = await session.scalar(
+            select(func.count()).select_from(FanoutJob).where(FanoutJob.status == "pending")
+        )
         pushes = await session.scalar(
             select(func.count()).select_from(PushMessage).where(PushMessage.status == "pending")
         )
         return int(jobs or 0) + int(pushes or 0)
 
 
-async def run(households: int, consent_share: float, wechat: str, database_url: str | None) -> dict[str, Any]:
+async def run(
+    households: int, consent_share: float, wechat: str, database_url: str | None
+) -> dict[str, Any]:
     key = SigningKey.generate()
     with tempfile.TemporaryDirectory() as tmp:
         url = database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'notices.db'}"
@@ -105,13 +134,16 @@ async def run(households: int, consent_share: float, wechat: str, database_url: 
         standin = create_standin()
         transport = httpx.ASGITransport(app=standin) if wechat == "standin" else instant_wechat()
         settings = Settings(
-            database_url=url, jwks_json=json.dumps(jwks_document([key])), worker_interval_seconds=0.02,
-            wechat_api_base="http://wechat.bench", log_level="WARNING",
+            database_url=url,
+            jwks_json=json.dumps(jwks_document([key])),
+            worker_interval_seconds=0.02,
+            wechat_api_base="http://wechat.bench",
+            log_level="WARNING",
         )
         app = create_app(settings, wechat_transport=transport)
         async with app.router.lifespan_context(app):
             # Daytime in Shanghai, so no push is held for quiet hours.
-            app.state.notices.clock.set(datetime.now(SHANGHAI).replace(hour=12).astimezone(timezone.utc))
+            app.state.notices.clock.set(datetime.now(SHANGHAI).replace(hour=12).astimezone(UTC))
             cid = str(uuid.uuid4())
             template = settings.wechat_template_notice
             openids = await seed(app, cid, households, consent_share, template)
@@ -119,13 +151,22 @@ async def run(households: int, consent_share: float, wechat: str, database_url: 
                 standin.state.standin.add_consent(openid, template)
 
             def bearer(account: str) -> dict[str, str]:
-                claims = AccessClaims(account_id=account, staff={cid: {"role": "manager", "department": None}})
+                claims = AccessClaims(
+                    account_id=account, staff={cid: {"role": "manager", "department": None}}
+                )
                 return {"Authorization": "Bearer " + issue_access_token(key, claims)}
 
             author, reviewer = bearer(str(uuid.uuid4())), bearer(str(uuid.uuid4()))
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:
-                body = {"community_id": cid, "title": "小区停水通知", "body": "明日9:00-12:00停水检修，请提前储水。",
-                        "category": "maintenance", "audience": {"kind": "community"}}
+            async with httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://bench"
+            ) as client:
+                body = {
+                    "community_id": cid,
+                    "title": "小区停水通知",
+                    "body": "明日9:00-12:00停水检修，请提前储水。",
+                    "category": "maintenance",
+                    "audience": {"kind": "community"},
+                }
                 nid = (await client.post("/notices", json=body, headers=author)).json()["id"]
                 await client.post(f"/notices/{nid}/submit", headers=author)
                 await client.post(f"/notices/{nid}/approve", headers=reviewer)
@@ -139,12 +180,19 @@ async def run(households: int, consent_share: float, wechat: str, database_url: 
             async with app.state.sessionmaker() as session:
                 entries = await session.scalar(select(func.count()).select_from(InboxEntry))
                 sent = await session.scalar(
-                    select(func.count()).select_from(PushMessage).where(PushMessage.status == "sent")
+                    select(func.count())
+                    .select_from(PushMessage)
+                    .where(PushMessage.status == "sent")
                 )
         delivered = len(standin.state.standin.messages) if wechat == "standin" else sent
     return {
-        "households": households, "publish_ms": publish_ms, "all_work_s": total_s,
-        "inbox_entries": entries, "pushes_sent": sent, "pushes_at_wechat": delivered, "wechat": wechat,
+        "households": households,
+        "publish_ms": publish_ms,
+        "all_work_s": total_s,
+        "inbox_entries": entries,
+        "pushes_sent": sent,
+        "pushes_at_wechat": delivered,
+        "wechat": wechat,
     }
 
 

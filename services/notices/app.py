@@ -49,7 +49,11 @@ def create_app(
         return stop
 
     app = create_service_app(
-        settings, title="notices", routers=[router], startup_hooks=[start_worker], event_handlers=handlers
+        settings,
+        title="notices",
+        routers=[router],
+        startup_hooks=[start_worker],
+        event_handlers=handlers,
     )
     app.state.notices = rt
     return app

@@ -33,7 +33,12 @@ def register_notice_handlers(handlers: EventHandlers, rt: Runtime) -> EventHandl
     @handlers.on("repairs.ticket.overdue")
     async def ticket_overdue(session: AsyncSession, event: ReceivedEvent) -> None:
         if event.payload.get("reporter_id"):
-            await to_one(session, event, str(event.payload["reporter_id"]), rules.repair_overdue_message(event.payload))
+            await to_one(
+                session,
+                event,
+                str(event.payload["reporter_id"]),
+                rules.repair_overdue_message(event.payload),
+            )
 
     async def vote_event(session: AsyncSession, event: ReceivedEvent) -> None:
         message = rules.vote_message(event.type, event.payload)
@@ -48,7 +53,12 @@ def register_notice_handlers(handlers: EventHandlers, rt: Runtime) -> EventHandl
         }
         # A vote may reach the whole community: delivered in the background, like a notice.
         await service.queue_fanout(
-            session, str(event.payload["community_id"]), audience, message, f"event:{event.id}", rt.clock.now()
+            session,
+            str(event.payload["community_id"]),
+            audience,
+            message,
+            f"event:{event.id}",
+            rt.clock.now(),
         )
 
     for vote_type in ("votes.vote.opened", "votes.vote.closing_soon", "votes.vote.closed"):
@@ -65,7 +75,12 @@ def register_notice_handlers(handlers: EventHandlers, rt: Runtime) -> EventHandl
 
     @handlers.on("identity.binding.rejected")
     async def binding_rejected(session: AsyncSession, event: ReceivedEvent) -> None:
-        await to_one(session, event, str(event.payload["account_id"]), rules.binding_message(event.type, event.payload))
+        await to_one(
+            session,
+            event,
+            str(event.payload["account_id"]),
+            rules.binding_message(event.type, event.payload),
+        )
 
     @handlers.on("identity.account.deleted")
     async def account_deleted(session: AsyncSession, event: ReceivedEvent) -> None:

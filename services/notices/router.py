@@ -47,7 +47,9 @@ def _require_manager(principal: Principal, community_id: str) -> None:
         raise Forbidden("只有本小区的管理员可以管理公告", code="not_community_manager")
 
 
-async def _notice_for_manager(notice_id: IdPath, principal: CurrentPrincipal, session: SessionDep) -> Notice:
+async def _notice_for_manager(
+    notice_id: IdPath, principal: CurrentPrincipal, session: SessionDep
+) -> Notice:
     """The notice, if the caller manages its community; otherwise it does not exist."""
     notice = await session.get(Notice, notice_id)
     if notice is None or not principal.is_manager_of(notice.community_id):
@@ -71,9 +73,7 @@ async def create_notice(
     return _out(await service.create_notice(session, rt, principal.account_id, body))
 
 
-@router.post(
-    "/notices/{notice_id}/{action}", response_model=NoticeOut, tags=["notices"]
-)
+@router.post("/notices/{notice_id}/{action}", response_model=NoticeOut, tags=["notices"])
 async def notice_action(
     action: Literal["submit", "approve", "publish", "withdraw"],
     notice: NoticeForManager,
@@ -188,9 +188,13 @@ async def read_entry(
 
 
 @router.get("/me/subscriptions", response_model=Subscriptions, tags=["subscriptions"])
-async def get_subscriptions(principal: CurrentPrincipal, session: SessionDep, rt: RuntimeDep) -> Subscriptions:
+async def get_subscriptions(
+    principal: CurrentPrincipal, session: SessionDep, rt: RuntimeDep
+) -> Subscriptions:
     """The templates the Mini Program should ask for, and the caller's unused consents."""
-    return Subscriptions.model_validate(await service.consents_of(session, rt, principal.account_id))
+    return Subscriptions.model_validate(
+        await service.consents_of(session, rt, principal.account_id)
+    )
 
 
 @router.post("/me/subscriptions", response_model=Subscriptions, tags=["subscriptions"])
@@ -198,5 +202,9 @@ async def post_subscriptions(
     body: SubscriptionsGrant, principal: CurrentPrincipal, session: SessionDep, rt: RuntimeDep
 ) -> Subscriptions:
     """Consents accepted in `wx.requestSubscribeMessage`: one push each."""
-    await service.grant_consents(session, rt, principal.account_id, body.template_ids, rt.clock.now())
-    return Subscriptions.model_validate(await service.consents_of(session, rt, principal.account_id))
+    await service.grant_consents(
+        session, rt, principal.account_id, body.template_ids, rt.clock.now()
+    )
+    return Subscriptions.model_validate(
+        await service.consents_of(session, rt, principal.account_id)
+    )

@@ -71,9 +71,8 @@ def next_status(
             if state.publish_at is not None and state.publish_at > now:
                 return "scheduled"
             return "published"
-    elif action == "withdraw":
-        if status in ("published", "scheduled"):
-            return "withdrawn"
+    elif action == "withdraw" and status in ("published", "scheduled"):
+        return "withdrawn"
     raise NoticeTransitionNotAllowed(status, action)
 
 
@@ -95,8 +94,12 @@ def normalize_audience(audience: Mapping[str, Any]) -> dict[str, Any]:
     units = {(u["building_id"], u["unit"]) for u in audience.get("units") or []}
     return {
         "kind": kind,
-        "building_ids": sorted(set(audience.get("building_ids") or [])) if kind == "buildings" else [],
-        "units": [{"building_id": b, "unit": u} for b, u in sorted(units)] if kind == "units" else [],
+        "building_ids": sorted(set(audience.get("building_ids") or []))
+        if kind == "buildings"
+        else [],
+        "units": [{"building_id": b, "unit": u} for b, u in sorted(units)]
+        if kind == "units"
+        else [],
         "roles": sorted(set(roles)) if roles else None,
     }
 
@@ -114,22 +117,24 @@ def audience_filter(audience: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def targets(audience: Mapping[str, Any], *, building_id: str, unit: str | None, relation: str) -> bool:
+def targets(
+    audience: Mapping[str, Any], *, building_id: str, unit: str | None, relation: str
+) -> bool:
     """Whether a verified member (relation) of a room (building, unit) is in the audience."""
     scope = audience_filter(audience)
     if relation not in scope["relations"]:
         return False
     if scope["building_ids"] is not None and building_id not in scope["building_ids"]:
         return False
-    if scope["units"] is not None and (building_id, unit) not in set(scope["units"]):
-        return False
-    return True
+    return scope["units"] is None or (building_id, unit) in set(scope["units"])
 
 
 # --- the feed -------------------------------------------------------------------------
 
 
-def feed_key(pinned: bool, category: str, published_at: datetime, notice_id: str) -> tuple[int, float, str]:
+def feed_key(
+    pinned: bool, category: str, published_at: datetime, notice_id: str
+) -> tuple[int, float, str]:
     """Sort key of the owner's feed: pinned and emergency first, then newest, then id."""
     first = 0 if (pinned or category == "emergency") else 1
     return (first, -published_at.timestamp(), notice_id)
@@ -229,7 +234,9 @@ def repair_status_message(payload: Mapping[str, Any]) -> InboxMessage | None:
     if action not in _REPAIR_ACTIONS:
         return None
     title, text = _REPAIR_ACTIONS[action]
-    return InboxMessage("repair_" + action, title, text, REPAIR_LINK.format(payload["ticket_id"]), "repair")
+    return InboxMessage(
+        "repair_" + action, title, text, REPAIR_LINK.format(payload["ticket_id"]), "repair"
+    )
 
 
 def repair_overdue_message(payload: Mapping[str, Any]) -> InboxMessage:
@@ -248,11 +255,21 @@ def vote_message(event_type: str, payload: Mapping[str, Any]) -> InboxMessage | 
     link = VOTE_LINK.format(payload["vote_id"])
     noun = "问卷" if payload.get("kind") == "survey" else "投票"
     if event_type == "votes.vote.opened":
-        return InboxMessage("vote_opened", f"{noun}开始了", f"{noun}「{title}」已开始，请及时参与。", link, "vote")
+        return InboxMessage(
+            "vote_opened", f"{noun}开始了", f"{noun}「{title}」已开始，请及时参与。", link, "vote"
+        )
     if event_type == "votes.vote.closing_soon":
-        return InboxMessage("vote_closing_soon", "即将截止", f"「{title}」即将截止，尚未参与的请抓紧。", link, "vote")
+        return InboxMessage(
+            "vote_closing_soon",
+            "即将截止",
+            f"「{title}」即将截止，尚未参与的请抓紧。",
+            link,
+            "vote",
+        )
     if event_type == "votes.vote.closed":
-        return InboxMessage("vote_closed", f"{noun}已结束", f"「{title}」已结束，可查看结果。", link, "vote")
+        return InboxMessage(
+            "vote_closed", f"{noun}已结束", f"「{title}」已结束，可查看结果。", link, "vote"
+        )
     return None
 
 
@@ -265,7 +282,13 @@ def vote_roles(payload: Mapping[str, Any]) -> list[str] | None:
 def binding_message(event_type: str, payload: Mapping[str, Any]) -> InboxMessage:
     if event_type == "identity.binding.verified":
         name = payload.get("display_name") or ""
-        return InboxMessage("binding_verified", "房屋认证已通过", f"您已通过认证：{name}".rstrip("："), BINDING_LINK, "binding")
+        return InboxMessage(
+            "binding_verified",
+            "房屋认证已通过",
+            f"您已通过认证：{name}".rstrip("："),
+            BINDING_LINK,
+            "binding",
+        )
     reason = clean_text(str(payload.get("reason") or ""))
     text = f"您的房屋认证未通过：{reason}" if reason else "您的房屋认证未通过。"
     return InboxMessage("binding_rejected", "房屋认证未通过", text, BINDING_LINK, "binding")

@@ -13,7 +13,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.common.auth import Principal
 from services.common.db import new_id
 from services.common.errors import BadRequest
 from services.common.events import emit
@@ -67,7 +66,9 @@ async def set_single_manager(
     config = await session.get(CommunityConfig, community_id)
     if config is None:
         session.add(
-            CommunityConfig(community_id=community_id, settings={"single_manager": value}, updated_at=now)
+            CommunityConfig(
+                community_id=community_id, settings={"single_manager": value}, updated_at=now
+            )
         )
     else:
         config.settings = {**config.settings, "single_manager": value}
@@ -78,15 +79,21 @@ async def set_single_manager(
 # --- drafting and the workflow -------------------------------------------------------
 
 
-async def _validate_audience(session: AsyncSession, community_id: str, audience: dict[str, Any]) -> None:
+async def _validate_audience(
+    session: AsyncSession, community_id: str, audience: dict[str, Any]
+) -> None:
     kind = audience["kind"]
     if kind == "buildings":
         if not audience["building_ids"]:
             raise InvalidNotice("请选择至少一栋楼", code="audience_empty")
-        unknown = set(audience["building_ids"]) - await queries.known_building_ids(session, community_id)
+        unknown = set(audience["building_ids"]) - await queries.known_building_ids(
+            session, community_id
+        )
         if unknown:
             raise InvalidNotice(
-                "发布范围中有本小区不存在的楼栋", code="unknown_buildings", details={"building_ids": sorted(unknown)}
+                "发布范围中有本小区不存在的楼栋",
+                code="unknown_buildings",
+                details={"building_ids": sorted(unknown)},
             )
     elif kind == "units":
         if not audience["units"]:
@@ -95,7 +102,9 @@ async def _validate_audience(session: AsyncSession, community_id: str, audience:
         unknown_units = [u for u in audience["units"] if (u["building_id"], u["unit"]) not in known]
         if unknown_units:
             raise InvalidNotice(
-                "发布范围中有本小区不存在的单元", code="unknown_units", details={"units": unknown_units}
+                "发布范围中有本小区不存在的单元",
+                code="unknown_units",
+                details={"units": unknown_units},
             )
     elif kind == "roles" and not audience["roles"]:
         raise InvalidNotice("请选择发布对象（业主、家属或租户）", code="audience_empty")
@@ -252,7 +261,9 @@ def _targeted_rooms(notice: Notice, memberships: Sequence[Membership]) -> list[s
     return rules.unique(
         room.room_id
         for binding, room in memberships
-        if rules.targets(notice.audience, building_id=room.building_id, unit=room.unit, relation=binding.relation)
+        if rules.targets(
+            notice.audience, building_id=room.building_id, unit=room.unit, relation=binding.relation
+        )
     )
 
 
@@ -281,7 +292,10 @@ async def feed(
     ).all()
     visible = [n for n in candidates if _visible(n, now) and _targeted_rooms(n, memberships)]
     keyed = sorted(
-        ((rules.feed_key(n.pinned, n.category, n.published_at or n.created_at, n.id), n) for n in visible),
+        (
+            (rules.feed_key(n.pinned, n.category, n.published_at or n.created_at, n.id), n)
+            for n in visible
+        ),
         key=lambda kn: kn[0],
     )
     if after is not None:
@@ -295,15 +309,19 @@ async def feed(
     page = keyed[:limit]
     next_cursor = encode_cursor(list(page[-1][0])) if len(keyed) > limit else None
     ids = [n.id for _, n in page]
-    read = set(
-        (
-            await session.scalars(
-                select(NoticeRead.notice_id).where(
-                    NoticeRead.account_id == account_id, NoticeRead.notice_id.in_(ids)
+    read = (
+        set(
+            (
+                await session.scalars(
+                    select(NoticeRead.notice_id).where(
+                        NoticeRead.account_id == account_id, NoticeRead.notice_id.in_(ids)
+                    )
                 )
-            )
-        ).all()
-    ) if ids else set()
+            ).all()
+        )
+        if ids
+        else set()
+    )
     return [(n, n.id in read) for _, n in page], next_cursor
 
 
@@ -318,10 +336,15 @@ async def manager_list(
     if after is not None:
         created = datetime.fromisoformat(str(after[0]))
         stmt = stmt.where(
-            (Notice.created_at < created) | ((Notice.created_at == created) & (Notice.id < str(after[1])))
+            (Notice.created_at < created)
+            | ((Notice.created_at == created) & (Notice.id < str(after[1])))
         )
     rows = list(
-        (await session.scalars(stmt.order_by(Notice.created_at.desc(), Notice.id.desc()).limit(limit + 1))).all()
+        (
+            await session.scalars(
+                stmt.order_by(Notice.created_at.desc(), Notice.id.desc()).limit(limit + 1)
+            )
+        ).all()
     )
     if len(rows) > limit:
         rows = rows[:limit]
@@ -329,7 +352,9 @@ async def manager_list(
     return rows, None
 
 
-async def open_notice(session: AsyncSession, account_id: str, notice_id: str, now: datetime) -> Notice:
+async def open_notice(
+    session: AsyncSession, account_id: str, notice_id: str, now: datetime
+) -> Notice:
     """The notice, if it targets the caller; records the read once per account and household."""
     notice = await session.get(Notice, notice_id)
     if notice is None or not _visible(notice, now):
@@ -342,7 +367,13 @@ async def open_notice(session: AsyncSession, account_id: str, notice_id: str, no
         session,
         NoticeRead,
         [
-            {"notice_id": notice.id, "account_id": account_id, "room_id": r, "community_id": notice.community_id, "read_at": now}
+            {
+                "notice_id": notice.id,
+                "account_id": account_id,
+                "room_id": r,
+                "community_id": notice.community_id,
+                "read_at": now,
+            }
             for r in rooms
         ],
     )
@@ -361,9 +392,15 @@ class Household:
 async def households(session: AsyncSession, notice: Notice) -> list[Household]:
     """The targeted households (rooms in the audience with ≥ 1 verified member) and whether
     any member has read the notice."""
-    rooms = await queries.bound_rooms_in_scope(session, notice.community_id, **rules.audience_filter(notice.audience))
+    rooms = await queries.bound_rooms_in_scope(
+        session, notice.community_id, **rules.audience_filter(notice.audience)
+    )
     read_rooms = set(
-        (await session.scalars(select(NoticeRead.room_id).where(NoticeRead.notice_id == notice.id).distinct())).all()
+        (
+            await session.scalars(
+                select(NoticeRead.room_id).where(NoticeRead.notice_id == notice.id).distinct()
+            )
+        ).all()
     )
     return [Household(r, r.room_id in read_rooms) for r in rooms]
 
@@ -373,7 +410,12 @@ def receipts_of(notice: Notice, rows: Sequence[Household]) -> dict[str, Any]:
     for h in rows:
         b = by_building.setdefault(
             h.room.building_id,
-            {"building_id": h.room.building_id, "building_name": h.room.building_name, "targeted": 0, "read": 0},
+            {
+                "building_id": h.room.building_id,
+                "building_name": h.room.building_name,
+                "targeted": 0,
+                "read": 0,
+            },
         )
         b["targeted"] += 1
         b["read"] += int(h.read)
@@ -386,7 +428,8 @@ def receipts_of(notice: Notice, rows: Sequence[Household]) -> dict[str, Any]:
                 "building_id": h.room.building_id,
                 "building_name": h.room.building_name,
                 "owners": [
-                    {"name": o.get("name") or "", "phone_masked": o.get("phone_masked")} for o in h.room.owners or []
+                    {"name": o.get("name") or "", "phone_masked": o.get("phone_masked")}
+                    for o in h.room.owners or []
                 ],
             }
             for h in sorted(rows, key=lambda h: h.room.label)
@@ -466,18 +509,22 @@ async def deliver(
     if not openids:
         return
     consumed = (
-        await session.execute(
-            update(PushConsent)
-            .where(
-                PushConsent.template_id == template,
-                PushConsent.account_id.in_(list(openids)),
-                PushConsent.remaining > 0,
+        (
+            await session.execute(
+                update(PushConsent)
+                .where(
+                    PushConsent.template_id == template,
+                    PushConsent.account_id.in_(list(openids)),
+                    PushConsent.remaining > 0,
+                )
+                .values(remaining=PushConsent.remaining - 1, updated_at=now)
+                .returning(PushConsent.account_id)
+                .execution_options(synchronize_session=False)
             )
-            .values(remaining=PushConsent.remaining - 1, updated_at=now)
-            .returning(PushConsent.account_id)
-            .execution_options(synchronize_session=False)
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     if not consumed:
         return
     when = rules.release_time(now, urgent=message.urgent)
@@ -507,17 +554,25 @@ async def deliver(
 
 def message_of_job(job: FanoutJob) -> rules.InboxMessage:
     m = job.message
-    return rules.InboxMessage(m["kind"], m["title"], m["text"], m["link"], m["purpose"], bool(m.get("urgent")))
+    return rules.InboxMessage(
+        m["kind"], m["title"], m["text"], m["link"], m["purpose"], bool(m.get("urgent"))
+    )
 
 
 async def fanout_step(session: AsyncSession, rt: Runtime, job: FanoutJob, now: datetime) -> bool:
     """Delivers the next batch of a job's audience; True when the job is done."""
     batch = rt.settings.fanout_batch_size
     accounts = await queries.account_ids_in_scope(
-        session, job.community_id, **rules.audience_filter(job.audience), after=job.cursor, limit=batch
+        session,
+        job.community_id,
+        **rules.audience_filter(job.audience),
+        after=job.cursor,
+        limit=batch,
     )
     if accounts:
-        await deliver(session, rt, job.community_id, accounts, message_of_job(job), job.source_key, now)
+        await deliver(
+            session, rt, job.community_id, accounts, message_of_job(job), job.source_key, now
+        )
         job.cursor = accounts[-1]
         job.delivered += len(accounts)
     if len(accounts) < batch:
@@ -598,15 +653,17 @@ async def inbox_page(
 async def unread_count(session: AsyncSession, account_id: str) -> int:
     return int(
         await session.scalar(
-            select(func.count()).select_from(InboxEntry).where(
-                InboxEntry.account_id == account_id, InboxEntry.read_at.is_(None)
-            )
+            select(func.count())
+            .select_from(InboxEntry)
+            .where(InboxEntry.account_id == account_id, InboxEntry.read_at.is_(None))
         )
         or 0
     )
 
 
-async def mark_read(session: AsyncSession, account_id: str, entry_id: str, now: datetime) -> InboxEntry:
+async def mark_read(
+    session: AsyncSession, account_id: str, entry_id: str, now: datetime
+) -> InboxEntry:
     entry = await session.get(InboxEntry, entry_id)
     if entry is None or entry.account_id != account_id:
         raise InboxEntryNotFound()
@@ -624,7 +681,9 @@ async def consents_of(session: AsyncSession, rt: Runtime, account_id: str) -> di
     rows = dict(
         (
             await session.execute(
-                select(PushConsent.template_id, PushConsent.remaining).where(PushConsent.account_id == account_id)
+                select(PushConsent.template_id, PushConsent.remaining).where(
+                    PushConsent.account_id == account_id
+                )
             )
         ).all()
     )
@@ -644,7 +703,11 @@ async def grant_consents(
     for template_id in template_ids:
         row = await session.get(PushConsent, (account_id, template_id))
         if row is None:
-            session.add(PushConsent(account_id=account_id, template_id=template_id, remaining=1, updated_at=now))
+            session.add(
+                PushConsent(
+                    account_id=account_id, template_id=template_id, remaining=1, updated_at=now
+                )
+            )
         else:
             row.remaining += 1
             row.updated_at = now
@@ -665,5 +728,7 @@ async def forget_account(session: AsyncSession, account_id: str) -> None:
     for model in (PushRecipient, PushConsent, InboxEntry):
         await session.execute(delete(model).where(model.account_id == account_id))
     await session.execute(
-        delete(PushMessage).where(PushMessage.account_id == account_id, PushMessage.status == "pending")
+        delete(PushMessage).where(
+            PushMessage.account_id == account_id, PushMessage.status == "pending"
+        )
     )

@@ -32,17 +32,27 @@ class Settings(ServiceSettings):
     push_max_attempts: int = 5
     push_backoff_seconds: float = 30.0
 
-    wechat_api_base: str = Field(default_factory=lambda: _env("WECHAT_API_BASE", service_url("wechat")))
+    wechat_api_base: str = Field(
+        default_factory=lambda: _env("WECHAT_API_BASE", service_url("wechat"))
+    )
     wechat_appid: str = Field(default_factory=lambda: _env("WECHAT_APPID", "wx-standin-app"))
     wechat_secret: str = Field(default_factory=lambda: _env("WECHAT_SECRET", "standin-secret"))
     wechat_timeout_seconds: float = 5.0
     # Refresh the access token this long before WeChat says it expires.
     wechat_token_margin_seconds: float = 300.0
     # Subscribe-message templates, one per purpose.
-    wechat_template_repair: str = Field(default_factory=lambda: _env("WECHAT_TEMPLATE_REPAIR", "tpl-repair-progress"))
-    wechat_template_vote: str = Field(default_factory=lambda: _env("WECHAT_TEMPLATE_VOTE", "tpl-vote"))
-    wechat_template_notice: str = Field(default_factory=lambda: _env("WECHAT_TEMPLATE_NOTICE", "tpl-notice"))
-    wechat_template_binding: str = Field(default_factory=lambda: _env("WECHAT_TEMPLATE_BINDING", "tpl-binding-result"))
+    wechat_template_repair: str = Field(
+        default_factory=lambda: _env("WECHAT_TEMPLATE_REPAIR", "tpl-repair-progress")
+    )
+    wechat_template_vote: str = Field(
+        default_factory=lambda: _env("WECHAT_TEMPLATE_VOTE", "tpl-vote")
+    )
+    wechat_template_notice: str = Field(
+        default_factory=lambda: _env("WECHAT_TEMPLATE_NOTICE", "tpl-notice")
+    )
+    wechat_template_binding: str = Field(
+        default_factory=lambda: _env("WECHAT_TEMPLATE_BINDING", "tpl-binding-result")
+    )
 
     def templates(self) -> dict[str, str]:
         """purpose -> template id."""

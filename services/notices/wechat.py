@@ -95,7 +95,11 @@ class WeChatClient:
     async def _post(self, path: str, body: bytes) -> tuple[int, dict[str, Any]]:
         """(HTTP status, JSON body or {}) of a POST; raises httpx errors (timeouts...)."""
         request = httpx.Request(
-            "POST", self._url(path), content=body, headers=_JSON, extensions={"timeout": self._timeout}
+            "POST",
+            self._url(path),
+            content=body,
+            headers=_JSON,
+            extensions={"timeout": self._timeout},
         )
         response = await self._transport.handle_async_request(request)
         try:
@@ -124,7 +128,9 @@ class WeChatClient:
                 "secret": self._secret,
                 "force_refresh": False,
             }
-            status, body = await self._post("/cgi-bin/stable_token", json.dumps(credentials).encode())
+            status, body = await self._post(
+                "/cgi-bin/stable_token", json.dumps(credentials).encode()
+            )
             if status >= 400:
                 raise httpx.HTTPError(f"stable_token http {status}")
             if not body.get("access_token"):

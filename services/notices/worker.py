@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import datetime
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, select, update
@@ -94,7 +94,9 @@ class Worker:
                 await session.execute(
                     update(PushMessage)
                     .where(PushMessage.id.in_(sent))
-                    .values(status="sent", errcode=0, sent_at=now, attempts=PushMessage.attempts + 1)
+                    .values(
+                        status="sent", errcode=0, sent_at=now, attempts=PushMessage.attempts + 1
+                    )
                 )
             for m, r in zip(ready, results):
                 if not r.ok:
@@ -127,7 +129,10 @@ class Worker:
             if r.errcode == NO_CONSENT:
                 await session.execute(
                     update(PushConsent)
-                    .where(PushConsent.account_id == m.account_id, PushConsent.template_id == m.template_id)
+                    .where(
+                        PushConsent.account_id == m.account_id,
+                        PushConsent.template_id == m.template_id,
+                    )
                     .values(remaining=0)
                 )
         elif attempts >= self.rt.settings.push_max_attempts:

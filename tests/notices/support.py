@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 
 from services.notices.app import create_app
-from wechat_standin.app import create_app as create_standin
 from tests import identity_events as ie
 from tests.support import auth, manager_token, settings_for, token
+from wechat_standin.app import create_app as create_standin
 
 
 def wechat_transport() -> httpx.AsyncBaseTransport:
@@ -57,7 +57,9 @@ class Community:
         self.other_manager = auth(manager_token(self.id))
         self.rooms: dict[str, dict[str, Any]] = {}
 
-    async def room(self, building: str = "1", room_no: str = "101", unit: str | None = None, **kw: Any) -> dict[str, Any]:
+    async def room(
+        self, building: str = "1", room_no: str = "101", unit: str | None = None, **kw: Any
+    ) -> dict[str, Any]:
         r = await ie.room(self.app, self.id, building=building, room_no=room_no, unit=unit, **kw)
         self.rooms[f"{building}-{room_no}"] = r
         return r
@@ -66,7 +68,9 @@ class Community:
         self, room: dict[str, Any], relation: str = "owner", openid: str | None = None
     ) -> tuple[str, dict[str, str]]:
         account_id = str(uuid.uuid4())
-        payload = await ie.binding(self.app, self.id, room["room_id"], account_id, relation=relation)
+        payload = await ie.binding(
+            self.app, self.id, room["room_id"], account_id, relation=relation
+        )
         if openid is not None:
             # identity includes the openid in identity.binding.verified (see docs/events.md).
             await ie.deliver(self.app, "identity.binding.verified", {**payload, "openid": openid})
@@ -87,13 +91,21 @@ def notice_body(community: Community, **fields: Any) -> dict[str, Any]:
     }
 
 
-async def published_notice(client: httpx.AsyncClient, community: Community, **fields: Any) -> dict[str, Any]:
+async def published_notice(
+    client: httpx.AsyncClient, community: Community, **fields: Any
+) -> dict[str, Any]:
     """Draft → submitted → approved (by another manager) → published."""
-    r = await client.post("/notices", json=notice_body(community, **fields), headers=community.manager)
+    r = await client.post(
+        "/notices", json=notice_body(community, **fields), headers=community.manager
+    )
     assert r.status_code == 201, r.text
     nid = r.json()["id"]
-    assert (await client.post(f"/notices/{nid}/submit", headers=community.manager)).status_code == 200
-    assert (await client.post(f"/notices/{nid}/approve", headers=community.other_manager)).status_code == 200
+    assert (
+        await client.post(f"/notices/{nid}/submit", headers=community.manager)
+    ).status_code == 200
+    assert (
+        await client.post(f"/notices/{nid}/approve", headers=community.other_manager)
+    ).status_code == 200
     r = await client.post(f"/notices/{nid}/publish", headers=community.manager)
     assert r.status_code == 200, r.text
     return r.json()

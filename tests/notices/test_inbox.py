@@ -29,16 +29,36 @@ async def test_repair_progress_reaches_the_reporters_inbox(database_urls):
         reporter = str(uuid.uuid4())
         me = auth(token(reporter))
         ticket = str(uuid.uuid4())
-        for action, status in [("accept", "accepted"), ("assign", "assigned"), ("start", "in_progress"), ("resolve", "resolved")]:
-            await ie.deliver(app, "repairs.ticket.status_changed", ticket_event(c, reporter, ticket, action, status))
+        for action, status in [
+            ("accept", "accepted"),
+            ("assign", "assigned"),
+            ("start", "in_progress"),
+            ("resolve", "resolved"),
+        ]:
+            await ie.deliver(
+                app,
+                "repairs.ticket.status_changed",
+                ticket_event(c, reporter, ticket, action, status),
+            )
         await ie.deliver(
             app,
             "repairs.ticket.overdue",
-            {"community_id": c.id, "ticket_id": ticket, "reporter_id": reporter, "clock": "arrive", "deadline": "2026-11-25T08:00:00Z"},
+            {
+                "community_id": c.id,
+                "ticket_id": ticket,
+                "reporter_id": reporter,
+                "clock": "arrive",
+                "deadline": "2026-11-25T08:00:00Z",
+            },
         )
         inbox = (await client.get("/inbox", headers=me)).json()
         # "start" is not worth a notification; the others are, newest first.
-        assert {e["kind"] for e in inbox["items"]} == {"repair_accept", "repair_assign", "repair_resolve", "repair_overdue"}
+        assert {e["kind"] for e in inbox["items"]} == {
+            "repair_accept",
+            "repair_assign",
+            "repair_resolve",
+            "repair_overdue",
+        }
         assert inbox["unread_count"] == 4
         assert all(e["link"] == f"/pages/repairs/detail?id={ticket}" for e in inbox["items"])
         apology = next(e for e in inbox["items"] if e["kind"] == "repair_overdue")
@@ -53,9 +73,15 @@ async def test_repair_progress_reaches_the_reporters_inbox(database_urls):
         assert (await client.get("/inbox", headers=other)).json()["items"] == []
 
         page1 = (await client.get("/inbox?limit=3", headers=me)).json()
-        page2 = (await client.get(f"/inbox?limit=3&cursor={page1['next_cursor']}", headers=me)).json()
-        assert len(page1["items"]) == 3 and len(page2["items"]) == 1 and page2["next_cursor"] is None
-        assert {e["id"] for e in page1["items"] + page2["items"]} == {e["id"] for e in inbox["items"]}
+        page2 = (
+            await client.get(f"/inbox?limit=3&cursor={page1['next_cursor']}", headers=me)
+        ).json()
+        assert (
+            len(page1["items"]) == 3 and len(page2["items"]) == 1 and page2["next_cursor"] is None
+        )
+        assert {e["id"] for e in page1["items"] + page2["items"]} == {
+            e["id"] for e in inbox["items"]
+        }
 
 
 async def test_vote_opening_reaches_owners_in_scope(database_urls):
@@ -63,15 +89,21 @@ async def test_vote_opening_reaches_owners_in_scope(database_urls):
         c = Community(app)
         r1 = await c.room("1", "101")
         r2 = await c.room("2", "201")
-        owner1_id, owner1 = await c.member(r1)
+        _, owner1 = await c.member(r1)
         _, tenant1 = await c.member(r1, "tenant")
         _, owner2 = await c.member(r2)
         vote_id = str(uuid.uuid4())
         await ie.deliver(
             app,
             "votes.vote.opened",
-            {"community_id": c.id, "vote_id": vote_id, "kind": "vote", "title": "是否更换电梯",
-             "closes_at": "2026-12-01T00:00:00Z", "building_ids": [c.building_id("1")]},
+            {
+                "community_id": c.id,
+                "vote_id": vote_id,
+                "kind": "vote",
+                "title": "是否更换电梯",
+                "closes_at": "2026-12-01T00:00:00Z",
+                "building_ids": [c.building_id("1")],
+            },
         )
         await tick(app)  # votes fan out in the background, like notices
 
@@ -79,16 +111,29 @@ async def test_vote_opening_reaches_owners_in_scope(database_urls):
             return [e for e in inbox["items"] if e["kind"].startswith("vote_")]
 
         mine = vote_entries((await client.get("/inbox", headers=owner1)).json())
-        assert [(e["kind"], e["link"]) for e in mine] == [("vote_opened", f"/pages/votes/detail?id={vote_id}")]
+        assert [(e["kind"], e["link"]) for e in mine] == [
+            ("vote_opened", f"/pages/votes/detail?id={vote_id}")
+        ]
         assert "是否更换电梯" in mine[0]["text"]
         assert vote_entries((await client.get("/inbox", headers=tenant1)).json()) == []
         assert vote_entries((await client.get("/inbox", headers=owner2)).json()) == []
 
-        await ie.deliver(app, "votes.vote.closing_soon", {"community_id": c.id, "vote_id": vote_id, "title": "是否更换电梯",
-                                                          "closes_at": "2026-12-01T00:00:00Z", "building_ids": None})
+        await ie.deliver(
+            app,
+            "votes.vote.closing_soon",
+            {
+                "community_id": c.id,
+                "vote_id": vote_id,
+                "title": "是否更换电梯",
+                "closes_at": "2026-12-01T00:00:00Z",
+                "building_ids": None,
+            },
+        )
         await tick(app)
         # A reminder without a kind goes to every verified member in scope.
-        assert [e["kind"] for e in vote_entries((await client.get("/inbox", headers=owner2)).json())] == ["vote_closing_soon"]
+        assert [
+            e["kind"] for e in vote_entries((await client.get("/inbox", headers=owner2)).json())
+        ] == ["vote_closing_soon"]
 
 
 async def test_binding_results_reach_the_applicant(database_urls):
@@ -99,8 +144,13 @@ async def test_binding_results_reach_the_applicant(database_urls):
         await ie.deliver(
             app,
             "identity.binding.rejected",
-            {"community_id": c.id, "binding_id": str(uuid.uuid4()), "account_id": account_id, "room_id": room["room_id"],
-             "reason": "姓名与登记不符"},
+            {
+                "community_id": c.id,
+                "binding_id": str(uuid.uuid4()),
+                "account_id": account_id,
+                "room_id": room["room_id"],
+                "reason": "姓名与登记不符",
+            },
         )
         items = (await client.get("/inbox", headers=me)).json()["items"]
         by_kind = {e["kind"]: e for e in items}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -20,7 +20,7 @@ from tests.notices.support import (
 )
 from tests.support import client_for
 
-NOON = datetime(2026, 11, 25, 4, 0, tzinfo=timezone.utc)  # 12:00 Asia/Shanghai
+NOON = datetime(2026, 11, 25, 4, 0, tzinfo=UTC)  # 12:00 Asia/Shanghai
 
 
 async def test_reviewed_notice_reaches_the_targeted_building_only(database_urls):
@@ -36,7 +36,9 @@ async def test_reviewed_notice_reaches_the_targeted_building_only(database_urls)
         assert notice["status"] == "published" and notice["approved_by"] is not None
 
         feed1 = (await client.get(f"/notices?community_id={c.id}", headers=owner1)).json()
-        assert [n["id"] for n in feed1["items"]] == [notice["id"]] and feed1["items"][0]["read"] is False
+        assert [n["id"] for n in feed1["items"]] == [notice["id"]] and feed1["items"][0][
+            "read"
+        ] is False
         feed2 = (await client.get(f"/notices?community_id={c.id}", headers=owner2)).json()
         assert feed2["items"] == []
         # Not targeted at owner2: it does not exist for them.
@@ -50,7 +52,9 @@ async def test_reviewed_notice_reaches_the_targeted_building_only(database_urls)
 
         async with app.state.sessionmaker() as s:
             events = (await s.scalars(select(OutboxEvent))).all()
-        assert [(e.type, e.ordering_key) for e in events] == [("notices.notice.published", notice["id"])]
+        assert [(e.type, e.ordering_key) for e in events] == [
+            ("notices.notice.published", notice["id"])
+        ]
         assert events[0].payload["audience"]["building_ids"] == [c.building_id("1")]
 
 
@@ -66,7 +70,11 @@ async def test_manager_cannot_approve_own_notice_unless_single_manager_mode(data
         async with app.state.sessionmaker() as s:
             assert (await s.get(Notice, nid)).status == "submitted"
 
-        r = await client.put(f"/notices/settings?community_id={c.id}", json={"single_manager": True}, headers=c.manager)
+        r = await client.put(
+            f"/notices/settings?community_id={c.id}",
+            json={"single_manager": True},
+            headers=c.manager,
+        )
         assert r.status_code == 200
         r = await client.post(f"/notices/{nid}/approve", headers=c.manager)
         assert r.status_code == 200 and r.json()["status"] == "approved"
@@ -78,7 +86,9 @@ async def test_emergency_publishes_at_once_and_receipts_list_unread_households(d
         c = Community(app)
         owners = [{"owner_key": "k1", "name": "李明", "phone_masked": "138****1234"}]
         r101 = await c.room("1", "101", owners=owners)
-        r102 = await c.room("1", "102", owners=[{"owner_key": "k2", "name": "王芳", "phone_masked": "139****5678"}])
+        r102 = await c.room(
+            "1", "102", owners=[{"owner_key": "k2", "name": "王芳", "phone_masked": "139****5678"}]
+        )
         r201 = await c.room("2", "201")
         await c.room("2", "202")  # nobody bound: not a targeted household
         _, li = await c.member(r101)
@@ -88,8 +98,13 @@ async def test_emergency_publishes_at_once_and_receipts_list_unread_households(d
 
         r = await client.post(
             "/notices",
-            json=notice_body(c, category="emergency", title="燃气泄漏", body="3号楼燃气泄漏，请勿使用明火。",
-                             expires_at=(NOON + timedelta(hours=6)).isoformat()),
+            json=notice_body(
+                c,
+                category="emergency",
+                title="燃气泄漏",
+                body="3号楼燃气泄漏，请勿使用明火。",
+                expires_at=(NOON + timedelta(hours=6)).isoformat(),
+            ),
             headers=c.manager,
         )
         nid = r.json()["id"]
@@ -106,7 +121,9 @@ async def test_emergency_publishes_at_once_and_receipts_list_unread_households(d
         assert r.status_code == 200
         receipts = r.json()
         assert (receipts["targeted"], receipts["read"]) == (3, 2)
-        assert [(b["building_name"], b["targeted"], b["read"]) for b in receipts["by_building"]] == [
+        assert [
+            (b["building_name"], b["targeted"], b["read"]) for b in receipts["by_building"]
+        ] == [
             ("1栋", 2, 1),
             ("2栋", 1, 1),
         ]
@@ -133,11 +150,18 @@ async def test_feed_orders_pinned_and_emergency_first_then_newest_with_pages(dat
         set_clock(app, NOON + timedelta(minutes=1))
         older = await published_notice(client, c, title="旧公告")
         set_clock(app, NOON + timedelta(minutes=2))
-        emergency_id = (await client.post(
-            "/notices",
-            json=notice_body(c, category="emergency", title="紧急停电", expires_at=(NOON + timedelta(days=1)).isoformat()),
-            headers=c.manager,
-        )).json()["id"]
+        emergency_id = (
+            await client.post(
+                "/notices",
+                json=notice_body(
+                    c,
+                    category="emergency",
+                    title="紧急停电",
+                    expires_at=(NOON + timedelta(days=1)).isoformat(),
+                ),
+                headers=c.manager,
+            )
+        ).json()["id"]
         await client.post(f"/notices/{emergency_id}/publish", headers=c.manager)
         set_clock(app, NOON + timedelta(minutes=3))
         newer = await published_notice(client, c, title="新活动", category="activity")
@@ -151,8 +175,12 @@ async def test_feed_orders_pinned_and_emergency_first_then_newest_with_pages(dat
             if cursor is None:
                 break
         assert seen == ["紧急停电", "小区公约", "新活动", "旧公告"]
-        assert {pinned["id"], older["id"], newer["id"]} <= {n["id"] for n in (await client.get(
-            f"/notices?community_id={c.id}", headers=c.manager)).json()["items"]}
+        assert {pinned["id"], older["id"], newer["id"]} <= {
+            n["id"]
+            for n in (await client.get(f"/notices?community_id={c.id}", headers=c.manager)).json()[
+                "items"
+            ]
+        }
 
 
 async def test_roles_audience_reaches_owners_not_tenants(database_urls):
@@ -161,9 +189,16 @@ async def test_roles_audience_reaches_owners_not_tenants(database_urls):
         room = await c.room()
         _, owner = await c.member(room)
         _, tenant = await c.member(room, "tenant")
-        notice = await published_notice(client, c, title="业主大会通知", audience={"kind": "roles", "roles": ["owner"]})
-        assert len((await client.get(f"/notices?community_id={c.id}", headers=owner)).json()["items"]) == 1
-        assert (await client.get(f"/notices?community_id={c.id}", headers=tenant)).json()["items"] == []
+        notice = await published_notice(
+            client, c, title="业主大会通知", audience={"kind": "roles", "roles": ["owner"]}
+        )
+        assert (
+            len((await client.get(f"/notices?community_id={c.id}", headers=owner)).json()["items"])
+            == 1
+        )
+        assert (await client.get(f"/notices?community_id={c.id}", headers=tenant)).json()[
+            "items"
+        ] == []
         assert (await client.get(f"/notices/{notice['id']}", headers=tenant)).status_code == 404
 
 
@@ -173,13 +208,16 @@ async def test_scheduler_publishes_scheduled_notices_and_hides_expired_ones(data
         c = Community(app)
         _, owner = await c.member(await c.room())
         notice = await published_notice(
-            client, c,
+            client,
+            c,
             publish_at=(NOON + timedelta(hours=1)).isoformat(),
             expires_at=(NOON + timedelta(hours=3)).isoformat(),
         )
         assert notice["status"] == "scheduled"
         await tick(app)
-        assert (await client.get(f"/notices?community_id={c.id}", headers=owner)).json()["items"] == []
+        assert (await client.get(f"/notices?community_id={c.id}", headers=owner)).json()[
+            "items"
+        ] == []
 
         set_clock(app, NOON + timedelta(hours=1))
         await tick(app)
@@ -192,7 +230,9 @@ async def test_scheduler_publishes_scheduled_notices_and_hides_expired_ones(data
 
         set_clock(app, NOON + timedelta(hours=3))
         await tick(app)
-        assert (await client.get(f"/notices?community_id={c.id}", headers=owner)).json()["items"] == []
+        assert (await client.get(f"/notices?community_id={c.id}", headers=owner)).json()[
+            "items"
+        ] == []
         assert (await client.get(f"/notices/{notice['id']}", headers=owner)).status_code == 404
         r = await client.get(f"/notices/{notice['id']}", headers=c.manager)
         assert r.json()["status"] == "expired"
@@ -207,19 +247,37 @@ async def test_withdrawn_notice_cannot_be_published_again(database_urls):
         assert r.status_code == 200 and r.json()["status"] == "withdrawn"
         r = await client.post(f"/notices/{notice['id']}/publish", headers=c.manager)
         assert r.status_code == 409 and r.json()["error"]["code"] == "notice_withdrawn"
-        assert (await client.get(f"/notices?community_id={c.id}", headers=owner)).json()["items"] == []
+        assert (await client.get(f"/notices?community_id={c.id}", headers=owner)).json()[
+            "items"
+        ] == []
         await tick(app)  # the fan-out was cancelled with the notice
         kinds = [e["kind"] for e in (await client.get("/inbox", headers=owner)).json()["items"]]
         assert kinds == ["binding_verified"]
 
 
 async def test_bad_notices_are_refused_in_chinese_and_change_nothing(database_urls):
-    async with notices_app(database_urls["notices"], body_max_chars=100) as app, client_for(app) as client:
+    async with (
+        notices_app(database_urls["notices"], body_max_chars=100) as app,
+        client_for(app) as client,
+    ):
         c = Community(app)
         await c.room("1", "101", unit="1")
         cases = [
-            ({"audience": {"kind": "buildings", "building_ids": ["no-such-building"]}}, 422, "unknown_buildings"),
-            ({"audience": {"kind": "units", "units": [{"building_id": c.building_id("1"), "unit": "9"}]}}, 422, "unknown_units"),
+            (
+                {"audience": {"kind": "buildings", "building_ids": ["no-such-building"]}},
+                422,
+                "unknown_buildings",
+            ),
+            (
+                {
+                    "audience": {
+                        "kind": "units",
+                        "units": [{"building_id": c.building_id("1"), "unit": "9"}],
+                    }
+                },
+                422,
+                "unknown_units",
+            ),
             ({"category": "emergency"}, 422, "expiry_required"),
             ({"body": "停" * 101}, 422, "body_too_long"),
             ({"body": "详情见<script>alert('x')</script>"}, 422, "markup_not_allowed"),
@@ -230,16 +288,26 @@ async def test_bad_notices_are_refused_in_chinese_and_change_nothing(database_ur
             r = await client.post("/notices", json=notice_body(c, **fields), headers=c.manager)
             assert r.status_code == status, (fields, r.text)
             error = r.json()["error"]
-            assert error["code"] == code and any("\u4e00" <= ch <= "\u9fff" for ch in error["message"])
+            assert error["code"] == code and any(
+                "\u4e00" <= ch <= "\u9fff" for ch in error["message"]
+            )
         # A resident cannot draft notices.
         _, owner = await c.member(c.rooms["1-101"])
-        assert (await client.post("/notices", json=notice_body(c), headers=owner)).status_code == 403
+        assert (
+            await client.post("/notices", json=notice_body(c), headers=owner)
+        ).status_code == 403
         async with app.state.sessionmaker() as s:
             assert await s.scalar(select(func.count()).select_from(Notice)) == 0
         # The unit that exists is fine.
         r = await client.post(
             "/notices",
-            json=notice_body(c, audience={"kind": "units", "units": [{"building_id": c.building_id("1"), "unit": "1"}]}),
+            json=notice_body(
+                c,
+                audience={
+                    "kind": "units",
+                    "units": [{"building_id": c.building_id("1"), "unit": "1"}],
+                },
+            ),
             headers=c.manager,
         )
         assert r.status_code == 201

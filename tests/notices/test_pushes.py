@@ -4,7 +4,9 @@ emergencies, refusals and retries; and the access-token cache."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -13,6 +15,7 @@ from sqlalchemy import select
 from services.notices.models import PushMessage
 from services.notices.rules import SHANGHAI
 from services.notices.wechat import WeChatClient
+from tests import identity_events as ie
 from tests.notices.support import (
     Community,
     notice_body,
@@ -24,24 +27,28 @@ from tests.notices.support import (
 )
 from tests.support import client_for
 
-NOON = datetime(2026, 11, 25, 12, 0, tzinfo=SHANGHAI).astimezone(timezone.utc)
-LATE = datetime(2026, 11, 25, 23, 0, tzinfo=SHANGHAI).astimezone(timezone.utc)
-MORNING = datetime(2026, 11, 26, 7, 0, tzinfo=SHANGHAI).astimezone(timezone.utc)
+NOON = datetime(2026, 11, 25, 12, 0, tzinfo=SHANGHAI).astimezone(UTC)
+LATE = datetime(2026, 11, 25, 23, 0, tzinfo=SHANGHAI).astimezone(UTC)
+MORNING = datetime(2026, 11, 26, 7, 0, tzinfo=SHANGHAI).astimezone(UTC)
 TEMPLATE = "tpl-notice"
 
 
 class Setup:
     """The notices app, the stand-in behind it and an owner who can receive pushes."""
 
-    def __init__(self, app, client, wechat, community, owner, openid):
+    def __init__(self, app, client, wechat, community, owner_id, owner, openid):
         self.app, self.client, self.wechat = app, client, wechat
-        self.c, self.owner, self.openid = community, owner, openid
+        self.c, self.owner_id, self.owner, self.openid = community, owner_id, owner, openid
 
     async def consent(self, template: str = TEMPLATE, at_wechat: bool = True) -> None:
-        r = await self.client.post("/me/subscriptions", json={"template_ids": [template]}, headers=self.owner)
+        r = await self.client.post(
+            "/me/subscriptions", json={"template_ids": [template]}, headers=self.owner
+        )
         assert r.status_code == 200, r.text
         if at_wechat:
-            r = await self.wechat.post("/_standin/consents", json={"openid": self.openid, "template_id": template})
+            r = await self.wechat.post(
+                "/_standin/consents", json={"openid": self.openid, "template_id": template}
+            )
             assert r.status_code < 300
 
     async def messages(self) -> list[dict]:
@@ -56,19 +63,29 @@ class Setup:
 
     async def pushes(self) -> list[PushMessage]:
         async with self.app.state.sessionmaker() as s:
-            return list((await s.scalars(select(PushMessage).order_by(PushMessage.created_at))).all())
+            return list(
+                (await s.scalars(select(PushMessage).order_by(PushMessage.created_at))).all()
+            )
+
+
+@asynccontextmanager
+async def push_setup(database_url: str, **overrides) -> AsyncIterator[Setup]:
+    transport = wechat_transport()
+    async with (
+        notices_app(database_url, transport=transport, **overrides) as app,
+        client_for(app) as client,
+        httpx.AsyncClient(transport=transport, base_url="http://wechat.test") as wechat,
+    ):
+        set_clock(app, NOON)
+        c = Community(app)
+        owner_id, owner = await c.member(await c.room(), openid="openid-li")
+        yield Setup(app, client, wechat, c, owner_id, owner, "openid-li")
 
 
 @pytest.fixture
 async def setup(database_urls):
-    transport = wechat_transport()
-    async with notices_app(database_urls["notices"], transport=transport) as app, client_for(app) as client:
-        async with httpx.AsyncClient(transport=transport, base_url="http://wechat.test") as wechat:
-            set_clock(app, NOON)
-            c = Community(app)
-            room = await c.room()
-            _, owner = await c.member(room, openid="openid-li")
-            yield Setup(app, client, wechat, c, owner, "openid-li")
+    async with push_setup(database_urls["notices"]) as s:
+        yield s
 
 
 async def test_consented_owner_gets_one_push_per_consent(setup):
@@ -77,7 +94,9 @@ async def test_consented_owner_gets_one_push_per_consent(setup):
     assert {t["purpose"] for t in subs["templates"]} == {"repair", "vote", "notice", "binding"}
     assert subs["consents"][TEMPLATE] == 0
     await s.consent()
-    assert (await s.client.get("/me/subscriptions", headers=s.owner)).json()["consents"][TEMPLATE] == 1
+    assert (await s.client.get("/me/subscriptions", headers=s.owner)).json()["consents"][
+        TEMPLATE
+    ] == 1
 
     title = "电梯维护保养通知，请各位业主注意安全出行并相互转告"
     first = await published_notice(s.client, s.c, title=title)
@@ -85,10 +104,15 @@ async def test_consented_owner_gets_one_push_per_consent(setup):
     messages = await s.messages()
     assert len(messages) == 1
     sent = messages[0]
-    assert sent["template_id"] == TEMPLATE and sent["page"] == f"/pages/notices/detail?id={first['id']}"
+    assert (
+        sent["template_id"] == TEMPLATE
+        and sent["page"] == f"/pages/notices/detail?id={first['id']}"
+    )
     # thing values are at most 20 characters at WeChat: cut, not refused.
     assert sent["data"]["thing1"]["value"] == title[:19] + "…"
-    assert (await s.client.get("/me/subscriptions", headers=s.owner)).json()["consents"][TEMPLATE] == 0
+    assert (await s.client.get("/me/subscriptions", headers=s.owner)).json()["consents"][
+        TEMPLATE
+    ] == 0
 
     # No consent left: the second notice reaches the inbox only.
     second = await published_notice(s.client, s.c, title="第二条")
@@ -107,11 +131,19 @@ async def test_quiet_hours_hold_pushes_until_seven_but_emergencies_go_at_once(se
     await tick(s.app)
     assert await s.messages() == []
     # The inbox entry is there at once; only the push waits.
-    assert any(e["kind"] == "notice_activity" for e in (await s.client.get("/inbox", headers=s.owner)).json()["items"])
+    assert any(
+        e["kind"] == "notice_activity"
+        for e in (await s.client.get("/inbox", headers=s.owner)).json()["items"]
+    )
 
     r = await s.client.post(
         "/notices",
-        json=notice_body(s.c, category="emergency", title="燃气泄漏", expires_at=(LATE + timedelta(hours=4)).isoformat()),
+        json=notice_body(
+            s.c,
+            category="emergency",
+            title="燃气泄漏",
+            expires_at=(LATE + timedelta(hours=4)).isoformat(),
+        ),
         headers=s.c.manager,
     )
     await s.client.post(f"/notices/{r.json()['id']}/publish", headers=s.c.manager)
@@ -123,7 +155,10 @@ async def test_quiet_hours_hold_pushes_until_seven_but_emergencies_go_at_once(se
     assert len(await s.messages()) == 1
     set_clock(s.app, MORNING)
     await tick(s.app)
-    assert [m["data"]["thing1"]["value"] for m in await s.messages()] == ["燃气泄漏", "周末义诊活动"]
+    assert [m["data"]["thing1"]["value"] for m in await s.messages()] == [
+        "燃气泄漏",
+        "周末义诊活动",
+    ]
 
 
 async def test_wechat_refusal_is_recorded_and_not_retried(setup):
@@ -136,13 +171,18 @@ async def test_wechat_refusal_is_recorded_and_not_retried(setup):
     set_clock(s.app, NOON + timedelta(hours=2))
     await tick(s.app)
     assert (await s.pushes())[0].attempts == 1
-    assert (await s.client.get("/me/subscriptions", headers=s.owner)).json()["consents"][TEMPLATE] == 0
+    assert (await s.client.get("/me/subscriptions", headers=s.owner)).json()["consents"][
+        TEMPLATE
+    ] == 0
 
     await s.consent()
     await s.fault("/cgi-bin/message/subscribe/send", 1, errcode=47003)
     await published_notice(s.client, s.c, title="第二条")
     await tick(s.app)
-    assert [(p.status, p.errcode) for p in await s.pushes()] == [("refused", 43101), ("refused", 47003)]
+    assert [(p.status, p.errcode) for p in await s.pushes()] == [
+        ("refused", 43101),
+        ("refused", 47003),
+    ]
     assert await s.messages() == []
 
 
@@ -171,32 +211,60 @@ async def test_busy_and_rate_limited_wechat_is_retried_with_backoff(setup):
     assert len(await s.messages()) == 1
 
 
-async def test_unavailable_wechat_never_blocks_the_inbox_and_gives_up_after_max_attempts(database_urls):
-    transport = wechat_transport()
-    async with notices_app(database_urls["notices"], transport=transport, push_max_attempts=2) as app, client_for(app) as client:
-        async with httpx.AsyncClient(transport=transport, base_url="http://wechat.test") as wechat:
-            set_clock(app, NOON)
-            c = Community(app)
-            _, owner = await c.member(await c.room(), openid="openid-wang")
-            s = Setup(app, client, wechat, c, owner, "openid-wang")
-            await s.consent()
-            await s.fault("/cgi-bin/message/subscribe/send", 5, http_status=503)
-            notice = await published_notice(client, c)
-            await tick(app)
-            links = [e["link"] for e in (await client.get("/inbox", headers=owner)).json()["items"]]
-            assert f"/pages/notices/detail?id={notice['id']}" in links
-            set_clock(app, NOON + timedelta(minutes=5))
-            await tick(app)
-            [push] = await s.pushes()
-            assert (push.status, push.attempts) == ("failed", 2)
+async def test_unavailable_wechat_never_blocks_the_inbox_and_gives_up_after_max_attempts(
+    database_urls,
+):
+    async with push_setup(database_urls["notices"], push_max_attempts=2) as s:
+        app, client, owner = s.app, s.client, s.owner
+        await s.consent()
+        await s.fault("/cgi-bin/message/subscribe/send", 5, http_status=503)
+        notice = await published_notice(client, s.c)
+        await tick(app)
+        links = [e["link"] for e in (await client.get("/inbox", headers=owner)).json()["items"]]
+        assert f"/pages/notices/detail?id={notice['id']}" in links
+        set_clock(app, NOON + timedelta(minutes=5))
+        await tick(app)
+        [push] = await s.pushes()
+        assert (push.status, push.attempts) == ("failed", 2)
+
+
+async def test_repair_progress_is_pushed_with_the_repair_template(setup):
+    s = setup
+    await s.consent("tpl-repair-progress")
+    reporter = s.owner_id
+    ticket = "t-1"
+    await ie.deliver(
+        s.app,
+        "repairs.ticket.status_changed",
+        {
+            "community_id": s.c.id,
+            "ticket_id": ticket,
+            "reporter_id": reporter,
+            "room_id": None,
+            "from_status": "accepted",
+            "to_status": "assigned",
+            "action": "assign",
+            "assignee_id": None,
+            "note": None,
+        },
+    )
+    await tick(s.app)
+    [sent] = await s.messages()
+    assert sent["template_id"] == "tpl-repair-progress"
+    assert sent["page"] == "/pages/repairs/detail?id=t-1"
+    assert sent["data"]["thing1"]["value"] == "报修已派单"
 
 
 async def test_unknown_template_consent_is_refused_and_changes_nothing(setup):
     s = setup
-    r = await s.client.post("/me/subscriptions", json={"template_ids": [TEMPLATE, "tpl-nope"]}, headers=s.owner)
+    r = await s.client.post(
+        "/me/subscriptions", json={"template_ids": [TEMPLATE, "tpl-nope"]}, headers=s.owner
+    )
     assert r.status_code == 422 and r.json()["error"]["code"] == "unknown_template"
     assert "模板" in r.json()["error"]["message"]
-    assert (await s.client.get("/me/subscriptions", headers=s.owner)).json()["consents"][TEMPLATE] == 0
+    assert (await s.client.get("/me/subscriptions", headers=s.owner)).json()["consents"][
+        TEMPLATE
+    ] == 0
 
 
 class TokenCounter:
@@ -211,7 +279,9 @@ class TokenCounter:
         if request.url.path == "/cgi-bin/stable_token":
             self.calls += 1
             await asyncio.sleep(0.01)  # long enough for concurrent callers to pile up
-            return httpx.Response(200, json={"access_token": f"t{self.calls}", "expires_in": self.expires_in})
+            return httpx.Response(
+                200, json={"access_token": f"t{self.calls}", "expires_in": self.expires_in}
+            )
         if request.url.params["access_token"] in self.revoked:
             return httpx.Response(200, json={"errcode": 40001, "errmsg": "invalid credential"})
         return httpx.Response(200, json={"errcode": 0, "errmsg": "ok"})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -14,11 +14,13 @@ from services.notices.errors import (
     WithdrawnNoticeCannotPublish,
 )
 
-NOW = datetime(2026, 11, 25, 4, 0, tzinfo=timezone.utc)  # 12:00 in Shanghai
+NOW = datetime(2026, 11, 25, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
 AUTHOR, OTHER = "author", "other"
 
 
-def state(status: str, category: str = "announcement", publish_at: datetime | None = None) -> rules.NoticeState:
+def state(
+    status: str, category: str = "announcement", publish_at: datetime | None = None
+) -> rules.NoticeState:
     return rules.NoticeState(status, category, AUTHOR, publish_at)
 
 
@@ -29,8 +31,24 @@ def state(status: str, category: str = "announcement", publish_at: datetime | No
         ("submitted", "announcement", "approve", OTHER, False, None, "approved"),
         ("submitted", "announcement", "approve", AUTHOR, True, None, "approved"),
         ("approved", "announcement", "publish", AUTHOR, False, None, "published"),
-        ("approved", "announcement", "publish", AUTHOR, False, NOW - timedelta(minutes=1), "published"),
-        ("approved", "announcement", "publish", AUTHOR, False, NOW + timedelta(hours=2), "scheduled"),
+        (
+            "approved",
+            "announcement",
+            "publish",
+            AUTHOR,
+            False,
+            NOW - timedelta(minutes=1),
+            "published",
+        ),
+        (
+            "approved",
+            "announcement",
+            "publish",
+            AUTHOR,
+            False,
+            NOW + timedelta(hours=2),
+            "scheduled",
+        ),
         ("draft", "emergency", "publish", AUTHOR, False, None, "published"),
         ("submitted", "emergency", "publish", AUTHOR, False, NOW + timedelta(hours=2), "published"),
         ("published", "announcement", "withdraw", AUTHOR, False, None, "withdrawn"),
@@ -61,7 +79,9 @@ def test_workflow_allows(status, category, action, actor, single, publish_at, ex
 )
 def test_workflow_refuses(status, category, action, actor, error):
     with pytest.raises(error) as caught:
-        rules.next_status(state(status, category), action, actor_id=actor, single_manager=False, now=NOW)
+        rules.next_status(
+            state(status, category), action, actor_id=actor, single_manager=False, now=NOW
+        )
     assert isinstance(caught.value, DomainError) and 400 <= caught.value.status_code < 500
     assert caught.value.message  # a Chinese sentence for the console
 
@@ -72,12 +92,36 @@ def test_workflow_refuses(status, category, action, actor, error):
         ({"kind": "community"}, "b1", None, "tenant", True),
         ({"kind": "buildings", "building_ids": ["b1"]}, "b1", "1", "owner", True),
         ({"kind": "buildings", "building_ids": ["b1"]}, "b2", "1", "owner", False),
-        ({"kind": "units", "units": [{"building_id": "b1", "unit": "2"}]}, "b1", "2", "family", True),
-        ({"kind": "units", "units": [{"building_id": "b1", "unit": "2"}]}, "b1", "1", "family", False),
-        ({"kind": "units", "units": [{"building_id": "b1", "unit": "2"}]}, "b2", "2", "family", False),
+        (
+            {"kind": "units", "units": [{"building_id": "b1", "unit": "2"}]},
+            "b1",
+            "2",
+            "family",
+            True,
+        ),
+        (
+            {"kind": "units", "units": [{"building_id": "b1", "unit": "2"}]},
+            "b1",
+            "1",
+            "family",
+            False,
+        ),
+        (
+            {"kind": "units", "units": [{"building_id": "b1", "unit": "2"}]},
+            "b2",
+            "2",
+            "family",
+            False,
+        ),
         ({"kind": "roles", "roles": ["owner"]}, "b9", None, "owner", True),
         ({"kind": "roles", "roles": ["owner"]}, "b9", None, "tenant", False),
-        ({"kind": "buildings", "building_ids": ["b1"], "roles": ["owner", "family"]}, "b1", None, "tenant", False),
+        (
+            {"kind": "buildings", "building_ids": ["b1"], "roles": ["owner", "family"]},
+            "b1",
+            None,
+            "tenant",
+            False,
+        ),
     ],
 )
 def test_targeting(audience, building, unit, relation, expected):
@@ -86,7 +130,7 @@ def test_targeting(audience, building, unit, relation, expected):
 
 
 def shanghai(h: int, m: int = 0, day: int = 25) -> datetime:
-    return datetime(2026, 11, day, h, m, tzinfo=rules.SHANGHAI).astimezone(timezone.utc)
+    return datetime(2026, 11, day, h, m, tzinfo=rules.SHANGHAI).astimezone(UTC)
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 """Alembic environment of the notices service's own tables."""
 
-from services.notices.models import Base
 from services.common.migrations import run_env
+from services.notices.models import Base
 
 run_env(Base.metadata)

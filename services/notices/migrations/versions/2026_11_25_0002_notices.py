@@ -4,6 +4,7 @@ Revision ID: no0002
 Revises: no0001
 Create Date: 2026-11-25
 """
+
 import sqlalchemy as sa
 from alembic import op
 
