@@ -474,7 +474,19 @@ async def deliver(
     now: datetime,
 ) -> None:
     """Inbox entries for the accounts, and a queued push for each that has an openid and an
-    unused consent of the purpose's template (the consent is used up here, atomically)."""
+    unused consent of the purpose's template (the consent is used up here, atomically).
+    Accounts that already have the entry (a redelivered event) get neither again."""
+    done = set(
+        (
+            await session.scalars(
+                select(InboxEntry.account_id).where(
+                    InboxEntry.source_key == source_key,
+                    InboxEntry.account_id.in_(list(account_ids)),
+                )
+            )
+        ).all()
+    )
+    account_ids = [a for a in account_ids if a not in done]
     if not account_ids:
         return
     await insert_ignoring_duplicates(

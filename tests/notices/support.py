@@ -68,12 +68,21 @@ class Community:
         self, room: dict[str, Any], relation: str = "owner", openid: str | None = None
     ) -> tuple[str, dict[str, str]]:
         account_id = str(uuid.uuid4())
-        payload = await ie.binding(
-            self.app, self.id, room["room_id"], account_id, relation=relation
+        # As identity sends it, with the openid notices needs for pushes (docs/events.md).
+        await ie.deliver(
+            self.app,
+            "identity.binding.verified",
+            {
+                "community_id": self.id,
+                "binding_id": str(uuid.uuid4()),
+                "account_id": account_id,
+                "room_id": room["room_id"],
+                "relation": relation,
+                "display_name": f"{room['label']}住户",
+                "parent_binding_id": None,
+                "openid": openid,
+            },
         )
-        if openid is not None:
-            # identity includes the openid in identity.binding.verified (see docs/events.md).
-            await ie.deliver(self.app, "identity.binding.verified", {**payload, "openid": openid})
         return account_id, auth(token(account_id))
 
     def building_id(self, building: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from services.common.events import ReceivedEvent
 from tests import identity_events as ie
 from tests.notices.support import Community, notices_app, tick
 from tests.support import auth, client_for, token
@@ -155,6 +156,23 @@ async def test_binding_results_reach_the_applicant(database_urls):
         items = (await client.get("/inbox", headers=me)).json()["items"]
         by_kind = {e["kind"]: e for e in items}
         assert set(by_kind) == {"binding_verified", "binding_rejected"}
-        assert "1栋101李明" in by_kind["binding_verified"]["text"]
+        assert "1栋101住户" in by_kind["binding_verified"]["text"]
         assert "姓名与登记不符" in by_kind["binding_rejected"]["text"]
         assert by_kind["binding_rejected"]["link"] == "/pages/me/bindings"
+
+
+async def test_a_redelivered_event_gives_one_entry(database_urls):
+    async with notices_app(database_urls["notices"]) as app, client_for(app) as client:
+        c = Community(app)
+        reporter = str(uuid.uuid4())
+        event = ticket_event(c, reporter, str(uuid.uuid4()), "accept", "accepted")
+        for _ in range(2):
+            async with app.state.sessionmaker() as session:
+                await app.state.event_handlers.handle(
+                    session,
+                    ReceivedEvent(
+                        id="evt_same", type="repairs.ticket.status_changed", payload=event
+                    ),
+                )
+                await session.commit()
+        assert len((await client.get("/inbox", headers=auth(token(reporter)))).json()["items"]) == 1
