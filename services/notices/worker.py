@@ -34,15 +34,34 @@ class Worker:
         self._task: asyncio.Task[None] | None = None
 
     async def tick(self) -> None:
-        """Does all the work that is due now."""
+        """Does all the work that is due now. Pushes are sent while the fan-out is still
+        writing later batches, so the database and WeChat calls overlap."""
         async with self._lock:
             async with self.sessionmaker() as session:
                 await service.run_scheduler(session, self.rt.clock.now())
                 await session.commit()
-            while await self._fanout_once():
-                pass
-            while await self._send_due_pushes():
-                pass
+            fanout_done = asyncio.Event()
+
+            async def fanout() -> None:
+                try:
+                    while await self._fanout_once():
+                        pass
+                finally:
+                    fanout_done.set()
+
+            async def pushes() -> None:
+                while True:
+                    if await self._send_due_pushes():
+                        continue
+                    if fanout_done.is_set():
+                        # Nothing due, and nothing more is coming unless the fan-out's
+                        # last batch landed after our query: one more look.
+                        while await self._send_due_pushes():
+                            pass
+                        return
+                    await asyncio.sleep(0.02)
+
+            await asyncio.gather(fanout(), pushes())
 
     async def _fanout_once(self) -> bool:
         """One batch of the oldest pending fan-out job, committed; False when none is left."""
