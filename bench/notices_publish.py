@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 
 from services.common.db import utcnow
 from services.common.identity_replica.models import ReplicaBinding, ReplicaRoom
@@ -110,6 +110,11 @@ async def seed(
             for start in range(0, len(rows), 2000):
                 await session.execute(insert(model), rows[start : start + 2000])
         await session.commit()
+    # Planner statistics, as autovacuum would have them for tables this size in production
+    # (without them PostgreSQL plans the audience query as if the tables were empty).
+    async with app.state.engine.connect() as conn:
+        await conn.execute(text("ANALYZE"))
+        await conn.commit()
     return openids
 
 
