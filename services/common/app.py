@@ -11,8 +11,8 @@ from fastapi import APIRouter, FastAPI
 from services.common import health
 from services.common.auth import verifier_from_settings
 from services.common.db import create_engine, create_sessionmaker
-from services.common.events.handlers import EventHandlers
 from services.common.errors import install_error_handlers
+from services.common.events.handlers import EventHandlers
 from services.common.http import create_http_client
 from services.common.logs import configure_logging
 from services.common.middleware import BodySizeLimitMiddleware, RequestContextMiddleware

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import Principal
-from services.common.errors import NotFound
 from services.common.db import new_id
+from services.common.errors import NotFound
 from services.identity.models import Community
 
 

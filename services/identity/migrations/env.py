@@ -1,6 +1,6 @@
 """Alembic environment of the identity service's own tables."""
 
-from services.identity.models import Base
 from services.common.migrations import run_env
+from services.identity.models import Base
 
 run_env(Base.metadata)

@@ -1,0 +1,45 @@
+"""docker-compose.yml is checked for structure (no Docker engine runs here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVICES = ("identity", "repairs", "votes", "notices")
+
+
+def _compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+
+
+def test_every_service_has_its_own_postgres_database_and_a_health_check():
+    services = _compose()["services"]
+    assert services["postgres"]["image"].startswith("postgres:16")
+    init_sql = (ROOT / "deploy" / "postgres-init.sql").read_text()
+    for name in SERVICES:
+        svc = services[name]
+        url = svc["environment"][f"{name.upper()}_DATABASE_URL"]
+        assert url.startswith("postgresql+asyncpg://") and url.endswith(f"/{name}")
+        assert f"CREATE DATABASE {name};" in init_sql
+        assert "/readyz" in " ".join(svc["healthcheck"]["test"])
+        assert svc["depends_on"]["postgres"]["condition"] == "service_healthy"
+        assert f"services.{name}.app:create_app" in " ".join(svc["command"])
+        assert f"migrations upgrade {name}" in " ".join(svc["command"])
+
+
+def test_gateway_waits_for_healthy_services_and_shares_rate_limits_in_redis():
+    gateway = _compose()["services"]["gateway"]
+    assert "gateway.app:create_app" in " ".join(gateway["command"])
+    assert "/readyz" in " ".join(gateway["healthcheck"]["test"])
+    for name in SERVICES:
+        assert gateway["depends_on"][name]["condition"] == "service_healthy"
+        assert gateway["environment"][f"{name.upper()}_URL"] == f"http://{name}:8000"
+    assert gateway["environment"]["REDIS_URL"].startswith("redis://")
+
+
+def test_one_dockerfile_builds_every_container():
+    images = {s.get("build") for n, s in _compose()["services"].items() if n not in ("postgres", "redis")}
+    assert images == {"."}
+    assert (ROOT / "Dockerfile").read_text().startswith("# One image")
