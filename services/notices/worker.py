@@ -108,7 +108,7 @@ class Worker:
                     .where(PushMessage.id.in_(held))
                     .values(next_attempt_at=rules.release_time(now, urgent=False))
                 )
-            sent = [m.id for m, r in zip(ready, results) if r.ok]
+            sent = [m.id for m, r in zip(ready, results, strict=True) if r.ok]
             if sent:
                 await session.execute(
                     update(PushMessage)
@@ -117,7 +117,7 @@ class Worker:
                         status="sent", errcode=0, sent_at=now, attempts=PushMessage.attempts + 1
                     )
                 )
-            for m, r in zip(ready, results):
+            for m, r in zip(ready, results, strict=True):
                 if not r.ok:
                     await self._record_failure(session, m, r, now)
             await session.commit()
