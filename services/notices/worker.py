@@ -1,6 +1,10 @@
 """The background worker in the service's lifespan: publishes scheduled notices, hides
 expired ones, runs fan-out jobs in batches and sends queued pushes. All its work is in
-durable rows, so a restart resumes where it stopped."""
+durable rows, so a restart resumes where it stopped (a push being sent when the process died
+is sent again: at least once).
+
+One worker per database is assumed (one notices process, as deployed): pushes are not leased,
+so two instances could send the same due push twice."""
 
 from __future__ import annotations
 
@@ -71,6 +75,9 @@ class Worker:
                 .where(FanoutJob.status == "pending")
                 .order_by(FanoutJob.created_at, FanoutJob.id)
                 .limit(1)
+                # PostgreSQL: a second instance skips a job whose batch is being written
+                # (SQLite serialises writers anyway and ignores this).
+                .with_for_update(skip_locked=True)
             )
             if job is None:
                 return False
