@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Select, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -53,6 +53,30 @@ async def insert_ignoring_duplicates(
     # The Core table, not the ORM entity: the ORM's bulk path costs more per row than the
     # database does, and these run over thousands of rows per notice.
     await session.execute(builder(model.__table__).on_conflict_do_nothing(), list(rows))
+
+
+async def newest_first(
+    session: AsyncSession, stmt: Select[Any], model: Any, limit: int, cursor: str | None
+) -> tuple[list[Any], str | None]:
+    """A page of `stmt`'s rows by (created_at, id) descending, keyset-paginated."""
+    after = decode_cursor(cursor, 2)
+    if after is not None:
+        try:
+            created = datetime.fromisoformat(str(after[0]))
+        except ValueError:
+            raise BadRequest("分页游标无效", code="invalid_cursor") from None
+        if created.tzinfo is None:
+            raise BadRequest("分页游标无效", code="invalid_cursor")
+        stmt = stmt.where(
+            (model.created_at < created)
+            | ((model.created_at == created) & (model.id < str(after[1])))
+        )
+    ordered = stmt.order_by(model.created_at.desc(), model.id.desc()).limit(limit + 1)
+    rows = list((await session.scalars(ordered)).all())
+    if len(rows) > limit:
+        rows = rows[:limit]
+        return rows, encode_cursor([rows[-1].created_at.isoformat(), rows[-1].id])
+    return rows, None
 
 
 async def is_single_manager(session: AsyncSession, community_id: str) -> bool:
@@ -302,9 +326,7 @@ async def feed(
         try:
             last = (int(after[0]), float(after[1]), str(after[2]))
         except (TypeError, ValueError):
-            last = None
-        if last is None:
-            raise BadRequest("分页游标无效", code="invalid_cursor")
+            raise BadRequest("分页游标无效", code="invalid_cursor") from None
         keyed = [kn for kn in keyed if kn[0] > last]
     page = keyed[:limit]
     next_cursor = encode_cursor(list(page[-1][0])) if len(keyed) > limit else None
@@ -329,27 +351,10 @@ async def manager_list(
     session: AsyncSession, community_id: str, status: str | None, limit: int, cursor: str | None
 ) -> tuple[list[Notice], str | None]:
     """Every notice of the community for the console, newest first."""
-    after = decode_cursor(cursor, 2)
     stmt = select(Notice).where(Notice.community_id == community_id)
     if status:
         stmt = stmt.where(Notice.status == status)
-    if after is not None:
-        created = datetime.fromisoformat(str(after[0]))
-        stmt = stmt.where(
-            (Notice.created_at < created)
-            | ((Notice.created_at == created) & (Notice.id < str(after[1])))
-        )
-    rows = list(
-        (
-            await session.scalars(
-                stmt.order_by(Notice.created_at.desc(), Notice.id.desc()).limit(limit + 1)
-            )
-        ).all()
-    )
-    if len(rows) > limit:
-        rows = rows[:limit]
-        return rows, encode_cursor([rows[-1].created_at.isoformat(), rows[-1].id])
-    return rows, None
+    return await newest_first(session, stmt, Notice, limit, cursor)
 
 
 async def open_notice(
@@ -638,28 +643,8 @@ def retry_at(rt: Runtime, attempts: int, now: datetime, urgent: bool) -> datetim
 async def inbox_page(
     session: AsyncSession, account_id: str, limit: int, cursor: str | None
 ) -> tuple[list[InboxEntry], str | None]:
-    after = decode_cursor(cursor, 2)
     stmt = select(InboxEntry).where(InboxEntry.account_id == account_id)
-    if after is not None:
-        try:
-            created = datetime.fromisoformat(str(after[0]))
-        except ValueError:
-            raise BadRequest("分页游标无效", code="invalid_cursor") from None
-        stmt = stmt.where(
-            (InboxEntry.created_at < created)
-            | ((InboxEntry.created_at == created) & (InboxEntry.id < str(after[1])))
-        )
-    rows = list(
-        (
-            await session.scalars(
-                stmt.order_by(InboxEntry.created_at.desc(), InboxEntry.id.desc()).limit(limit + 1)
-            )
-        ).all()
-    )
-    if len(rows) > limit:
-        rows = rows[:limit]
-        return rows, encode_cursor([rows[-1].created_at.isoformat(), rows[-1].id])
-    return rows, None
+    return await newest_first(session, stmt, InboxEntry, limit, cursor)
 
 
 async def unread_count(session: AsyncSession, account_id: str) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 from services.common.events import ReceivedEvent
@@ -176,3 +177,61 @@ async def test_a_redelivered_event_gives_one_entry(database_urls):
                 )
                 await session.commit()
         assert len((await client.get("/inbox", headers=auth(token(reporter)))).json()["items"]) == 1
+
+
+async def test_a_deleted_account_is_forgotten(database_urls):
+    async with notices_app(database_urls["notices"]) as app, client_for(app) as client:
+        c = Community(app)
+        account_id, me = await c.member(await c.room(), openid="openid-gone")
+        await client.post("/me/subscriptions", json={"template_ids": ["tpl-notice"]}, headers=me)
+        await ie.deliver(
+            app, "identity.account.deleted", {"community_id": c.id, "account_id": account_id}
+        )
+        assert (await client.get("/inbox", headers=me)).json() == {
+            "items": [],
+            "next_cursor": None,
+            "unread_count": 0,
+        }
+        assert (await client.get("/me/subscriptions", headers=me)).json()["consents"][
+            "tpl-notice"
+        ] == 0
+
+
+async def test_the_worker_in_the_lifespan_delivers_without_being_asked(database_urls):
+    async with (
+        notices_app(database_urls["notices"], worker_interval_seconds=0.05) as app,
+        client_for(app) as client,
+    ):
+        c = Community(app)
+        _, owner = await c.member(await c.room())
+        vote_id = str(uuid.uuid4())
+        await ie.deliver(
+            app,
+            "votes.vote.closed",
+            {
+                "community_id": c.id,
+                "vote_id": vote_id,
+                "kind": "vote",
+                "title": "更换电梯",
+                "building_ids": None,
+                "results": [],
+            },
+        )
+        for _ in range(100):
+            kinds = [e["kind"] for e in (await client.get("/inbox", headers=owner)).json()["items"]]
+            if "vote_closed" in kinds:
+                break
+            await asyncio.sleep(0.05)
+        assert "vote_closed" in kinds
+
+
+async def test_a_forged_cursor_is_a_bad_request(database_urls):
+    async with notices_app(database_urls["notices"]) as app, client_for(app) as client:
+        me = auth(token())
+        for cursor in ("not-base64!", "WyJ4IiwieSJd"):  # the second is ["x","y"]
+            r = await client.get(f"/inbox?cursor={cursor}", headers=me)
+            assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_cursor"
+        r = await client.get(
+            f"/notices?community_id={uuid.uuid4()}&cursor=WyJ4IiwieSJd", headers=me
+        )
+        assert r.status_code == 400
