@@ -311,3 +311,17 @@ async def test_access_token_is_cached_refreshed_before_expiry_by_one_refresher()
     assert (await client.send_subscribe(openid="o", template_id="t", page="/p", data={})).ok
     assert counter.calls == 3
     await client.aclose()
+
+
+async def test_a_timeout_is_a_retryable_failure_not_an_exception():
+    def slow(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/cgi-bin/stable_token":
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 7200})
+        raise httpx.ReadTimeout("WeChat did not answer", request=request)
+
+    client = WeChatClient(
+        httpx.MockTransport(slow), base_url="http://wechat.test", appid="a", secret="s"
+    )
+    result = await client.send_subscribe(openid="o", template_id="t", page="/p", data={})
+    assert not result.ok and result.retryable and result.errcode is None
+    await client.aclose()
