@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +29,8 @@ Due = Row[Any]
 
 
 class Worker:
+    """Runs `tick()` every `worker_interval_seconds` in a task of the app's lifespan."""
+
     def __init__(self, rt: Runtime, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self.rt = rt
         self.sessionmaker = sessionmaker
@@ -65,7 +66,10 @@ class Worker:
                         return
                     await asyncio.sleep(0.02)
 
-            await asyncio.gather(fanout(), pushes())
+            # A TaskGroup, so that a failing half cancels the other before the lock is let go.
+            async with asyncio.TaskGroup() as group:
+                group.create_task(fanout())
+                group.create_task(pushes())
 
     async def _fanout_once(self) -> bool:
         """One batch of the oldest pending fan-out job, committed; False when none is left."""
@@ -186,6 +190,3 @@ class Worker:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-
-
-StopHook = Callable[[], Awaitable[None]]
