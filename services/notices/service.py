@@ -3,6 +3,7 @@ delivery to inboxes and push queues, the scheduler, subscriptions. Flush, never 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -207,25 +208,16 @@ async def publish(session: AsyncSession, notice: Notice, now: datetime) -> None:
     notice.status = "published"
     notice.published_at = now
     notice.updated_at = now
-    source_key = f"notice:{notice.id}"
-    session.add(
-        FanoutJob(
-            id=new_id(),
-            community_id=notice.community_id,
-            audience=notice.audience,
-            message={
-                "kind": "notice_" + notice.category,
-                "title": notice.title,
-                "text": rules.excerpt(notice.body),
-                "link": rules.NOTICE_LINK.format(notice.id),
-                "purpose": "notice",
-                "urgent": notice.category == "emergency",
-            },
-            source_key=source_key,
-            status="pending",
-            delivered=0,
-            created_at=now,
-        )
+    message = rules.InboxMessage(
+        kind="notice_" + notice.category,
+        title=notice.title,
+        text=rules.excerpt(notice.body),
+        link=rules.NOTICE_LINK.format(notice.id),
+        purpose="notice",
+        urgent=notice.category == "emergency",
+    )
+    await queue_fanout(
+        session, notice.community_id, notice.audience, message, f"notice:{notice.id}", now
     )
     emit(
         session,
@@ -570,10 +562,7 @@ async def deliver(
 
 
 def message_of_job(job: FanoutJob) -> rules.InboxMessage:
-    m = job.message
-    return rules.InboxMessage(
-        m["kind"], m["title"], m["text"], m["link"], m["purpose"], bool(m.get("urgent"))
-    )
+    return rules.InboxMessage(**job.message)
 
 
 async def fanout_step(session: AsyncSession, rt: Runtime, job: FanoutJob, now: datetime) -> bool:
@@ -607,19 +596,19 @@ async def queue_fanout(
     source_key: str,
     now: datetime,
 ) -> None:
+    """A durable job delivering `message` to every account of the audience. A redelivered
+    event (same source) queues nothing more."""
+    existing = await session.scalar(
+        select(FanoutJob.id).where(FanoutJob.source_key == source_key).limit(1)
+    )
+    if existing is not None:
+        return
     session.add(
         FanoutJob(
             id=new_id(),
             community_id=community_id,
             audience=audience,
-            message={
-                "kind": message.kind,
-                "title": message.title,
-                "text": message.text,
-                "link": message.link,
-                "purpose": message.purpose,
-                "urgent": message.urgent,
-            },
+            message=dataclasses.asdict(message),
             source_key=source_key,
             status="pending",
             delivered=0,
