@@ -183,6 +183,10 @@ async def run(
                 while await work_left(app):
                     await asyncio.sleep(0.05)
                 total_s = time.perf_counter() - started
+                started = time.perf_counter()
+                receipts = await client.get(f"/notices/{nid}/receipts", headers=reviewer)
+                receipts_ms = (time.perf_counter() - started) * 1000
+                assert receipts.json()["targeted"] == households, receipts.text
             async with app.state.sessionmaker() as session:
                 entries = await session.scalar(select(func.count()).select_from(InboxEntry))
                 sent = await session.scalar(
@@ -196,6 +200,7 @@ async def run(
         "database": url.split(":", 1)[0],
         "publish_ms": publish_ms,
         "all_work_s": total_s,
+        "receipts_ms": receipts_ms,
         "inbox_entries": entries,
         "pushes_sent": sent,
         "pushes_at_wechat": delivered,
@@ -218,7 +223,8 @@ def main() -> None:
         f"publish request {result['publish_ms']:.0f} ms (target <= 200 ms); "
         f"all inbox and push work {result['all_work_s']:.2f} s (target <= 5 s); "
         f"{result['inbox_entries']} inbox entries, {result['pushes_sent']} pushes sent "
-        f"(consent share {args.consent_share:.0%}, {result['wechat']} WeChat, {result['database']})"
+        f"(consent share {args.consent_share:.0%}, {result['wechat']} WeChat, {result['database']}); "
+        f"receipts of that notice {result['receipts_ms']:.0f} ms"
     )
 
 
