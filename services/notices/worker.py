@@ -3,15 +3,15 @@ expired ones, runs fan-out jobs in batches and sends queued pushes. All its work
 durable rows, so a restart resumes where it stopped (a push being sent when the process died
 is sent again: at least once).
 
-One worker per database is assumed (one notices process, as deployed): pushes are not leased,
-so two instances could send the same due push twice."""
+Several instances may share a database: a fan-out job's batch and a batch of pushes are
+taken with SKIP LOCKED (PostgreSQL) and pushes are leased while they are sent."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, select, update
@@ -24,6 +24,7 @@ from services.notices.wechat import NO_CONSENT, SendResult
 
 log = logging.getLogger("notices.worker")
 
+PUSH_LEASE_SECONDS = 120
 _DUE_COLUMNS = ("id", "account_id", "openid", "template_id", "page", "data", "urgent", "attempts")
 Due = Row[Any]
 
@@ -101,9 +102,18 @@ class Worker:
                         .where(PushMessage.status == "pending", PushMessage.next_attempt_at <= now)
                         .order_by(PushMessage.next_attempt_at, PushMessage.id)
                         .limit(self.rt.settings.push_batch_size)
+                        .with_for_update(skip_locked=True)
                     )
                 ).all()
             )
+            if due:
+                # A lease: while these are being sent, no other worker takes them; if this
+                # process dies mid-send they are due again when the lease runs out.
+                await session.execute(
+                    update(PushMessage.__table__)
+                    .where(PushMessage.__table__.c.id.in_([m.id for m in due]))
+                    .values(next_attempt_at=now + timedelta(seconds=PUSH_LEASE_SECONDS))
+                )
             await session.commit()
         if not due:
             return False

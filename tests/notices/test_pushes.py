@@ -15,6 +15,7 @@ from sqlalchemy import select
 from services.notices.models import PushMessage
 from services.notices.rules import SHANGHAI
 from services.notices.wechat import WeChatClient
+from services.notices.worker import Worker
 from tests import identity_events as ie
 from tests.notices.support import (
     Community,
@@ -325,3 +326,22 @@ async def test_a_timeout_is_a_retryable_failure_not_an_exception():
     result = await client.send_subscribe(openid="o", template_id="t", page="/p", data={})
     assert not result.ok and result.retryable and result.errcode is None
     await client.aclose()
+
+
+async def test_two_workers_on_one_database_send_each_push_once(setup):
+    s = setup
+    openids = [s.openid]
+    await s.consent()
+    for n in range(5):
+        openid = f"openid-{n}"
+        _, member = await s.c.member(await s.c.room("3", f"30{n}"), openid=openid)
+        await s.client.post("/me/subscriptions", json={"template_ids": [TEMPLATE]}, headers=member)
+        await s.wechat.post("/_standin/consents", json={"openid": openid, "template_id": TEMPLATE})
+        openids.append(openid)
+    await published_notice(s.client, s.c)
+    other = Worker(s.app.state.notices, s.app.state.sessionmaker)
+    await asyncio.gather(s.app.state.notices_worker.tick(), other.tick())
+    sent = (await s.wechat.get("/_standin/messages")).json()
+    assert sorted(m["touser"] for m in sent) == sorted(openids)
+    # Each push was taken by one worker only: one attempt, sent.
+    assert {(p.status, p.attempts) for p in await s.pushes()} == {("sent", 1)}
