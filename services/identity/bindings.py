@@ -120,7 +120,7 @@ async def request_binding(
     )
     await _insert_live(session, binding)
     if verified:
-        events.binding_verified(session, binding, room, building)
+        await events.binding_verified(session, binding, room, building)
     return binding
 
 
@@ -140,7 +140,7 @@ async def approve(session: AsyncSession, principal: Principal, binding_id: str) 
     binding.decided_by = principal.account_id
     binding.decided_at = utcnow()
     await session.flush()
-    events.binding_verified(session, binding, room, building)
+    await events.binding_verified(session, binding, room, building)
     return binding
 
 
@@ -250,7 +250,7 @@ async def accept_invitation(
         decided_at=now,
     )
     await _insert_live(session, binding)
-    events.binding_verified(session, binding, room, building)
+    await events.binding_verified(session, binding, room, building)
     return binding
 
 

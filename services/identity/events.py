@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.common.events import emit
 from services.common.events.outbox import emit_many
 from services.identity import rules
-from services.identity.models import Binding, Building, Community, Room, Staff
+from services.identity.models import Account, Binding, Building, Community, Room, Staff
 
 
 def room_payload(room: Room, building: Building) -> dict[str, Any]:
@@ -32,7 +32,10 @@ def room_payload(room: Room, building: Building) -> dict[str, Any]:
     }
 
 
-def binding_verified_payload(binding: Binding, room: Room, building: Building) -> dict[str, Any]:
+def binding_verified_payload(
+    binding: Binding, room: Room, building: Building, openid: str | None
+) -> dict[str, Any]:
+    """`openid` lets notices address WeChat pushes; identity stays the owner of openids."""
     return {
         "community_id": binding.community_id,
         "binding_id": binding.id,
@@ -41,6 +44,7 @@ def binding_verified_payload(binding: Binding, room: Room, building: Building) -
         "relation": binding.relation,
         "display_name": rules.display_name(building.name, room.room_no, binding.name),
         "parent_binding_id": binding.parent_binding_id,
+        "openid": openid,
     }
 
 
@@ -78,11 +82,14 @@ async def rooms_upserted(session: AsyncSession, rooms: list[tuple[Any, Building]
     )
 
 
-def binding_verified(session: AsyncSession, binding: Binding, room: Room, building: Building) -> None:
+async def binding_verified(
+    session: AsyncSession, binding: Binding, room: Room, building: Building
+) -> None:
+    account = await session.get(Account, binding.account_id)
     emit(
         session,
         "identity.binding.verified",
-        binding_verified_payload(binding, room, building),
+        binding_verified_payload(binding, room, building, account.openid if account else None),
         ordering_key=binding.id,
     )
 

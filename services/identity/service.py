@@ -259,5 +259,5 @@ async def _reconcile_owner_bindings(
                 binding.status = "verified"
                 binding.decided_at = utcnow()
                 verified += 1
-                events.binding_verified(session, binding, room, buildings[room.building_id])
+                await events.binding_verified(session, binding, room, buildings[room.building_id])
     return revoked, verified

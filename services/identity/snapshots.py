@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.pagination import decode_cursor, encode_cursor
 from services.identity.events import binding_verified_payload, room_payload, staff_payload
-from services.identity.models import Binding, Building, Community, Room, Staff
+from services.identity.models import Account, Binding, Building, Community, Room, Staff
 
 SnapshotPage = tuple[list[dict[str, Any]], str | None]
 
@@ -61,15 +61,16 @@ async def verified_bindings(
 ) -> SnapshotPage:
     """Payloads of `identity.binding.verified` for every binding verified now."""
     query = (
-        select(Binding, Room, Building)
+        select(Binding, Room, Building, Account.openid)
         .join(Room, Room.id == Binding.room_id)
+        .join(Account, Account.id == Binding.account_id)
         .join(Building, Building.id == Room.building_id)
         .where(Binding.status == "verified")
     )
     if community_id:
         query = query.where(Binding.community_id == community_id)
     rows = (await session.execute(_paged(query, Binding.id, cursor, limit))).all()
-    return _page([(b.id, binding_verified_payload(b, r, bd)) for b, r, bd in rows], limit)
+    return _page([(b.id, binding_verified_payload(b, r, bd, oid)) for b, r, bd, oid in rows], limit)
 
 
 async def staff(

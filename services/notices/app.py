@@ -2,15 +2,58 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
+import httpx
 from fastapi import FastAPI
 
 from services.common.app import create_service_app
 from services.common.events import EventHandlers
 from services.common.identity_replica import register_identity_replica
+from services.notices.events import register_notice_handlers
+from services.notices.router import router
+from services.notices.runtime import Runtime
 from services.notices.settings import Settings
+from services.notices.wechat import WeChatClient
+from services.notices.worker import Worker
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, wechat_transport: httpx.AsyncBaseTransport | None = None
+) -> FastAPI:
+    """`wechat_transport` replaces the network for WeChat calls (tests: the stand-in through
+    httpx.ASGITransport)."""
     settings = settings or Settings()
-    handlers = register_identity_replica(EventHandlers())
-    return create_service_app(settings, title="notices", routers=[], event_handlers=handlers)
+    rt = Runtime(settings)
+    handlers = register_notice_handlers(register_identity_replica(EventHandlers()), rt)
+
+    async def start_worker(app: FastAPI) -> Callable[[], Awaitable[None]]:
+        # Its own connection pool: WeChat has its own base URL, timeouts and (in tests) transport.
+        rt.wechat = WeChatClient(
+            wechat_transport or httpx.AsyncHTTPTransport(),
+            base_url=settings.wechat_api_base,
+            appid=settings.wechat_appid,
+            secret=settings.wechat_secret,
+            timeout_seconds=settings.wechat_timeout_seconds,
+            token_margin_seconds=settings.wechat_token_margin_seconds,
+        )
+        worker = Worker(rt, app.state.sessionmaker)
+        app.state.notices_worker = worker
+        worker.start()
+
+        async def stop() -> None:
+            await worker.stop()
+            if rt.wechat is not None:
+                await rt.wechat.aclose()
+
+        return stop
+
+    app = create_service_app(
+        settings,
+        title="notices",
+        routers=[router],
+        startup_hooks=[start_worker],
+        event_handlers=handlers,
+    )
+    app.state.notices = rt
+    return app

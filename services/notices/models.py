@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, String
+from sqlalchemy import JSON, Boolean, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from services.common.db import UTCDateTime, new_metadata, utcnow
+from services.common.db import UTCDateTime, new_id, new_metadata, utcnow
 
 
 class Base(DeclarativeBase):
@@ -16,10 +16,163 @@ class Base(DeclarativeBase):
 
 
 class CommunityConfig(Base):
-    """Per-community settings of this service (replica key: identity's community id)."""
+    """Per-community settings of this service (replica key: identity's community id).
+
+    `settings["single_manager"]`: the community has one manager, who may approve their own
+    notices."""
 
     __tablename__ = "community_configs"
 
     community_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Notice(Base):
+    """A notice and where it stands in its workflow. The body is plain text, never markup."""
+
+    __tablename__ = "notices"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    community_id: Mapped[str] = mapped_column(String(36))
+    author_id: Mapped[str] = mapped_column(String(36))
+    title: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(String(20))
+    # {"kind": community|buildings|units, "building_ids": [...], "units": [{building_id, unit}],
+    #  "roles": [owner|family|tenant] or null for every verified member}
+    audience: Mapped[dict[str, Any]] = mapped_column(JSON)
+    pinned: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    publish_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    approved_by: Mapped[str | None] = mapped_column(String(36))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    expired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (
+        Index("ix_notices_community_status", "community_id", "status"),
+        Index("ix_notices_status_publish_at", "status", "publish_at"),
+    )
+
+
+class NoticeRead(Base):
+    """One account opened a notice, for one of its targeted households (rooms)."""
+
+    __tablename__ = "notice_reads"
+
+    notice_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    room_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    community_id: Mapped[str] = mapped_column(String(36))
+    read_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (Index("ix_notice_reads_notice_room", "notice_id", "room_id"),)
+
+
+class FanoutJob(Base):
+    """Durable background work: deliver one message to every account of an audience, in
+    batches ordered by account id (`cursor` = the last account done)."""
+
+    __tablename__ = "fanout_jobs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    community_id: Mapped[str] = mapped_column(String(36))
+    # Targeting: {"building_ids": [...]|null, "units": [...]|null, "roles": [...]|null}
+    audience: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # {kind, title, text, link, purpose, urgent, source_key}
+    message: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # What caused it ("notice:<id>", "event:<id>"), to cancel it when a notice is withdrawn.
+    source_key: Mapped[str] = mapped_column(String(120))
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    cursor: Mapped[str | None] = mapped_column(String(36))
+    delivered: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        Index("ix_fanout_jobs_status", "status", "created_at"),
+        Index("ix_fanout_jobs_source_key", "source_key"),
+    )
+
+
+class InboxEntry(Base):
+    """A personal notification: short Chinese text and where the Mini Program opens it."""
+
+    __tablename__ = "inbox_entries"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    community_id: Mapped[str] = mapped_column(String(36))
+    account_id: Mapped[str] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(String(300))
+    link: Mapped[str] = mapped_column(String(200))
+    # What caused it (e.g. "notice:<id>", "event:<event id>"): one entry per account and cause.
+    source_key: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("account_id", "source_key"),
+        Index("ix_inbox_entries_account_created", "account_id", "created_at", "id"),
+    )
+
+
+class PushConsent(Base):
+    """One-time subscribe-message consents an account granted, per template (account-level,
+    not per community: WeChat counts them per user and template)."""
+
+    __tablename__ = "push_consents"
+
+    account_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    template_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    remaining: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PushRecipient(Base):
+    """The WeChat openid of an account, from identity's `identity.binding.verified` events
+    (identity owns openids; this copy exists only to address pushes)."""
+
+    __tablename__ = "push_recipients"
+
+    account_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    openid: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PushMessage(Base):
+    """A subscribe message to send, held until `next_attempt_at` (quiet hours, backoff).
+
+    status: pending → sent | refused (WeChat said no: errcode recorded, never retried)
+    | failed (retries exhausted) | cancelled (its notice was withdrawn before it went)."""
+
+    __tablename__ = "push_messages"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    community_id: Mapped[str] = mapped_column(String(36))
+    account_id: Mapped[str] = mapped_column(String(36))
+    openid: Mapped[str] = mapped_column(String(64))
+    template_id: Mapped[str] = mapped_column(String(64))
+    page: Mapped[str] = mapped_column(String(200))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    source_key: Mapped[str] = mapped_column(String(120))
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    errcode: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        Index("ix_push_messages_due", "status", "next_attempt_at"),
+        Index("ix_push_messages_source_key", "source_key"),
+    )

@@ -42,6 +42,7 @@ async def test_a_roster_match_is_verified_at_once(database_urls):
         assert event.payload == {
             "community_id": cid, "binding_id": r.json()["id"], "account_id": me["account"]["id"],
             "room_id": rid, "relation": "owner", "display_name": "1栋101李明", "parent_binding_id": None,
+            "openid": "o-1",
         }
         profile = (await c.get("/me", headers=auth(me["access_token"]))).json()
         assert profile["display_name"] == "1栋101李明"

@@ -1,0 +1,89 @@
+"""The events the notices service consumes (inbox entries, pushes, openids) and the one it
+emits (`notices.notice.published`, in service.publish)."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.common.events import EventHandlers, ReceivedEvent
+from services.notices import rules, service
+from services.notices.runtime import Runtime
+
+
+def register_notice_handlers(handlers: EventHandlers, rt: Runtime) -> EventHandlers:
+    async def to_one(
+        session: AsyncSession, event: ReceivedEvent, account_id: str, message: rules.InboxMessage
+    ) -> None:
+        await service.deliver(
+            session,
+            rt,
+            str(event.payload["community_id"]),
+            [account_id],
+            message,
+            f"event:{event.id}",
+            rt.clock.now(),
+        )
+
+    @handlers.on("repairs.ticket.status_changed")
+    async def ticket_status_changed(session: AsyncSession, event: ReceivedEvent) -> None:
+        message = rules.repair_status_message(event.payload)
+        if message is not None and event.payload.get("reporter_id"):
+            await to_one(session, event, str(event.payload["reporter_id"]), message)
+
+    @handlers.on("repairs.ticket.overdue")
+    async def ticket_overdue(session: AsyncSession, event: ReceivedEvent) -> None:
+        if event.payload.get("reporter_id"):
+            await to_one(
+                session,
+                event,
+                str(event.payload["reporter_id"]),
+                rules.repair_overdue_message(event.payload),
+            )
+
+    async def vote_event(session: AsyncSession, event: ReceivedEvent) -> None:
+        message = rules.vote_message(event.type, event.payload)
+        if message is None:
+            return
+        building_ids = event.payload.get("building_ids")
+        audience = {
+            "kind": "buildings" if building_ids else "community",
+            "building_ids": list(building_ids or []),
+            "units": [],
+            "roles": rules.vote_roles(event.payload),
+        }
+        # A vote may reach the whole community: delivered in the background, like a notice.
+        await service.queue_fanout(
+            session,
+            str(event.payload["community_id"]),
+            audience,
+            message,
+            f"event:{event.id}",
+            rt.clock.now(),
+        )
+
+    for vote_type in ("votes.vote.opened", "votes.vote.closing_soon", "votes.vote.closed"):
+        handlers.on(vote_type)(vote_event)
+
+    # Registered after the replica's own handler of the same type.
+    @handlers.on("identity.binding.verified")
+    async def binding_verified(session: AsyncSession, event: ReceivedEvent) -> None:
+        account_id = str(event.payload["account_id"])
+        openid = event.payload.get("openid")
+        if openid:
+            await service.record_openid(session, account_id, str(openid), rt.clock.now())
+        await to_one(session, event, account_id, rules.binding_message(event.type, event.payload))
+
+    @handlers.on("identity.binding.rejected")
+    async def binding_rejected(session: AsyncSession, event: ReceivedEvent) -> None:
+        await to_one(
+            session,
+            event,
+            str(event.payload["account_id"]),
+            rules.binding_message(event.type, event.payload),
+        )
+
+    @handlers.on("identity.account.deleted")
+    async def account_deleted(session: AsyncSession, event: ReceivedEvent) -> None:
+        await service.forget_account(session, str(event.payload["account_id"]))
+
+    return handlers

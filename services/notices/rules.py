@@ -1,0 +1,298 @@
+"""Notice rules as plain functions: the workflow, targeting, feed order, quiet hours,
+WeChat field limits and the inbox texts of consumed events. No I/O."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from services.notices.errors import (
+    NoticeTransitionNotAllowed,
+    SelfApprovalNotAllowed,
+    WithdrawnNoticeCannotPublish,
+)
+
+CATEGORIES = ("announcement", "emergency", "maintenance", "activity", "rules")
+AUDIENCE_KINDS = ("community", "buildings", "units", "roles")
+RELATIONS = ("owner", "family", "tenant")
+STATUSES = ("draft", "submitted", "approved", "scheduled", "published", "withdrawn", "expired")
+ACTIONS = ("submit", "approve", "publish", "withdraw")
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+QUIET_START = time(22, 0)
+QUIET_END = time(7, 0)
+
+# Markup in a notice body: a tag such as <script>, </p>, <img ...>, <!-- -->. Plain "<" in
+# text (温度<30度) is fine; the body is stored and served as text, never rendered as HTML.
+_TAG_RE = re.compile(r"<\s*/?\s*[A-Za-z!][^>]*>|javascript\s*:", re.IGNORECASE)
+
+
+def looks_like_markup(text: str) -> bool:
+    return bool(_TAG_RE.search(text))
+
+
+# --- workflow -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NoticeState:
+    status: str
+    category: str
+    author_id: str
+    publish_at: datetime | None
+
+
+def next_status(
+    state: NoticeState, action: str, *, actor_id: str, single_manager: bool, now: datetime
+) -> str:
+    """The status after `action`, or a domain error saying why it is not allowed.
+
+    draft → submitted → approved → (scheduled →) published → withdrawn; an emergency may be
+    published from draft or submitted at once, skipping review."""
+    status = state.status
+    if action == "submit":
+        if status == "draft":
+            return "submitted"
+    elif action == "approve":
+        if status == "submitted":
+            if state.author_id == actor_id and not single_manager:
+                raise SelfApprovalNotAllowed()
+            return "approved"
+    elif action == "publish":
+        if status == "withdrawn":
+            raise WithdrawnNoticeCannotPublish()
+        if state.category == "emergency" and status in ("draft", "submitted", "approved"):
+            return "published"
+        if status == "approved":
+            if state.publish_at is not None and state.publish_at > now:
+                return "scheduled"
+            return "published"
+    elif action == "withdraw" and status in ("published", "scheduled"):
+        return "withdrawn"
+    raise NoticeTransitionNotAllowed(status, action)
+
+
+def due_to_publish(status: str, publish_at: datetime | None, now: datetime) -> bool:
+    return status == "scheduled" and (publish_at is None or publish_at <= now)
+
+
+def is_expired(expires_at: datetime | None, now: datetime) -> bool:
+    return expires_at is not None and expires_at <= now
+
+
+# --- targeting ------------------------------------------------------------------------
+
+
+def normalize_audience(audience: Mapping[str, Any]) -> dict[str, Any]:
+    """The stored form: kind, building_ids, units [{building_id, unit}], roles (None = all)."""
+    kind = audience.get("kind", "community")
+    roles = audience.get("roles")
+    units = {(u["building_id"], u["unit"]) for u in audience.get("units") or []}
+    return {
+        "kind": kind,
+        "building_ids": sorted(set(audience.get("building_ids") or []))
+        if kind == "buildings"
+        else [],
+        "units": [{"building_id": b, "unit": u} for b, u in sorted(units)]
+        if kind == "units"
+        else [],
+        "roles": sorted(set(roles)) if roles else None,
+    }
+
+
+def audience_filter(audience: Mapping[str, Any]) -> dict[str, Any]:
+    """Scope arguments for the replica queries: building_ids, units, relations; None for
+    building_ids or units means no restriction."""
+    kind = audience.get("kind", "community")
+    return {
+        "building_ids": list(audience.get("building_ids") or []) if kind == "buildings" else None,
+        "units": [(u["building_id"], u["unit"]) for u in audience.get("units") or []]
+        if kind == "units"
+        else None,
+        "relations": tuple(audience["roles"]) if audience.get("roles") else RELATIONS,
+    }
+
+
+def targets(
+    audience: Mapping[str, Any], *, building_id: str, unit: str | None, relation: str
+) -> bool:
+    """Whether a verified member (relation) of a room (building, unit) is in the audience."""
+    scope = audience_filter(audience)
+    if relation not in scope["relations"]:
+        return False
+    if scope["building_ids"] is not None and building_id not in scope["building_ids"]:
+        return False
+    return scope["units"] is None or (building_id, unit) in set(scope["units"])
+
+
+# --- the feed -------------------------------------------------------------------------
+
+
+def feed_key(
+    pinned: bool, category: str, published_at: datetime, notice_id: str
+) -> tuple[int, float, str]:
+    """Sort key of the owner's feed: pinned and emergency first, then newest, then id."""
+    first = 0 if (pinned or category == "emergency") else 1
+    return (first, -published_at.timestamp(), notice_id)
+
+
+# --- quiet hours ----------------------------------------------------------------------
+
+
+def in_quiet_hours(now: datetime) -> bool:
+    local = now.astimezone(SHANGHAI).time()
+    return local >= QUIET_START or local < QUIET_END
+
+
+def release_time(now: datetime, *, urgent: bool) -> datetime:
+    """When a push may go: at once for emergencies and in the day; else the next 07:00
+    Asia/Shanghai."""
+    if urgent or not in_quiet_hours(now):
+        return now
+    local = now.astimezone(SHANGHAI)
+    day = local.date() if local.time() < QUIET_END else local.date() + timedelta(days=1)
+    return datetime.combine(day, QUIET_END, tzinfo=SHANGHAI).astimezone(now.tzinfo)
+
+
+# --- WeChat subscribe messages -------------------------------------------------------
+
+# Value limits of subscribe-message keyword types (WeChat docs, characters).
+_FIELD_LIMITS = {
+    "thing": 20,
+    "character_string": 32,
+    "phrase": 5,
+    "name": 10,
+    "number": 32,
+    "letter": 32,
+    "symbol": 5,
+    "phone_number": 17,
+    "car_number": 8,
+    "amount": 32,
+}
+
+
+def cut_value(key: str, value: str) -> str:
+    """Cuts a value to its keyword type's limit (`thing1` → 20 characters), ending with '…'
+    when cut, since WeChat refuses (47003) rather than truncates."""
+    kind = re.sub(r"\d+$", "", key)
+    limit = _FIELD_LIMITS.get(kind)
+    if limit is None or len(value) <= limit:
+        return value
+    return value[: limit - 1] + "…"
+
+
+def push_data(title: str, text: str, at: datetime) -> dict[str, dict[str, str]]:
+    """The subscribe-message data of every template: thing1 title, thing2 text, time3 when."""
+    local = at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    values = {"thing1": title, "thing2": text or title, "time3": local}
+    return {k: {"value": cut_value(k, v)} for k, v in values.items()}
+
+
+def clean_text(text: str) -> str:
+    """Collapses whitespace, for the one-line texts of inbox entries and pushes."""
+    return " ".join(text.split())
+
+
+def excerpt(body: str, limit: int = 60) -> str:
+    flat = clean_text(body)
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+# --- inbox entries for consumed events -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class InboxMessage:
+    kind: str
+    title: str
+    text: str
+    link: str
+    purpose: str  # which subscribe template: repair | vote | notice | binding
+    urgent: bool = False
+
+
+REPAIR_LINK = "/pages/repairs/detail?id={}"
+VOTE_LINK = "/pages/votes/detail?id={}"
+NOTICE_LINK = "/pages/notices/detail?id={}"
+BINDING_LINK = "/pages/me/bindings"
+
+_REPAIR_ACTIONS = {
+    "accept": ("报修已受理", "您的报修已受理，我们会尽快安排师傅上门。"),
+    "assign": ("报修已派单", "您的报修已派给维修师傅，请保持电话畅通。"),
+    "resolve": ("报修已处理完成", "您的报修已处理完成，请确认并评价。"),
+}
+
+_CLOCKS = {"acknowledge": "受理", "arrive": "上门", "resolve": "处理"}
+
+
+def repair_status_message(payload: Mapping[str, Any]) -> InboxMessage | None:
+    action = payload.get("action")
+    if action not in _REPAIR_ACTIONS:
+        return None
+    title, text = _REPAIR_ACTIONS[action]
+    return InboxMessage(
+        "repair_" + action, title, text, REPAIR_LINK.format(payload["ticket_id"]), "repair"
+    )
+
+
+def repair_overdue_message(payload: Mapping[str, Any]) -> InboxMessage:
+    clock = _CLOCKS.get(str(payload.get("clock")), "处理")
+    return InboxMessage(
+        "repair_overdue",
+        "报修处理超时致歉",
+        f"很抱歉，您的报修{clock}超时了，我们正在加急处理。",
+        REPAIR_LINK.format(payload["ticket_id"]),
+        "repair",
+    )
+
+
+def vote_message(event_type: str, payload: Mapping[str, Any]) -> InboxMessage | None:
+    title = clean_text(str(payload.get("title") or ""))
+    link = VOTE_LINK.format(payload["vote_id"])
+    noun = "问卷" if payload.get("kind") == "survey" else "投票"
+    if event_type == "votes.vote.opened":
+        return InboxMessage(
+            "vote_opened", f"{noun}开始了", f"{noun}「{title}」已开始，请及时参与。", link, "vote"
+        )
+    if event_type == "votes.vote.closing_soon":
+        return InboxMessage(
+            "vote_closing_soon",
+            "即将截止",
+            f"「{title}」即将截止，尚未参与的请抓紧。",
+            link,
+            "vote",
+        )
+    if event_type == "votes.vote.closed":
+        return InboxMessage(
+            "vote_closed", f"{noun}已结束", f"「{title}」已结束，可查看结果。", link, "vote"
+        )
+    return None
+
+
+def vote_roles(payload: Mapping[str, Any]) -> list[str] | None:
+    """A vote is for owners (they cast the ballots); a survey, or a closing reminder whose
+    kind is not stated, for every verified member."""
+    return ["owner"] if payload.get("kind") == "vote" else None
+
+
+def binding_message(event_type: str, payload: Mapping[str, Any]) -> InboxMessage:
+    if event_type == "identity.binding.verified":
+        name = payload.get("display_name") or ""
+        return InboxMessage(
+            "binding_verified",
+            "房屋认证已通过",
+            f"您已通过认证：{name}".rstrip("："),
+            BINDING_LINK,
+            "binding",
+        )
+    reason = clean_text(str(payload.get("reason") or ""))
+    text = f"您的房屋认证未通过：{reason}" if reason else "您的房屋认证未通过。"
+    return InboxMessage("binding_rejected", "房屋认证未通过", text, BINDING_LINK, "binding")
+
+
+def unique(values: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(values))
