@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.identity_replica.models import ReplicaBinding, ReplicaRoom, ReplicaStaff
@@ -93,3 +93,43 @@ async def display_name(session: AsyncSession, account_id: str, community_id: str
             return b.display_name
     staff = await staff_member(session, community_id, account_id)
     return staff.name if staff else None
+
+
+async def room_snapshots(
+    session: AsyncSession, community_id: str, building_ids: Sequence[str] | None = None
+) -> list[tuple[str, str, str, str, str, str | None]]:
+    """(room_id, building_id, label, area as text, state, owner_key) of the rooms in scope, in
+    one query. The area is read as text so that no float sits between the database and a
+    Decimal (SQLite keeps NUMERIC values as REAL)."""
+    stmt = select(
+        ReplicaRoom.room_id,
+        ReplicaRoom.building_id,
+        ReplicaRoom.label,
+        cast(ReplicaRoom.area, String),
+        ReplicaRoom.state,
+        ReplicaRoom.owner_key,
+    ).where(ReplicaRoom.community_id == community_id)
+    if building_ids is not None:
+        stmt = stmt.where(ReplicaRoom.building_id.in_(list(building_ids)))
+    rows = await session.execute(stmt.order_by(ReplicaRoom.room_id))
+    return [tuple(r) for r in rows.all()]  # type: ignore[misc]
+
+
+async def display_names(session: AsyncSession, community_id: str, account_ids: Iterable[str]) -> dict[str, str]:
+    """account_id -> its `1栋101李明` name in the community, for many accounts in one query."""
+    ids = list(set(account_ids))
+    if not ids:
+        return {}
+    stmt = (
+        select(ReplicaBinding.account_id, ReplicaBinding.display_name)
+        .where(
+            ReplicaBinding.community_id == community_id,
+            ReplicaBinding.account_id.in_(ids),
+            ReplicaBinding.display_name != "",
+        )
+        .order_by(ReplicaBinding.active.desc(), ReplicaBinding.binding_id)
+    )
+    names: dict[str, str] = {}
+    for account_id, name in (await session.execute(stmt)).all():
+        names.setdefault(account_id, name)
+    return names
