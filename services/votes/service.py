@@ -488,6 +488,9 @@ async def cast_ballot(
     try:
         await session.flush()
     except IntegrityError as exc:
+        # Another ballot for the room was committed meanwhile: the database keeps one standing.
+        if vote.allow_change:
+            raise errors.AlreadyVoted("该房屋的选票正在被修改，请刷新后重试", code="ballot_conflict") from exc
         raise errors.AlreadyVoted() from exc
     session.add_all(
         [
