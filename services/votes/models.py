@@ -97,6 +97,11 @@ class Elector(Base):
     area_hundredths: Mapped[int] = mapped_column(BigInteger)
     state: Mapped[str] = mapped_column(String(20))
     owner_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    # Who the room counts as in the headcount (`rules.owner_unit` at the snapshot), numbered
+    # within the vote: rooms with the same number are one owner.
+    owner_unit: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_vote_electorate_tally", "vote_id", "owner_unit", "area_hundredths"),)
 
 
 class Ballot(Base):
@@ -124,7 +129,12 @@ class Ballot(Base):
 
 class BallotAnswer(Base):
     """One chosen option (or a free-text answer) of a ballot. For anonymous surveys
-    `ballot_id` is NULL: the answer cannot be traced to a room."""
+    `ballot_id`, `room_id`, `owner_unit` and `area_hundredths` are NULL: the answer cannot be
+    traced to a room.
+
+    The room's area and owner unit are copied from the electorate snapshot (fixed for the
+    vote's life) and `standing` is cleared when a changed ballot replaces this one, so the tally
+    is a grouped scan of this one table (see `service.aggregate_motions`)."""
 
     __tablename__ = "ballot_answers"
 
@@ -135,8 +145,20 @@ class BallotAnswer(Base):
     item_id: Mapped[str] = mapped_column(String(36))
     option_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    standing: Mapped[bool] = mapped_column(Boolean, default=True)
+    room_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    owner_unit: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    area_hundredths: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
     __table_args__ = (
         Index("ix_ballot_answers_ballot", "ballot_id"),
-        Index("ix_ballot_answers_vote_item", "vote_id", "item_id"),
+        Index(
+            "ix_ballot_answers_tally",
+            "vote_id",
+            "standing",
+            "item_id",
+            "owner_unit",
+            "option_id",
+            "area_hundredths",
+        ),
     )

@@ -140,27 +140,66 @@ def motion_passes(
     return area > ORDINARY_MAJORITY and owners > ORDINARY_MAJORITY
 
 
-def _unit_headcount(
-    rooms: list[tuple[Decimal, str]], mode: str
-) -> tuple[dict[str, Fraction], Fraction]:
-    """How one owner's voted rooms [(area, option)] count: {option: share}, mixed share."""
-    options = {opt for _, opt in rooms}
-    if len(options) == 1:
-        return {options.pop(): Fraction(1)}, Fraction(0)
+@dataclass
+class MotionAggregate:
+    """What the tally of one motion needs, as the database can aggregate it: totals of the
+    electorate, area per option, owners whose voted rooms all chose one option, and the room
+    details of the (rare) owners who voted their rooms differently."""
+
+    total_area: Decimal = Decimal(0)
+    total_owners: int = 0
+    area_by_option: dict[str, Decimal] = field(default_factory=lambda: {o: Decimal(0) for o in MOTION_OPTIONS})
+    rooms_by_option: dict[str, int] = field(default_factory=lambda: {o: 0 for o in MOTION_OPTIONS})
+    single_minded_owners: dict[str, int] = field(default_factory=lambda: {o: 0 for o in MOTION_OPTIONS})
+    # One entry per split owner: {option: (area, rooms)}.
+    split_owners: list[dict[str, tuple[Decimal, int]]] = field(default_factory=list)
+    # Split owners counted without their details (enough for the "unanimous" mode).
+    split_owners_uncounted_details: int = 0
+
+
+def aggregate_motion(electorate: Iterable[Elector], choices: Mapping[str, str]) -> MotionAggregate:
+    """The aggregate of one motion in one pass over the electorate (the pure counterpart of
+    the service's SQL aggregation). `choices` maps room ids to agree/disagree/abstain."""
+    agg = MotionAggregate()
+    units: set[str] = set()
+    voted: dict[str, dict[str, tuple[Decimal, int]]] = {}
+    for e in electorate:
+        agg.total_area += e.area
+        unit = owner_unit(e)
+        units.add(unit)
+        choice = choices.get(e.room_id)
+        if choice is None:
+            continue
+        agg.area_by_option[choice] += e.area
+        agg.rooms_by_option[choice] += 1
+        per_option = voted.setdefault(unit, {})
+        area, rooms = per_option.get(choice, (Decimal(0), 0))
+        per_option[choice] = (area + e.area, rooms + 1)
+    agg.total_owners = len(units)
+    for per_option in voted.values():
+        if len(per_option) == 1:
+            agg.single_minded_owners[next(iter(per_option))] += 1
+        else:
+            agg.split_owners.append(per_option)
+    return agg
+
+
+def needs_split_details(rules: TallyRules) -> bool:
+    """Whether the tally must know how split owners divided their rooms (else a count does)."""
+    return rules.multi_room_headcount != "unanimous"
+
+
+def _split_owner_headcount(per_option: Mapping[str, tuple[Decimal, int]], mode: str) -> dict[str, Fraction]:
+    """How an owner who voted their rooms differently counts ({} = for no option)."""
     if mode == "proportional":
-        shares: dict[str, Fraction] = {}
-        for _, opt in rooms:
-            shares[opt] = shares.get(opt, Fraction(0)) + Fraction(1, len(rooms))
-        return shares, Fraction(0)
+        rooms = sum(n for _, n in per_option.values())
+        return {opt: Fraction(n, rooms) for opt, (_, n) in per_option.items()}
     if mode == "area_majority":
-        by_area: dict[str, Decimal] = {}
-        for area, opt in rooms:
-            by_area[opt] = by_area.get(opt, Decimal(0)) + area
-        best = max(by_area.values())
-        leaders = [opt for opt, a in by_area.items() if a == best]
+        best = max(a for a, _ in per_option.values())
+        leaders = [opt for opt, (a, _) in per_option.items() if a == best]
         if len(leaders) == 1:
-            return {leaders[0]: Fraction(1)}, Fraction(0)
-    return {}, Fraction(1)
+            return {leaders[0]: Fraction(1)}
+    return {}
 
 
 def _strict_leader(values: Mapping[str, Decimal | Fraction]) -> str | None:
@@ -171,68 +210,50 @@ def _strict_leader(values: Mapping[str, Decimal | Fraction]) -> str | None:
     return leaders[0] if len(leaders) == 1 else None
 
 
-def tally_motion(
-    electorate: Iterable[Elector],
-    choices: Mapping[str, str],
-    matter: str,
-    rules: TallyRules = TallyRules(),
-) -> MotionTally:
-    """The art. 278 tally of one motion. `choices` maps a room id to agree/disagree/abstain;
-    rooms outside the electorate are ignored. One pass over the electorate."""
-    total_area = Decimal(0)
-    area_by_option = {opt: Decimal(0) for opt in MOTION_OPTIONS}
-    units_voted: dict[str, list[tuple[Decimal, str]]] = {}
-    units_all: set[str] = set()
-    nonvoting_area = Decimal(0)
-    ballots = 0
-    for e in electorate:
-        total_area += e.area
-        unit = owner_unit(e)
-        units_all.add(unit)
-        choice = choices.get(e.room_id)
-        if choice is None:
-            nonvoting_area += e.area
-            continue
-        ballots += 1
-        area_by_option[choice] += e.area
-        units_voted.setdefault(unit, []).append((e.area, choice))
-
-    owners_by_option = {opt: Fraction(0) for opt in MOTION_OPTIONS}
-    mixed = Fraction(0)
-    for rooms in units_voted.values():
-        shares, unit_mixed = _unit_headcount(rooms, rules.multi_room_headcount)
+def tally_aggregate(agg: MotionAggregate, matter: str, rules: TallyRules = TallyRules()) -> MotionTally:
+    """The art. 278 outcome of one motion from its aggregate."""
+    area_by_option = dict(agg.area_by_option)
+    owners_by_option = {opt: Fraction(agg.single_minded_owners.get(opt, 0)) for opt in MOTION_OPTIONS}
+    if agg.split_owners_uncounted_details and rules.multi_room_headcount != "unanimous":
+        raise ValueError("this headcount mode needs the details of owners who split their votes")
+    mixed = Fraction(agg.split_owners_uncounted_details)
+    for per_option in agg.split_owners:
+        shares = _split_owner_headcount(per_option, rules.multi_room_headcount)
+        if not shares:
+            mixed += 1
         for opt, share in shares.items():
             owners_by_option[opt] += share
-        mixed += unit_mixed
+    voting_owners = (
+        sum(agg.single_minded_owners.values()) + len(agg.split_owners) + agg.split_owners_uncounted_details
+    )
     part_area = sum(area_by_option.values(), Decimal(0))
-    part_owners = Fraction(len(units_voted))
+    part_owners = Fraction(voting_owners)
+    ballots = sum(agg.rooms_by_option.values())
 
     deemed_area, deemed_owners = Decimal(0), Fraction(0)
     if rules.non_voters_follow_majority and ballots:
         area_leader = _strict_leader(area_by_option)
+        nonvoting_area = agg.total_area - part_area
         if area_leader is not None and nonvoting_area > 0:
             deemed_area = nonvoting_area
             area_by_option[area_leader] += deemed_area
             part_area += deemed_area
         owners_leader = _strict_leader(owners_by_option)
-        nonvoting_units = len(units_all) - len(units_voted)
-        if owners_leader is not None and nonvoting_units > 0:
-            deemed_owners = Fraction(nonvoting_units)
+        nonvoting_owners = agg.total_owners - voting_owners
+        if owners_leader is not None and nonvoting_owners > 0:
+            deemed_owners = Fraction(nonvoting_owners)
             owners_by_option[owners_leader] += deemed_owners
             part_owners += deemed_owners
 
-    total_owners = len(units_all)
-    has_quorum = quorum_met(part_area, total_area, part_owners, total_owners)
+    has_quorum = quorum_met(part_area, agg.total_area, part_owners, agg.total_owners)
     outcome: Outcome = "no_quorum"
     if has_quorum:
-        passes = motion_passes(
-            matter, area_by_option["agree"], part_area, owners_by_option["agree"], part_owners
-        )
+        passes = motion_passes(matter, area_by_option["agree"], part_area, owners_by_option["agree"], part_owners)
         outcome = "passed" if passes else "rejected"
     return MotionTally(
         matter=matter,
-        total_area=total_area,
-        total_owners=total_owners,
+        total_area=agg.total_area,
+        total_owners=agg.total_owners,
         participating_area=part_area,
         participating_owners=part_owners,
         area_by_option=area_by_option,
@@ -244,6 +265,17 @@ def tally_motion(
         quorum_met=has_quorum,
         outcome=outcome,
     )
+
+
+def tally_motion(
+    electorate: Iterable[Elector],
+    choices: Mapping[str, str],
+    matter: str,
+    rules: TallyRules = TallyRules(),
+) -> MotionTally:
+    """The art. 278 tally of one motion from the electorate and each room's choice; rooms
+    outside the electorate are ignored."""
+    return tally_aggregate(aggregate_motion(electorate, choices), matter, rules)
 
 
 # --- presenting numbers (strings, never floats) -------------------------------------------

@@ -67,9 +67,11 @@ def upgrade() -> None:
         sa.Column("area_hundredths", sa.BigInteger(), nullable=False),
         sa.Column("state", sa.String(20), nullable=False),
         sa.Column("owner_key", sa.String(128), nullable=True),
+        sa.Column("owner_unit", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(["vote_id"], ["votes.id"], name="fk_vote_electorate_vote_id_votes", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("vote_id", "room_id", name="pk_vote_electorate"),
     )
+    op.create_index("ix_vote_electorate_tally", "vote_electorate", ["vote_id", "owner_unit", "area_hundredths"])
     op.create_table(
         "ballots",
         sa.Column("id", sa.String(36), nullable=False),
@@ -94,12 +96,20 @@ def upgrade() -> None:
         sa.Column("item_id", sa.String(36), nullable=False),
         sa.Column("option_id", sa.String(36), nullable=True),
         sa.Column("text", sa.Text(), nullable=True),
+        sa.Column("standing", sa.Boolean(), nullable=False),
+        sa.Column("room_id", sa.String(36), nullable=True),
+        sa.Column("owner_unit", sa.Integer(), nullable=True),
+        sa.Column("area_hundredths", sa.BigInteger(), nullable=True),
         sa.ForeignKeyConstraint(["vote_id"], ["votes.id"], name="fk_ballot_answers_vote_id_votes", ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["ballot_id"], ["ballots.id"], name="fk_ballot_answers_ballot_id_ballots", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name="pk_ballot_answers"),
     )
     op.create_index("ix_ballot_answers_ballot", "ballot_answers", ["ballot_id"])
-    op.create_index("ix_ballot_answers_vote_item", "ballot_answers", ["vote_id", "item_id"])
+    op.create_index(
+        "ix_ballot_answers_tally",
+        "ballot_answers",
+        ["vote_id", "standing", "item_id", "owner_unit", "option_id", "area_hundredths"],
+    )
 
 
 def downgrade() -> None:
