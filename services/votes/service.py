@@ -493,11 +493,12 @@ async def cast_ballot(
         cast_at=now.replace(hour=0, minute=0, second=0, microsecond=0) if vote.anonymous else now,
     )
     session.add(ballot)
+    allow_change = vote.allow_change  # a failed flush expires every loaded object
     try:
         await session.flush()
     except IntegrityError as exc:
         # Another ballot for the room was committed meanwhile: the database keeps one standing.
-        if vote.allow_change:
+        if allow_change:
             raise errors.AlreadyVoted("该房屋的选票正在被修改，请刷新后重试", code="ballot_conflict") from exc
         raise errors.AlreadyVoted() from exc
     # Anonymous answers carry nothing that leads back to the room.

@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from services.votes.models import Ballot, BallotAnswer, Vote, VoteItem
 from tests import identity_events as ie
@@ -196,8 +197,6 @@ async def test_surveys_count_options_and_show_free_text_to_managers_only(databas
         assert again.status_code == 409
         # Anonymous: the ballot keeps the room, not who, and its answers are not linked to it.
         async with app.state.sessionmaker() as s:
-            from sqlalchemy import select
-
             ballots = (await s.scalars(select(Ballot))).all()
             assert {b.cast_by for b in ballots} == {None}
             assert all(b.cast_at.hour == 0 for b in ballots)
