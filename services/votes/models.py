@@ -100,6 +100,8 @@ class Elector(Base):
     # Who the room counts as in the headcount (`rules.owner_unit` at the snapshot), numbered
     # within the vote: rooms with the same number are one owner.
     owner_unit: Mapped[int] = mapped_column(Integer)
+    # Whether that owner holds other rooms of the electorate too (else the room is the owner).
+    multi_room: Mapped[bool] = mapped_column(Boolean)
 
     __table_args__ = (Index("ix_vote_electorate_tally", "vote_id", "owner_unit", "area_hundredths"),)
 
@@ -129,7 +131,7 @@ class Ballot(Base):
 
 class BallotAnswer(Base):
     """One chosen option (or a free-text answer) of a ballot. For anonymous surveys
-    `ballot_id`, `room_id`, `owner_unit` and `area_hundredths` are NULL: the answer cannot be
+    `ballot_id`, `room_id`, `owner_unit`, `multi_room` and `area_hundredths` are NULL: the answer cannot be
     traced to a room.
 
     The room's area and owner unit are copied from the electorate snapshot (fixed for the
@@ -148,6 +150,7 @@ class BallotAnswer(Base):
     standing: Mapped[bool] = mapped_column(Boolean, default=True)
     room_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     owner_unit: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    multi_room: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     area_hundredths: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
     __table_args__ = (
@@ -156,6 +159,7 @@ class BallotAnswer(Base):
             "ix_ballot_answers_tally",
             "vote_id",
             "standing",
+            "multi_room",
             "item_id",
             "owner_unit",
             "option_id",

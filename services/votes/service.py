@@ -191,9 +191,12 @@ async def _snapshot_electorate(session: AsyncSession, vote: Vote) -> int:
     rows = await replica.room_snapshots(session, vote.community_id, vote.building_ids)
     if not rows:
         raise errors.EmptyElectorate()
-    units: dict[str, int] = {}
-    for room_id, _b, _l, _a, state, owner_key in rows:
-        units.setdefault(rules.owner_unit(rules.Elector(room_id, Decimal(0), state, owner_key)), len(units))
+    unit_of = [rules.owner_unit(rules.Elector(r[0], Decimal(0), r[4], r[5])) for r in rows]
+    numbers: dict[str, int] = {}
+    rooms_of: dict[str, int] = {}
+    for unit in unit_of:
+        numbers.setdefault(unit, len(numbers))
+        rooms_of[unit] = rooms_of.get(unit, 0) + 1
     await session.execute(
         Elector.__table__.insert(),
         [
@@ -206,9 +209,10 @@ async def _snapshot_electorate(session: AsyncSession, vote: Vote) -> int:
                 "area_hundredths": _hundredths(area),
                 "state": state,
                 "owner_key": owner_key,
-                "owner_unit": units[rules.owner_unit(rules.Elector(room_id, Decimal(0), state, owner_key))],
+                "owner_unit": numbers[unit],
+                "multi_room": rooms_of[unit] > 1,
             }
-            for room_id, building_id, label, area, state, owner_key in rows
+            for (room_id, building_id, label, area, state, owner_key), unit in zip(rows, unit_of)
         ],
     )
     return len(rows)
@@ -510,6 +514,7 @@ async def cast_ballot(
         "standing": True,
         "room_id": elector.room_id if traced else None,
         "owner_unit": elector.owner_unit if traced else None,
+        "multi_room": elector.multi_room if traced else None,
         "area_hundredths": elector.area_hundredths if traced else None,
     }
     session.add_all(
@@ -534,9 +539,10 @@ def _hundredths_to_area(value: Any) -> Decimal:
 async def aggregate_motions(
     session: AsyncSession, vote_id: str, item_ids: Sequence[str], *, split_details: bool = True
 ) -> dict[str, rules.MotionAggregate]:
-    """`rules.aggregate_motion` for every motion of the vote, done by the database: three
-    grouped scans (covering indexes) whatever the size of the electorate, and a fourth only
-    when some owner voted their rooms differently (those owners come back one by one). Areas are integer hundredths of a m²,
+    """`rules.aggregate_motion` for every motion of the vote, done by the database: one grouped
+    scan of the standing answers (covering index), then grouped scans of the answers of
+    owners with several rooms only, and their room details only when some split their votes
+    and the headcount mode needs them. Areas are integer hundredths of a m²,
     summed exactly."""
     total_hundredths, total_owners = (
         await session.execute(
@@ -552,14 +558,19 @@ async def aggregate_motions(
     a = BallotAnswer
     standing = (a.vote_id == vote_id, a.standing.is_(True), a.option_id.is_not(None), a.owner_unit.is_not(None))
     by_option = await session.execute(
-        select(a.item_id, a.option_id, func.sum(a.area_hundredths), func.count())
+        select(a.item_id, a.option_id, a.multi_room, func.sum(a.area_hundredths), func.count())
         .where(*standing)
-        .group_by(a.item_id, a.option_id)
+        .group_by(a.item_id, a.option_id, a.multi_room)
     )
-    for item_id, option_id, hundredths, rooms in by_option.all():
+    for item_id, option_id, multi_room, hundredths, rooms in by_option.all():
         if item_id in aggregates and option_id in rules.MOTION_OPTIONS:
-            aggregates[item_id].area_by_option[option_id] = _hundredths_to_area(hundredths)
-            aggregates[item_id].rooms_by_option[option_id] = int(rooms)
+            agg = aggregates[item_id]
+            agg.area_by_option[option_id] += _hundredths_to_area(hundredths)
+            agg.rooms_by_option[option_id] += int(rooms)
+            if not multi_room:  # each of these rooms is an owner of its own
+                agg.single_minded_owners[option_id] += int(rooms)
+    # Only owners of several rooms need grouping: a small share of the ballots.
+    standing = (*standing, a.multi_room.is_(True))
     # Each owner who voted, by whether all their rooms chose one option (which) or not (NULL).
     per_owner = (
         select(
@@ -582,7 +593,7 @@ async def aggregate_motions(
         if option_id is None:
             split_counts[item_id] = int(n)
         elif option_id in rules.MOTION_OPTIONS:
-            aggregates[item_id].single_minded_owners[option_id] = int(n)
+            aggregates[item_id].single_minded_owners[option_id] += int(n)
     if not split_counts:
         return aggregates
     if not split_details:

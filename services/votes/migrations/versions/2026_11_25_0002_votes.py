@@ -68,6 +68,7 @@ def upgrade() -> None:
         sa.Column("state", sa.String(20), nullable=False),
         sa.Column("owner_key", sa.String(128), nullable=True),
         sa.Column("owner_unit", sa.Integer(), nullable=False),
+        sa.Column("multi_room", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(["vote_id"], ["votes.id"], name="fk_vote_electorate_vote_id_votes", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("vote_id", "room_id", name="pk_vote_electorate"),
     )
@@ -99,6 +100,7 @@ def upgrade() -> None:
         sa.Column("standing", sa.Boolean(), nullable=False),
         sa.Column("room_id", sa.String(36), nullable=True),
         sa.Column("owner_unit", sa.Integer(), nullable=True),
+        sa.Column("multi_room", sa.Boolean(), nullable=True),
         sa.Column("area_hundredths", sa.BigInteger(), nullable=True),
         sa.ForeignKeyConstraint(["vote_id"], ["votes.id"], name="fk_ballot_answers_vote_id_votes", ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["ballot_id"], ["ballots.id"], name="fk_ballot_answers_ballot_id_ballots", ondelete="CASCADE"),
@@ -108,7 +110,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_ballot_answers_tally",
         "ballot_answers",
-        ["vote_id", "standing", "item_id", "owner_unit", "option_id", "area_hundredths"],
+        ["vote_id", "standing", "multi_room", "item_id", "owner_unit", "option_id", "area_hundredths"],
     )
 
 

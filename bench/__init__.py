@@ -1,1 +1,0 @@
-"""Benchmarks: `make bench` (python -m bench) runs each module's `main()` and prints figures."""
