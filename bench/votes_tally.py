@@ -22,6 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.common.db import create_engine, create_sessionmaker, utcnow
@@ -156,7 +157,7 @@ async def _pg_database(admin_url: str) -> str | None:
         async with admin.connect() as conn:
             await asyncio.wait_for(conn.execute(text(f'CREATE DATABASE "{name}"')), 5)
         await admin.dispose()
-    except Exception as exc:  # not reachable: the SQLite figure stands alone
+    except (OSError, TimeoutError, SQLAlchemyError) as exc:  # not reachable: SQLite stands alone
         print(f"votes tally postgresql: skipped ({type(exc).__name__})")
         return None
     return f"{admin_url.rpartition('/')[0]}/{name}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.common.errors import Conflict, Forbidden, NotFound, UnprocessableEntity
+from services.common.errors import BadRequest, Conflict, Forbidden, NotFound, UnprocessableEntity
 
 
 class VoteNotFound(NotFound):
@@ -38,6 +38,16 @@ class AlreadyVoted(Conflict):
 class ResultsNotAvailable(Conflict):
     code = "results_not_available"
     message = "投票结束后才能查看结果"
+
+
+class InvalidCursor(BadRequest):
+    code = "invalid_cursor"
+    message = "分页游标无效"
+
+
+class NoRoomResults(Conflict):
+    code = "no_room_results"
+    message = "问卷不公布逐户结果"
 
 
 class EmptyElectorate(Conflict):

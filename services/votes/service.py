@@ -422,7 +422,12 @@ async def list_votes(
     if status is not None:
         stmt = stmt.where(Vote.status == status)
     if after is not None:
-        created, vid = datetime.fromisoformat(str(after[0])), str(after[1])
+        try:
+            created, vid = datetime.fromisoformat(str(after[0])), str(after[1])
+        except ValueError as exc:
+            raise errors.InvalidCursor() from exc
+        if created.tzinfo is None:
+            raise errors.InvalidCursor()
         stmt = stmt.where(or_(Vote.created_at < created, and_(Vote.created_at == created, Vote.id < vid)))
     stmt = stmt.order_by(Vote.created_at.desc(), Vote.id.desc()).limit(limit + 1)
     rows = list((await session.scalars(stmt)).all())
@@ -703,6 +708,8 @@ async def room_results(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """The published per-room record: label, area and, for a vote, each motion's choice —
     never a name."""
+    if vote.kind != "vote":
+        raise errors.NoRoomResults()
     await results_for(session, vote, viewer)  # same visibility as the results
     after = decode_cursor(cursor, 2)
     stmt = select(Elector.room_id, Elector.label, Elector.area_hundredths).where(Elector.vote_id == vote.id)

@@ -285,19 +285,18 @@ async def test_scheduler_task_runs_in_the_lifespan(database_urls):
     import asyncio
 
     cid = str(uuid.uuid4())
-    async with running_app("votes", database_urls["votes"], scheduler_interval_seconds=0.02) as app:
-        async with client_for(app) as c:
-            app.state.clock.set(T0)
-            await ie.room(app, cid)
-            vote = await create_vote(c, cid)
-            await open_vote(c, cid, vote)
-            app.state.clock.set(T0 + timedelta(days=8))
-            for _ in range(100):
-                await asyncio.sleep(0.02)
-                r = await c.get(f"/votes/{vote['id']}", headers=manager(cid))
-                if r.json()["status"] == "closed":
-                    break
-            assert r.json()["status"] == "closed"
+    async with running_app("votes", database_urls["votes"], scheduler_interval_seconds=0.02) as app, client_for(app) as c:
+        app.state.clock.set(T0)
+        await ie.room(app, cid)
+        vote = await create_vote(c, cid)
+        await open_vote(c, cid, vote)
+        app.state.clock.set(T0 + timedelta(days=8))
+        for _ in range(100):
+            await asyncio.sleep(0.02)
+            r = await c.get(f"/votes/{vote['id']}", headers=manager(cid))
+            if r.json()["status"] == "closed":
+                break
+        assert r.json()["status"] == "closed"
 
 
 async def test_owners_list_votes_in_scope_managers_list_their_community(database_urls):

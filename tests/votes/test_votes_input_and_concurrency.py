@@ -246,3 +246,25 @@ async def test_the_database_itself_refuses_a_second_standing_ballot(database_url
             s.add(ballot(room["room_id"]))
             with pytest.raises(IntegrityError):
                 await s.commit()
+
+
+async def test_garbage_cursors_and_ids_are_4xx_not_500(database_urls):
+    import base64
+    import json
+
+    cid = str(uuid.uuid4())
+    async with _app(database_urls) as app, client_for(app) as c:
+        app.state.clock.set(T0)
+        room = await ie.room(app, cid)
+        owner = await owner_of(app, cid, room)
+        survey = (await c.post("/votes", json=_survey(cid), headers=manager(cid))).json()
+        await open_vote(c, cid, survey)
+        bad = base64.urlsafe_b64encode(json.dumps(["not a time", "x"]).encode()).decode().rstrip("=")
+        for cursor in ("%%%", bad, "W10"):
+            r = await c.get(f"/votes?community_id={cid}&cursor={cursor}", headers=manager(cid))
+            assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_cursor"
+        assert (await c.get("/votes/" + "x" * 37, headers=manager(cid))).status_code in (404, 422)
+        r = await c.get(f"/votes/{survey['id']}/results/rooms", headers=owner.headers)
+        assert r.status_code == 409 and r.json()["error"]["code"] == "no_room_results"
+        r = await c.post(f"/votes/{survey['id']}/ballots", content=b"{not json", headers=owner.headers | {"content-type": "application/json"})
+        assert r.status_code == 422
