@@ -113,7 +113,10 @@ class Elector(Base):
     # Whether that owner holds other rooms of the electorate too (else the room is the owner).
     multi_room: Mapped[bool] = mapped_column(Boolean)
 
-    __table_args__ = (Index("ix_vote_electorate_tally", "vote_id", "owner_unit", "area_hundredths"),)
+    __table_args__ = (
+        Index("ix_vote_electorate_tally", "vote_id", "owner_unit", "area_hundredths"),
+        Index("ix_vote_electorate_room", "room_id"),
+    )
 
 
 class Ballot(Base):

@@ -140,7 +140,15 @@ async def create_vote(session: AsyncSession, principal: Principal, body: VoteCre
     return vote
 
 
+async def _lock(session: AsyncSession, vote: Vote, *, shared: bool = False) -> None:
+    """Re-reads the vote under a row lock (PostgreSQL; SQLite serializes writers anyway), so
+    state changes are decided on the current status: opening and closing take it exclusively,
+    ballots shared, which makes a close wait for the ballots in flight and vice versa."""
+    await session.refresh(vote, with_for_update={"read": True} if shared else True)
+
+
 async def update_vote(session: AsyncSession, vote: Vote, body: VoteUpdate, now: datetime) -> Vote:
+    await _lock(session, vote)
     if not rules.can_edit(vote.status):
         raise errors.VoteNotEditable()
     changes = body.model_dump(exclude_unset=True)
@@ -220,6 +228,7 @@ async def _snapshot_electorate(session: AsyncSession, vote: Vote) -> int:
 
 async def open_vote(session: AsyncSession, vote: Vote, now: datetime) -> Vote:
     """Opens now, or schedules the opening at `opens_at` when that is still ahead."""
+    await _lock(session, vote)
     if not rules.can_open(vote.status):
         raise errors.VoteNotOpenable()
     if vote.closes_at <= now:
@@ -248,6 +257,7 @@ async def _open_now(session: AsyncSession, vote: Vote, now: datetime) -> None:
 
 
 async def close_vote(session: AsyncSession, vote: Vote, now: datetime) -> Vote:
+    await _lock(session, vote)
     if not rules.can_close(vote.status):
         raise errors.VoteNotClosable()
     vote.status = "closed"
@@ -266,7 +276,10 @@ async def run_due(session: AsyncSession, now: datetime, closing_soon: timedelta)
     passed, announce those closing soon. Returns how many votes changed."""
     changed = 0
     due_open = await session.scalars(
-        select(Vote).where(Vote.status == "scheduled", Vote.opens_at <= now).order_by(Vote.opens_at)
+        select(Vote)
+        .where(Vote.status == "scheduled", Vote.opens_at <= now)
+        .order_by(Vote.opens_at)
+        .with_for_update(skip_locked=True)
     )
     for vote in due_open.all():
         try:
@@ -454,6 +467,7 @@ async def cast_ballot(
 ) -> tuple[Ballot, bool]:
     """Casts (or, when the vote allows it, replaces) the ballot of one room. Returns the ballot
     and whether it replaced an earlier one."""
+    await _lock(session, vote, shared=True)
     if not rules.accepts_ballots(vote.status, now, vote.closes_at):
         raise errors.VoteNotOpen()
     elector = await session.get(Elector, (vote.id, body.room_id))

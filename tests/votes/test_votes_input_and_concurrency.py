@@ -268,3 +268,27 @@ async def test_garbage_cursors_and_ids_are_4xx_not_500(database_urls):
         assert r.status_code == 409 and r.json()["error"]["code"] == "no_room_results"
         r = await c.post(f"/votes/{survey['id']}/ballots", content=b"{not json", headers=owner.headers | {"content-type": "application/json"})
         assert r.status_code == 422
+
+
+async def test_closing_while_ballots_arrive_publishes_exactly_the_ballots_recorded(database_urls):
+    cid = str(uuid.uuid4())
+    async with _app(database_urls) as app, client_for(app) as c:
+        app.state.clock.set(T0)
+        owners = [await owner_of(app, cid, await ie.room(app, cid, room_no=f"{n:03d}")) for n in range(20)]
+        vote = await create_vote(c, cid)
+        await open_vote(c, cid, vote)
+        answers = [{"item_id": i["id"], "option_ids": ["agree"]} for i in vote["items"]]
+
+        async def ballot(o):
+            return await c.post(f"/votes/{vote['id']}/ballots", json={"room_id": o.room_id, "answers": answers}, headers=o.headers)
+
+        async def close():
+            await asyncio.sleep(0.01)
+            return await c.post(f"/votes/{vote['id']}/close", headers=manager(cid))
+
+        *ballots, closed = await asyncio.gather(*(ballot(o) for o in owners), close())
+        assert closed.status_code == 200
+        accepted = [r for r in ballots if r.status_code == 201]
+        assert all(r.status_code in (201, 409) for r in ballots)
+        res = (await c.get(f"/votes/{vote['id']}/results", headers=owners[0].headers)).json()
+        assert res["ballots"] == len(accepted) == await count_rows(app, Ballot)

@@ -73,6 +73,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("vote_id", "room_id", name="pk_vote_electorate"),
     )
     op.create_index("ix_vote_electorate_tally", "vote_electorate", ["vote_id", "owner_unit", "area_hundredths"])
+    op.create_index("ix_vote_electorate_room", "vote_electorate", ["room_id"])
     op.create_table(
         "ballots",
         sa.Column("id", sa.String(36), nullable=False),
