@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import String, cast, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.expression import cast
+from sqlalchemy.types import String
 
 from services.common.identity_replica.models import ReplicaBinding, ReplicaRoom, ReplicaStaff
 
@@ -71,30 +73,6 @@ async def rooms_in_scope(
     return list((await session.scalars(stmt.order_by(ReplicaRoom.room_id))).all())
 
 
-async def known_building_ids(session: AsyncSession, community_id: str) -> set[str]:
-    stmt = select(ReplicaRoom.building_id).where(ReplicaRoom.community_id == community_id).distinct()
-    return set((await session.scalars(stmt)).all())
-
-
-async def room(session: AsyncSession, room_id: str) -> ReplicaRoom | None:
-    return await session.get(ReplicaRoom, room_id)
-
-
-async def staff_member(session: AsyncSession, community_id: str, account_id: str) -> ReplicaStaff | None:
-    row = await session.get(ReplicaStaff, (community_id, account_id))
-    return row if row is not None and row.active else None
-
-
-async def display_name(session: AsyncSession, account_id: str, community_id: str) -> str | None:
-    """The `1栋101李明` name of the account in that community (its first verified binding)."""
-    bindings = await active_bindings_of(session, account_id, community_id)
-    for b in bindings:
-        if b.display_name:
-            return b.display_name
-    staff = await staff_member(session, community_id, account_id)
-    return staff.name if staff else None
-
-
 async def room_snapshots(
     session: AsyncSession, community_id: str, building_ids: Sequence[str] | None = None
 ) -> list[tuple[str, str, str, str, str, str | None]]:
@@ -133,3 +111,27 @@ async def display_names(session: AsyncSession, community_id: str, account_ids: I
     for account_id, name in (await session.execute(stmt)).all():
         names.setdefault(account_id, name)
     return names
+
+async def known_building_ids(session: AsyncSession, community_id: str) -> set[str]:
+    stmt = select(ReplicaRoom.building_id).where(ReplicaRoom.community_id == community_id).distinct()
+    return set((await session.scalars(stmt)).all())
+
+
+async def room(session: AsyncSession, room_id: str) -> ReplicaRoom | None:
+    return await session.get(ReplicaRoom, room_id)
+
+
+async def staff_member(session: AsyncSession, community_id: str, account_id: str) -> ReplicaStaff | None:
+    row = await session.get(ReplicaStaff, (community_id, account_id))
+    return row if row is not None and row.active else None
+
+
+async def display_name(session: AsyncSession, account_id: str, community_id: str) -> str | None:
+    """The `1栋101李明` name of the account in that community (its first verified binding)."""
+    bindings = await active_bindings_of(session, account_id, community_id)
+    for b in bindings:
+        if b.display_name:
+            return b.display_name
+    staff = await staff_member(session, community_id, account_id)
+    return staff.name if staff else None
+
