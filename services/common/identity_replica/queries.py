@@ -6,8 +6,6 @@ from collections.abc import Iterable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.expression import cast
-from sqlalchemy.types import String
 
 from services.common.identity_replica.models import ReplicaBinding, ReplicaRoom, ReplicaStaff
 
@@ -83,7 +81,8 @@ async def room_snapshots(
         ReplicaRoom.room_id,
         ReplicaRoom.building_id,
         ReplicaRoom.label,
-        cast(ReplicaRoom.area, String),
+        # CAST(area AS VARCHAR): the label column's string type serves as the target.
+        ReplicaRoom.area.cast(ReplicaRoom.label.type),
         ReplicaRoom.state,
         ReplicaRoom.owner_key,
     ).where(ReplicaRoom.community_id == community_id)
