@@ -133,4 +133,3 @@ async def display_name(session: AsyncSession, account_id: str, community_id: str
             return b.display_name
     staff = await staff_member(session, community_id, account_id)
     return staff.name if staff else None
-
