@@ -351,6 +351,38 @@ def accepts_ballots(status: str, now: datetime, closes_at: datetime) -> bool:
     return status == "open" and now < closes_at
 
 
+def vote_problem(
+    kind: str,
+    has_motions: bool,
+    has_questions: bool,
+    *,
+    anonymous: bool,
+    allow_change: bool,
+    opens_at: datetime | None,
+    closes_at: datetime,
+) -> str | None:
+    """Why a vote or survey is not well formed (None when it is): a vote has motions and no
+    questions and is never anonymous; a survey has questions and no motions; an anonymous
+    survey cannot be changed (its answers are not linked to a room); it closes after it opens."""
+    if kind == "vote":
+        if not has_motions:
+            return "投票至少需要一个议题"
+        if has_questions:
+            return "投票不能包含问卷题目"
+        if anonymous:
+            return "表决不能匿名，须记录每户的投票"
+    else:
+        if not has_questions:
+            return "问卷至少需要一个题目"
+        if has_motions:
+            return "问卷不能包含表决议题"
+    if anonymous and allow_change:
+        return "匿名问卷不能修改答卷"
+    if opens_at is not None and closes_at <= opens_at:
+        return "截止时间必须晚于开始时间"
+    return None
+
+
 # --- ballot checks ---------------------------------------------------------------------------
 
 

@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from services.votes import rules
+
 Title = Annotated[str, Field(min_length=1, max_length=200)]
 
 
@@ -66,33 +68,18 @@ class VoteCreate(_In):
 
     @model_validator(mode="after")
     def _items_fit_kind(self) -> VoteCreate:
-        check_items(self.kind, self.motions, self.questions, self.anonymous, self.allow_change)
-        if self.opens_at is not None and self.closes_at <= self.opens_at:
-            raise ValueError("截止时间必须晚于开始时间")
+        problem = rules.vote_problem(
+            self.kind,
+            bool(self.motions),
+            bool(self.questions),
+            anonymous=self.anonymous,
+            allow_change=self.allow_change,
+            opens_at=self.opens_at,
+            closes_at=self.closes_at,
+        )
+        if problem is not None:
+            raise ValueError(problem)
         return self
-
-
-def check_items(
-    kind: str,
-    motions: list[MotionIn] | None,
-    questions: list[QuestionIn] | None,
-    anonymous: bool,
-    allow_change: bool,
-) -> None:
-    if kind == "vote":
-        if not motions:
-            raise ValueError("投票至少需要一个议题")
-        if questions:
-            raise ValueError("投票不能包含问卷题目")
-        if anonymous:
-            raise ValueError("表决不能匿名，须记录每户的投票")
-    else:
-        if not questions:
-            raise ValueError("问卷至少需要一个题目")
-        if motions:
-            raise ValueError("问卷不能包含表决议题")
-    if anonymous and allow_change:
-        raise ValueError("匿名问卷不能修改答卷")
 
 
 class VoteUpdate(_In):

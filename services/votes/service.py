@@ -29,7 +29,6 @@ from services.votes.schemas import (
     QuestionIn,
     VoteCreate,
     VoteUpdate,
-    check_items,
 )
 
 log = logging.getLogger("votes")
@@ -154,20 +153,21 @@ async def update_vote(session: AsyncSession, vote: Vote, body: VoteUpdate, now: 
     changes = body.model_dump(exclude_unset=True)
     anonymous = changes.get("anonymous", vote.anonymous)
     allow_change = changes.get("allow_change", vote.allow_change)
-    opens_at = changes.get("opens_at", vote.opens_at) if "opens_at" in changes else vote.opens_at
+    opens_at = changes["opens_at"] if "opens_at" in changes else vote.opens_at
     closes_at = body.closes_at if body.closes_at is not None else vote.closes_at
     items_given = "motions" in changes or "questions" in changes
-    try:
-        if items_given:
-            check_items(vote.kind, body.motions, body.questions, anonymous, allow_change)
-        elif vote.kind == "vote" and anonymous:
-            raise ValueError("表决不能匿名，须记录每户的投票")
-        elif anonymous and allow_change:
-            raise ValueError("匿名问卷不能修改答卷")
-        if opens_at is not None and closes_at <= opens_at:
-            raise ValueError("截止时间必须晚于开始时间")
-    except ValueError as exc:
-        raise errors.InvalidVote(str(exc)) from exc
+    current_kinds = {i.kind for i in await items_of(session, vote.id)}
+    problem = rules.vote_problem(
+        vote.kind,
+        bool(body.motions) if items_given else "motion" in current_kinds,
+        bool(body.questions) if items_given else bool(current_kinds - {"motion"}),
+        anonymous=bool(anonymous),
+        allow_change=bool(allow_change),
+        opens_at=opens_at,
+        closes_at=closes_at,
+    )
+    if problem is not None:
+        raise errors.InvalidVote(problem)
     if closes_at <= now:
         raise errors.ClosingTimePassed()
     if body.scope is not None:

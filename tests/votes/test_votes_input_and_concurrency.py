@@ -79,6 +79,10 @@ async def test_editing_a_draft_works_and_after_opening_is_refused(database_urls)
             f"/votes/{vote['id']}", json={"closes_at": (T0 - timedelta(hours=1)).isoformat()}, headers=manager(cid)
         )
         assert bad.status_code == 422
+        for change in ({"anonymous": True}, {"questions": [{"title": "q", "type": "text"}]}, {"motions": None},
+                       {"opens_at": (T0 + timedelta(days=30)).isoformat()}):
+            bad = await c.patch(f"/votes/{vote['id']}", json=change, headers=manager(cid))
+            assert bad.status_code == 422 and _is_chinese(bad.json()["error"]["message"]), (change, bad.text)
         await open_vote(c, cid, vote)
         r = await c.patch(f"/votes/{vote['id']}", json={"title": "再改"}, headers=manager(cid))
         assert r.status_code == 409 and r.json()["error"]["code"] == "vote_not_editable"
@@ -87,6 +91,7 @@ async def test_editing_a_draft_works_and_after_opening_is_refused(database_urls)
         assert again.status_code == 409
         detail = (await c.get(f"/votes/{vote['id']}", headers=manager(cid))).json()
         assert detail["title"] == "新标题" and detail["electorate_rooms"] == 1
+        assert detail["anonymous"] is False and detail["opens_at"] is None
 
 
 async def test_opening_with_no_rooms_in_scope_is_refused(database_urls):
