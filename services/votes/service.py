@@ -153,7 +153,7 @@ async def update_vote(session: AsyncSession, vote: Vote, body: VoteUpdate, now: 
     changes = body.model_dump(exclude_unset=True)
     anonymous = changes.get("anonymous", vote.anonymous)
     allow_change = changes.get("allow_change", vote.allow_change)
-    opens_at = changes["opens_at"] if "opens_at" in changes else vote.opens_at
+    opens_at = changes.get("opens_at", vote.opens_at)
     closes_at = body.closes_at if body.closes_at is not None else vote.closes_at
     items_given = "motions" in changes or "questions" in changes
     current_kinds = {i.kind for i in await items_of(session, vote.id)}
