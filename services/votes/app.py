@@ -7,10 +7,22 @@ from fastapi import FastAPI
 from services.common.app import create_service_app
 from services.common.events import EventHandlers
 from services.common.identity_replica import register_identity_replica
+from services.votes.clock import Clock
+from services.votes.router import router
+from services.votes.scheduler import start_scheduler
 from services.votes.settings import Settings
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     handlers = register_identity_replica(EventHandlers())
-    return create_service_app(settings, title="votes", routers=[], event_handlers=handlers)
+    app = create_service_app(
+        settings,
+        title="votes",
+        routers=[router],
+        startup_hooks=[start_scheduler],
+        event_handlers=handlers,
+    )
+    # Tests set or advance it; the scheduler and every route read the time from it.
+    app.state.clock = Clock()
+    return app

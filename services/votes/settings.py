@@ -13,3 +13,8 @@ class Settings(ServiceSettings):
     service_name: str = "votes"
     # Shared components whose tables live in this service's database (own migration histories).
     components: ClassVar[tuple[str, ...]] = ("identity_replica",)
+
+    # How often the scheduler looks for votes to open, close or announce (0 turns it off).
+    scheduler_interval_seconds: float = 5.0
+    # `votes.vote.closing_soon` is emitted this long before closes_at.
+    closing_soon_seconds: int = 24 * 3600

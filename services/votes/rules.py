@@ -1,0 +1,456 @@
+"""The votes rules as pure functions: the Civil Code art. 278 tally, ballot and vote checks,
+the state machine. No I/O; exact arithmetic only (Decimal areas, Fraction ratios, no float).
+
+Tally (domain.md, "Votes and surveys"):
+- total area = sum of the exclusive areas of every room in the electorate;
+- total owners = one per room, except that all rooms with one owner key count as one owner,
+  and all rooms not yet delivered (`unsold`, `sold`) count together as one owner, the
+  developer (SPC interpretation 法释〔2009〕7号, art. 9);
+- quorum: participating area >= 2/3 of total area AND participating owners >= 2/3 of total
+  owners (abstaining is participating);
+- ordinary matter: agreeing area > 1/2 of participating area AND agreeing owners > 1/2 of
+  participating owners; major matter: >= 3/4 of both.
+
+Community settings (`community_configs.settings`, frozen into a vote when it opens):
+- `multi_room_headcount` — how an owner who holds several rooms (or the developer) and voted
+  them differently counts toward the headcount of each option. Default `"unanimous"`: the owner
+  counts for an option only when every room they voted chose it; otherwise the owner took
+  part (quorum) but counts for no option ("mixed"). `"area_majority"`: the owner counts for the
+  option holding the most area among their voted rooms (a tie counts as mixed).
+  `"proportional"`: the owner's one head is split evenly among their voted rooms.
+- `non_voters_follow_majority` — the contested rule some management statutes adopt ("未参与
+  表决的业主视为同意多数意见"). Default off. When on and at least one ballot exists, the area
+  of every room without a ballot is counted as taking part and added to the option holding the
+  strictly largest participating area, and every owner without any ballot is counted as taking
+  part and added to the option with the strictly largest participating headcount. With a tie
+  for the largest, the non-voters stay non-voters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any, Literal
+
+MOTION_OPTIONS: tuple[str, ...] = ("agree", "disagree", "abstain")
+MOTION_OPTION_LABELS = {"agree": "同意", "disagree": "反对", "abstain": "弃权"}
+UNDELIVERED_STATES = frozenset({"unsold", "sold"})
+DEVELOPER_UNIT = "developer"
+
+QUORUM = Fraction(2, 3)
+ORDINARY_MAJORITY = Fraction(1, 2)  # strictly more than
+MAJOR_MAJORITY = Fraction(3, 4)  # at least
+
+HEADCOUNT_MODES = ("unanimous", "area_majority", "proportional")
+DEFAULT_COMMUNITY_SETTINGS: dict[str, Any] = {
+    "multi_room_headcount": "unanimous",
+    "non_voters_follow_majority": False,
+}
+
+Outcome = Literal["passed", "rejected", "no_quorum"]
+Matter = Literal["ordinary", "major"]
+
+AREA_QUANTUM = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class Elector:
+    """A room of the electorate snapshot."""
+
+    room_id: str
+    area: Decimal
+    state: str
+    owner_key: str | None
+
+
+@dataclass(frozen=True)
+class TallyRules:
+    multi_room_headcount: str = "unanimous"
+    non_voters_follow_majority: bool = False
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any] | None) -> TallyRules:
+        merged = {**DEFAULT_COMMUNITY_SETTINGS, **(settings or {})}
+        return cls(
+            multi_room_headcount=str(merged["multi_room_headcount"]),
+            non_voters_follow_majority=bool(merged["non_voters_follow_majority"]),
+        )
+
+
+@dataclass(frozen=True)
+class MotionTally:
+    matter: str
+    total_area: Decimal
+    total_owners: int
+    participating_area: Decimal
+    participating_owners: Fraction
+    area_by_option: dict[str, Decimal]
+    owners_by_option: dict[str, Fraction]
+    # Owners who took part but, under the headcount mode, count for no single option.
+    mixed_owners: Fraction
+    ballots: int
+    deemed_area: Decimal = Decimal("0.00")
+    deemed_owners: Fraction = Fraction(0)
+    quorum_met: bool = False
+    outcome: Outcome = "no_quorum"
+
+    @property
+    def agree_area(self) -> Decimal:
+        return self.area_by_option["agree"]
+
+    @property
+    def agree_owners(self) -> Fraction:
+        return self.owners_by_option["agree"]
+
+
+def owner_unit(elector: Elector) -> str:
+    """The tally key of the room's owner: the developer for undelivered rooms, else the buyer's
+    owner key, else the room itself."""
+    if elector.state in UNDELIVERED_STATES:
+        return DEVELOPER_UNIT
+    if elector.owner_key:
+        return "key:" + elector.owner_key
+    return "room:" + elector.room_id
+
+
+def ratio(part: Decimal | Fraction | int, whole: Decimal | Fraction | int) -> Fraction:
+    """part/whole exactly (0 when whole is 0)."""
+    if whole == 0:
+        return Fraction(0)
+    return Fraction(part) / Fraction(whole)
+
+
+def quorum_met(part_area: Decimal, total_area: Decimal, part_owners: Fraction, total_owners: int) -> bool:
+    if total_area <= 0 or total_owners <= 0:
+        return False
+    return ratio(part_area, total_area) >= QUORUM and ratio(part_owners, total_owners) >= QUORUM
+
+
+def motion_passes(
+    matter: str, agree_area: Decimal, part_area: Decimal, agree_owners: Fraction, part_owners: Fraction
+) -> bool:
+    if part_area <= 0 or part_owners <= 0:
+        return False
+    area, owners = ratio(agree_area, part_area), ratio(agree_owners, part_owners)
+    if matter == "major":
+        return area >= MAJOR_MAJORITY and owners >= MAJOR_MAJORITY
+    return area > ORDINARY_MAJORITY and owners > ORDINARY_MAJORITY
+
+
+@dataclass
+class MotionAggregate:
+    """What the tally of one motion needs, as the database can aggregate it: totals of the
+    electorate, area per option, owners whose voted rooms all chose one option, and the room
+    details of the (rare) owners who voted their rooms differently."""
+
+    total_area: Decimal = Decimal(0)
+    total_owners: int = 0
+    area_by_option: dict[str, Decimal] = field(default_factory=lambda: {o: Decimal(0) for o in MOTION_OPTIONS})
+    rooms_by_option: dict[str, int] = field(default_factory=lambda: {o: 0 for o in MOTION_OPTIONS})
+    single_minded_owners: dict[str, int] = field(default_factory=lambda: {o: 0 for o in MOTION_OPTIONS})
+    # One entry per split owner: {option: (area, rooms)}.
+    split_owners: list[dict[str, tuple[Decimal, int]]] = field(default_factory=list)
+    # Split owners counted without their details (enough for the "unanimous" mode).
+    split_owners_uncounted_details: int = 0
+
+
+def aggregate_motion(electorate: Iterable[Elector], choices: Mapping[str, str]) -> MotionAggregate:
+    """The aggregate of one motion in one pass over the electorate (the pure counterpart of
+    the service's SQL aggregation). `choices` maps room ids to agree/disagree/abstain."""
+    agg = MotionAggregate()
+    units: set[str] = set()
+    voted: dict[str, dict[str, tuple[Decimal, int]]] = {}
+    for e in electorate:
+        agg.total_area += e.area
+        unit = owner_unit(e)
+        units.add(unit)
+        choice = choices.get(e.room_id)
+        if choice is None:
+            continue
+        agg.area_by_option[choice] += e.area
+        agg.rooms_by_option[choice] += 1
+        per_option = voted.setdefault(unit, {})
+        area, rooms = per_option.get(choice, (Decimal(0), 0))
+        per_option[choice] = (area + e.area, rooms + 1)
+    agg.total_owners = len(units)
+    for per_option in voted.values():
+        if len(per_option) == 1:
+            agg.single_minded_owners[next(iter(per_option))] += 1
+        else:
+            agg.split_owners.append(per_option)
+    return agg
+
+
+def needs_split_details(rules: TallyRules) -> bool:
+    """Whether the tally must know how split owners divided their rooms (else a count does)."""
+    return rules.multi_room_headcount != "unanimous"
+
+
+def _split_owner_headcount(per_option: Mapping[str, tuple[Decimal, int]], mode: str) -> dict[str, Fraction]:
+    """How an owner who voted their rooms differently counts ({} = for no option)."""
+    if mode == "proportional":
+        rooms = sum(n for _, n in per_option.values())
+        return {opt: Fraction(n, rooms) for opt, (_, n) in per_option.items()}
+    if mode == "area_majority":
+        best = max(a for a, _ in per_option.values())
+        leaders = [opt for opt, (a, _) in per_option.items() if a == best]
+        if len(leaders) == 1:
+            return {leaders[0]: Fraction(1)}
+    return {}
+
+
+def _strict_leader(values: Mapping[str, Decimal | Fraction]) -> str | None:
+    best = max(values.values())
+    if best <= 0:
+        return None
+    leaders = [k for k, v in values.items() if v == best]
+    return leaders[0] if len(leaders) == 1 else None
+
+
+def tally_aggregate(agg: MotionAggregate, matter: str, rules: TallyRules = TallyRules()) -> MotionTally:
+    """The art. 278 outcome of one motion from its aggregate."""
+    area_by_option = dict(agg.area_by_option)
+    owners_by_option = {opt: Fraction(agg.single_minded_owners.get(opt, 0)) for opt in MOTION_OPTIONS}
+    if agg.split_owners_uncounted_details and rules.multi_room_headcount != "unanimous":
+        raise ValueError("this headcount mode needs the details of owners who split their votes")
+    mixed = Fraction(agg.split_owners_uncounted_details)
+    for per_option in agg.split_owners:
+        shares = _split_owner_headcount(per_option, rules.multi_room_headcount)
+        if not shares:
+            mixed += 1
+        for opt, share in shares.items():
+            owners_by_option[opt] += share
+    voting_owners = (
+        sum(agg.single_minded_owners.values()) + len(agg.split_owners) + agg.split_owners_uncounted_details
+    )
+    part_area = sum(area_by_option.values(), Decimal(0))
+    part_owners = Fraction(voting_owners)
+    ballots = sum(agg.rooms_by_option.values())
+
+    deemed_area, deemed_owners = Decimal(0), Fraction(0)
+    if rules.non_voters_follow_majority and ballots:
+        area_leader = _strict_leader(area_by_option)
+        nonvoting_area = agg.total_area - part_area
+        if area_leader is not None and nonvoting_area > 0:
+            deemed_area = nonvoting_area
+            area_by_option[area_leader] += deemed_area
+            part_area += deemed_area
+        owners_leader = _strict_leader(owners_by_option)
+        nonvoting_owners = agg.total_owners - voting_owners
+        if owners_leader is not None and nonvoting_owners > 0:
+            deemed_owners = Fraction(nonvoting_owners)
+            owners_by_option[owners_leader] += deemed_owners
+            part_owners += deemed_owners
+
+    has_quorum = quorum_met(part_area, agg.total_area, part_owners, agg.total_owners)
+    outcome: Outcome = "no_quorum"
+    if has_quorum:
+        passes = motion_passes(matter, area_by_option["agree"], part_area, owners_by_option["agree"], part_owners)
+        outcome = "passed" if passes else "rejected"
+    return MotionTally(
+        matter=matter,
+        total_area=agg.total_area,
+        total_owners=agg.total_owners,
+        participating_area=part_area,
+        participating_owners=part_owners,
+        area_by_option=area_by_option,
+        owners_by_option=owners_by_option,
+        mixed_owners=mixed,
+        ballots=ballots,
+        deemed_area=deemed_area,
+        deemed_owners=deemed_owners,
+        quorum_met=has_quorum,
+        outcome=outcome,
+    )
+
+
+def tally_motion(
+    electorate: Iterable[Elector],
+    choices: Mapping[str, str],
+    matter: str,
+    rules: TallyRules = TallyRules(),
+) -> MotionTally:
+    """The art. 278 tally of one motion from the electorate and each room's choice; rooms
+    outside the electorate are ignored."""
+    return tally_aggregate(aggregate_motion(electorate, choices), matter, rules)
+
+
+# --- presenting numbers (strings, never floats) -------------------------------------------
+
+
+def area_str(value: Decimal) -> str:
+    return str(value.quantize(AREA_QUANTUM))
+
+
+def fraction_str(value: Fraction) -> str:
+    return str(value)
+
+
+def threshold_strings(matter: str) -> dict[str, str]:
+    return {
+        "quorum_area": ">= 2/3",
+        "quorum_owners": ">= 2/3",
+        "agree_area": ">= 3/4" if matter == "major" else "> 1/2",
+        "agree_owners": ">= 3/4" if matter == "major" else "> 1/2",
+    }
+
+
+def motion_result(item_id: str, title: str, t: MotionTally) -> dict[str, Any]:
+    """The JSON form of one motion's tally (results endpoint and the closed event)."""
+    return {
+        "item_id": item_id,
+        "title": title,
+        "matter": t.matter,
+        "outcome": t.outcome,
+        "quorum_met": t.quorum_met,
+        "ballots": t.ballots,
+        "total": {"area": area_str(t.total_area), "owners": t.total_owners},
+        "participation": {
+            "area": area_str(t.participating_area),
+            "owners": fraction_str(t.participating_owners),
+            "area_ratio": fraction_str(ratio(t.participating_area, t.total_area)),
+            "owners_ratio": fraction_str(ratio(t.participating_owners, t.total_owners)),
+        },
+        "agreement": {
+            "area": area_str(t.agree_area),
+            "owners": fraction_str(t.agree_owners),
+            "area_ratio": fraction_str(ratio(t.agree_area, t.participating_area)),
+            "owners_ratio": fraction_str(ratio(t.agree_owners, t.participating_owners)),
+        },
+        "options": {
+            opt: {"area": area_str(t.area_by_option[opt]), "owners": fraction_str(t.owners_by_option[opt])}
+            for opt in MOTION_OPTIONS
+        },
+        "mixed_owners": fraction_str(t.mixed_owners),
+        "deemed": {"area": area_str(t.deemed_area), "owners": fraction_str(t.deemed_owners)},
+        "thresholds": threshold_strings(t.matter),
+    }
+
+
+# --- the vote's state machine ---------------------------------------------------------------
+
+VoteStatus = Literal["draft", "scheduled", "open", "closed"]
+
+
+def can_edit(status: str) -> bool:
+    return status == "draft"
+
+
+def can_open(status: str) -> bool:
+    return status in ("draft", "scheduled")
+
+
+def can_close(status: str) -> bool:
+    return status == "open"
+
+
+def accepts_ballots(status: str, now: datetime, closes_at: datetime) -> bool:
+    return status == "open" and now < closes_at
+
+
+def vote_problem(
+    kind: str,
+    has_motions: bool,
+    has_questions: bool,
+    *,
+    anonymous: bool,
+    allow_change: bool,
+    opens_at: datetime | None,
+    closes_at: datetime,
+) -> str | None:
+    """Why a vote or survey is not well formed (None when it is): a vote has motions and no
+    questions and is never anonymous; a survey has questions and no motions; an anonymous
+    survey cannot be changed (its answers are not linked to a room); it closes after it opens."""
+    if kind == "vote":
+        if not has_motions:
+            return "投票至少需要一个议题"
+        if has_questions:
+            return "投票不能包含问卷题目"
+        if anonymous:
+            return "表决不能匿名，须记录每户的投票"
+    else:
+        if not has_questions:
+            return "问卷至少需要一个题目"
+        if has_motions:
+            return "问卷不能包含表决议题"
+    if anonymous and allow_change:
+        return "匿名问卷不能修改答卷"
+    if opens_at is not None and closes_at <= opens_at:
+        return "截止时间必须晚于开始时间"
+    return None
+
+
+# --- ballot checks ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ItemSpec:
+    """What a ballot may answer for one item of a vote."""
+
+    item_id: str
+    kind: str  # motion | single | multiple | text
+    option_ids: tuple[str, ...] = ()
+    max_choices: int | None = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    item_id: str
+    option_ids: tuple[str, ...] = ()
+    text: str | None = None
+
+
+@dataclass
+class BallotProblem:
+    code: str
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+TEXT_ANSWER_MAX = 2000
+
+
+def check_ballot(items: Sequence[ItemSpec], answers: Sequence[Answer]) -> BallotProblem | None:
+    """Why the answers are not a valid ballot for these items (None when they are): every
+    motion and choice question answered exactly once, known options only, one option on a
+    motion or single-choice question, at most `max_choices` on a multiple-choice one. Free-text
+    questions may be left out."""
+    by_id = {i.item_id: i for i in items}
+    seen: set[str] = set()
+    for a in answers:
+        spec = by_id.get(a.item_id)
+        if spec is None:
+            return BallotProblem("unknown_item", "答卷包含不存在的题目或议题", {"item_id": a.item_id})
+        if a.item_id in seen:
+            return BallotProblem("duplicate_answer", "同一题目只能作答一次", {"item_id": a.item_id})
+        seen.add(a.item_id)
+        if spec.kind == "text":
+            if a.option_ids or a.text is None:
+                return BallotProblem("text_expected", "填空题请填写文字回答", {"item_id": a.item_id})
+            if len(a.text) > TEXT_ANSWER_MAX:
+                return BallotProblem("text_too_long", "文字回答过长", {"item_id": a.item_id})
+            continue
+        if a.text is not None:
+            return BallotProblem("option_expected", "该题目请选择选项", {"item_id": a.item_id})
+        unknown = [o for o in a.option_ids if o not in spec.option_ids]
+        if unknown:
+            return BallotProblem("unknown_option", "选项不存在", {"item_id": a.item_id, "option_ids": unknown})
+        if len(set(a.option_ids)) != len(a.option_ids):
+            return BallotProblem("duplicate_option", "同一选项不能重复选择", {"item_id": a.item_id})
+        if not a.option_ids:
+            return BallotProblem("missing_choice", "请选择一个选项", {"item_id": a.item_id})
+        if spec.kind in ("motion", "single") and len(a.option_ids) != 1:
+            return BallotProblem("single_choice", "该题目只能选择一个选项", {"item_id": a.item_id})
+        if spec.kind == "multiple" and len(a.option_ids) > (spec.max_choices or len(spec.option_ids)):
+            return BallotProblem(
+                "too_many_choices",
+                f"该题目最多选择 {spec.max_choices} 项",
+                {"item_id": a.item_id, "max_choices": spec.max_choices},
+            )
+    missing = [i.item_id for i in items if i.kind != "text" and i.item_id not in seen]
+    if missing:
+        return BallotProblem("missing_answer", "每个议题和选择题都必须作答", {"item_ids": missing})
+    return None
