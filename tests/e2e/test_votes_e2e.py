@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-pytest.importorskip("scripts.stack")  # the stack harness (main); absent on a bare branch
 
 from scripts.stack import Stack
 
