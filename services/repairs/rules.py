@@ -206,13 +206,20 @@ def _bigrams(text: str) -> set[str]:
     return {text[i : i + 2] for i in range(len(text) - 1)} or {text}
 
 
-def similar_places(a: str, b: str, threshold: float = 0.5) -> bool:
-    """Two free-text places name the same spot: one contains the other, or their character
-    bigrams overlap by at least `threshold` (Jaccard) — robust to word order and spacing."""
+_DIGITS = re.compile(r"\d+")
+
+
+def similar_places(a: str, b: str, threshold: float = 0.6) -> bool:
+    """Two free-text places name the same spot: numbers (building, floor, unit) agree, and one
+    contains the other or their character bigrams overlap by at least `threshold` of the
+    shorter one — robust to spacing, punctuation, word order and added words ("坏了")."""
     na, nb = normalise_place(a), normalise_place(b)
     if not na or not nb:
+        return False
+    da, db = _DIGITS.findall(na), _DIGITS.findall(nb)
+    if da and db and set(da) != set(db):
         return False
     if na in nb or nb in na:
         return True
     ba, bb = _bigrams(na), _bigrams(nb)
-    return len(ba & bb) / len(ba | bb) >= threshold
+    return len(ba & bb) / min(len(ba), len(bb)) >= threshold
