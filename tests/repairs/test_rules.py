@@ -77,7 +77,8 @@ def test_a_manager_who_reported_may_act_in_either_role():
 
 def test_urgent_tickets_get_a_short_arrive_deadline_and_the_same_acknowledge():
     t0 = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)  # midnight in Shanghai
-    kw = dict(acknowledge_minutes=5, arrive_minutes=240, resolve_minutes=1440, urgent_arrive_minutes=30)
+    kw = {"acknowledge_minutes": 5, "arrive_minutes": 240, "resolve_minutes": 1440,
+          "urgent_arrive_minutes": 30}
     normal = rules.deadlines(t0, urgent=False, **kw)
     urgent = rules.deadlines(t0, urgent=True, **kw)
     assert normal.acknowledge == urgent.acknowledge == t0 + timedelta(minutes=5)
