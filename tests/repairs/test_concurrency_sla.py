@@ -81,13 +81,15 @@ async def test_the_scheduler_runs_in_the_lifespan(database_urls, tmp_path):
     from tests.repairs.helpers import make_world, repairs_app
     from tests.support import client_for
 
-    async with repairs_app(database_urls["repairs"], tmp_path, scheduler_interval_seconds=0.05) as app:
-        async with client_for(app) as client:
-            world = await make_world(app, client)
-            await world.ticket()
-            app.state.clock.advance(minutes=6)
-            for _ in range(100):
-                if await world.events("repairs.ticket.overdue"):
-                    break
-                await asyncio.sleep(0.05)
-            assert [e["clock"] for e in await world.events("repairs.ticket.overdue")] == ["acknowledge"]
+    async with (
+        repairs_app(database_urls["repairs"], tmp_path, scheduler_interval_seconds=0.05) as app,
+        client_for(app) as client,
+    ):
+        world = await make_world(app, client)
+        await world.ticket()
+        app.state.clock.advance(minutes=6)
+        for _ in range(100):
+            if await world.events("repairs.ticket.overdue"):
+                break
+            await asyncio.sleep(0.05)
+        assert [e["clock"] for e in await world.events("repairs.ticket.overdue")] == ["acknowledge"]
