@@ -179,6 +179,29 @@ def breached_clocks(
     ]
 
 
+def late_clocks(
+    from_status: str,
+    to_status: str,
+    action: str,
+    now: datetime,
+    due: dict[str, datetime],
+    already: dict[str, bool],
+) -> list[str]:
+    """Clocks a transition stops after their deadline (a late accept, arrival or fix): they
+    are breaches too, even when no sweep ran in between. Cancelling stops clocks without
+    meeting them, and is not counted."""
+    if action == "cancel":
+        return []
+    return [
+        clock
+        for clock, running in CLOCK_RUNNING.items()
+        if from_status in running
+        and to_status not in running
+        and not already[clock]
+        and due[clock] <= now
+    ]
+
+
 def may_urge(last_urged_at: datetime | None, now: datetime, interval_minutes: int) -> bool:
     return last_urged_at is None or now - last_urged_at >= timedelta(minutes=interval_minutes)
 

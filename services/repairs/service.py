@@ -385,6 +385,45 @@ def _status_changed(ticket: Ticket, from_status: str, action: str, note: str | N
     }
 
 
+def _due(ticket: Ticket) -> dict[str, datetime]:
+    return {
+        "acknowledge": ticket.acknowledge_due_at,
+        "arrive": ticket.arrive_due_at,
+        "resolve": ticket.resolve_due_at,
+    }
+
+
+def _breached(ticket: Ticket) -> dict[str, bool]:
+    return {
+        "acknowledge": ticket.acknowledge_breached,
+        "arrive": ticket.arrive_breached,
+        "resolve": ticket.resolve_breached,
+    }
+
+
+def _overdue_event(
+    session: AsyncSession, community_id: str, ticket_id: str, reporter_id: str, clock: str, deadline: datetime
+) -> None:
+    emit(
+        session,
+        "repairs.ticket.overdue",
+        {
+            "community_id": community_id,
+            "ticket_id": ticket_id,
+            "reporter_id": reporter_id,
+            "clock": clock,
+            "deadline": deadline.isoformat(),
+        },
+        ordering_key=ticket_id,
+    )
+
+
+def _record_breach(session: AsyncSession, ticket: Ticket, clock: str) -> None:
+    setattr(ticket, f"{clock}_breached", True)
+    ticket.overdue = True
+    _overdue_event(session, ticket.community_id, ticket.id, ticket.reporter_id, clock, _due(ticket)[clock])
+
+
 async def _apply(
     session: AsyncSession,
     settings: Settings,
@@ -465,6 +504,8 @@ async def _apply(
         ticket.arrive_due_at, ticket.resolve_due_at = due.arrive, due.resolve
         ticket.arrive_breached = ticket.resolve_breached = False
 
+    for clock in rules.late_clocks(from_status, to_status, action, now, _due(ticket), _breached(ticket)):
+        _record_breach(session, ticket, clock)
     ticket.status = to_status
     ticket.updated_at = now
     _add_timeline(
@@ -671,18 +712,7 @@ async def mark_breaches(session: AsyncSession, now: datetime, batch: int = 500) 
             )
             if result.rowcount != 1:  # type: ignore[attr-defined]
                 continue
-            emit(
-                session,
-                "repairs.ticket.overdue",
-                {
-                    "community_id": community_id,
-                    "ticket_id": ticket_id,
-                    "reporter_id": reporter_id,
-                    "clock": clock,
-                    "deadline": due.isoformat(),
-                },
-                ordering_key=ticket_id,
-            )
+            _overdue_event(session, community_id, ticket_id, reporter_id, clock, due)
             emitted += 1
     await session.flush()
     return emitted

@@ -63,6 +63,17 @@ async def test_acknowledge_breach_is_recorded_and_announced_once(world: World, a
     assert (prompt["id"], "acknowledge") not in clocks and (prompt["id"], "arrive") in clocks
 
 
+async def test_a_late_step_between_sweeps_is_a_breach_too(world: World, app):
+    t = await world.ticket()
+    app.state.clock.advance(minutes=7)
+    assert (await world.ok(world.manager, t["id"], "accept"))["overdue"] is True
+    assert [e["clock"] for e in await world.events("repairs.ticket.overdue")] == ["acknowledge"]
+    assert (await sweep(app))["breaches"] == 0
+    cancelled = await world.ticket(category="electricity")
+    app.state.clock.advance(minutes=7)
+    assert (await world.ok(world.owner, cancelled["id"], "cancel"))["overdue"] is False
+
+
 async def test_resolved_tickets_close_themselves_after_seven_days(world: World, app):
     tid = (await world.ticket())["id"]
     await world.drive(tid, "resolved")
