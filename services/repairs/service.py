@@ -612,9 +612,23 @@ async def list_tickets(
 # --- statistics ---------------------------------------------------------------------------
 
 
-async def _percentiles(session: AsyncSession, column: Any, where: list[Any]) -> tuple[int, int | None, int | None]:
-    """Nearest-rank median and p90 of a duration column, by window functions (SQLite and
-    PostgreSQL alike): rank ceil(n·p) is (n·p + 99) // 100 in integer arithmetic."""
+async def _percentiles(
+    session: AsyncSession, column: Any, where: list[Any]
+) -> tuple[int, int | None, int | None]:
+    """Nearest-rank median and p90 of a duration column, in SQL. PostgreSQL has
+    `percentile_disc`; SQLite gets the same ranks from window functions (rank ceil(n·p) is
+    (n·p + 99) // 100 in integer arithmetic)."""
+    if session.bind.dialect.name == "postgresql":
+        n, median, p90 = (
+            await session.execute(
+                select(
+                    func.count(column),
+                    func.percentile_disc(0.5).within_group(column),
+                    func.percentile_disc(0.9).within_group(column),
+                ).where(*where, column.is_not(None))
+            )
+        ).one()
+        return int(n or 0), median, p90
     ranked = (
         select(
             column.label("v"),

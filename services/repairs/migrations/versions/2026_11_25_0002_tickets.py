@@ -66,6 +66,14 @@ def upgrade() -> None:
     op.create_index("ix_repair_tickets_room", "repair_tickets", ["room_id", "created_at"])
     op.create_index("ix_repair_tickets_assignee", "repair_tickets", ["assignee_id", "status"])
     op.create_index("ix_repair_tickets_status", "repair_tickets", ["status"])
+    op.create_index(
+        "ix_repair_tickets_stats",
+        "repair_tickets",
+        [
+            "community_id", "created_at", "status", "category", "overdue", "rating",
+            "reopen_count", "accept_seconds", "resolve_seconds",
+        ],
+    )
     op.create_table(
         "repair_timeline",
         sa.Column("id", sa.String(36), nullable=False),

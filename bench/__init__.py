@@ -1,0 +1,1 @@
+"""Benchmarks: long load runs that print figures (`make bench`), not part of the test suite."""
