@@ -76,9 +76,14 @@ async def _fill(url: str, community_id: str) -> float:
     async with engine.begin() as conn:
         for i in range(0, len(data), 5000):
             await conn.execute(insert(Ticket), data[i : i + 5000])
-        if url.startswith("postgresql"):
-            await conn.execute(text("ANALYZE repair_tickets"))
     await engine.dispose()
+    if url.startswith("postgresql"):
+        # What autovacuum does soon after a bulk load: statistics, and the visibility map that
+        # lets the statistics read the covering index alone.
+        vacuum = create_async_engine(url, isolation_level="AUTOCOMMIT")
+        async with vacuum.connect() as conn:
+            await conn.execute(text("VACUUM ANALYZE repair_tickets"))
+        await vacuum.dispose()
     return time.perf_counter() - started
 
 

@@ -657,7 +657,8 @@ async def stats(
         where.append(Ticket.created_at >= created_from)
     if created_to:
         where.append(Ticket.created_at < created_to)
-    total, overdue, rated, rating_avg, resolved_ever, reopened = (
+    # One pass for the totals and the counts by state; one per grouping or percentile.
+    row = (
         await session.execute(
             select(
                 func.count(),
@@ -666,12 +667,12 @@ async def stats(
                 func.avg(Ticket.rating),
                 func.count().filter(or_(Ticket.resolve_seconds.is_not(None), Ticket.reopen_count > 0)),
                 func.count().filter(Ticket.reopen_count > 0),
+                *(func.count().filter(Ticket.status == status) for status in rules.STATUSES),
             ).where(*where)
         )
     ).one()
-    by_status = dict(
-        (await session.execute(select(Ticket.status, func.count()).where(*where).group_by(Ticket.status))).all()
-    )
+    total, overdue, rated, rating_avg, resolved_ever, reopened = row[:6]
+    by_status = dict(zip(rules.STATUSES, row[6:], strict=True))
     by_category = dict(
         (await session.execute(select(Ticket.category, func.count()).where(*where).group_by(Ticket.category))).all()
     )
