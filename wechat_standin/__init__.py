@@ -1,0 +1,1 @@
+"""Local stand-in of the WeChat server API; see wechat_standin.app for what it serves."""
