@@ -4,7 +4,6 @@ a community with an owner, a family member, a crew member and a manager, and a s
 from __future__ import annotations
 
 import io
-import json
 import struct
 import uuid
 import zlib
@@ -24,6 +23,7 @@ from services.repairs.models import Ticket, TimelineEntry
 from services.repairs.wechat import ContentChecker
 from tests import identity_events as ie
 from tests.support import auth, crew_token, manager_token, running_app, token
+from wechat_standin.app import create_app as create_standin
 
 
 class Clock:
@@ -39,39 +39,18 @@ class Clock:
         self.now += timedelta(**delta)
 
 
-def wechat_transport() -> httpx.MockTransport:
-    """WeChat's stable_token and msg_sec_check, with the stand-in's deterministic markers
-    (`[risky]`/违禁内容 → risky, `[review]`/待审内容 → review). Used until the stand-in lands."""
-
-    def handle(request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/cgi-bin/stable_token":
-            return httpx.Response(200, json={"access_token": "tok-1", "expires_in": 7200})
-        if request.url.path == "/wxa/msg_sec_check":
-            if request.url.params.get("access_token") != "tok-1":
-                return httpx.Response(200, json={"errcode": 40001, "errmsg": "invalid credential"})
-            body = json.loads(request.content)
-            text = body["content"].casefold()
-            suggest = "risky" if ("[risky]" in text or "违禁内容" in text) else (
-                "review" if ("[review]" in text or "待审内容" in text) else "pass"
-            )
-            if body.get("version") != 2:
-                if suggest == "risky":
-                    return httpx.Response(200, json={"errcode": 87014, "errmsg": "risky content"})
-                return httpx.Response(200, json={"errcode": 0, "errmsg": "ok"})
-            return httpx.Response(
-                200, json={"errcode": 0, "errmsg": "ok", "result": {"suggest": suggest, "label": 100}}
-            )
-        return httpx.Response(404)
-
-    return httpx.MockTransport(handle)
-
-
 @asynccontextmanager
 async def repairs_app(database_url: str, uploads_dir: Path, **overrides: Any) -> AsyncIterator[Any]:
     overrides.setdefault("scheduler_interval_seconds", 0)
     async with running_app("repairs", database_url, uploads_dir=str(uploads_dir), **overrides) as app:
         app.state.clock = Clock()
-        wechat_http = httpx.AsyncClient(transport=wechat_transport())
+        # The WeChat stand-in, in process: its default markers make text risky ("违禁内容",
+        # "[risky]") or due for review ("待审内容", "[review]").
+        app.state.wechat = create_standin()
+        wechat_http = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app.state.wechat), base_url="http://wechat"
+        )
+        app.state.wechat_http = wechat_http
         app.state.content_checker = ContentChecker(wechat_http, "http://wechat", "wx-app", "secret")
         try:
             yield app

@@ -111,17 +111,31 @@ async def test_a_user_without_openid_still_gets_risky_text_refused(world: World,
 
 
 async def test_unreachable_wechat_accepts_the_ticket_flagged_for_review(world: World, app):
-    import httpx
+    wx = app.state.wechat_http
+    await wx.post("/_standin/faults", json={"path": "/wxa/msg_sec_check", "http_status": 503, "times": 1})
+    assert (await world.ticket())["content_flagged"] is True
+    await wx.post("/_standin/faults", json={"path": "/wxa/msg_sec_check", "errcode": -1, "times": 1})
+    assert (await world.ticket(category="electricity"))["content_flagged"] is True
+    assert (await world.ticket(category="elevator"))["content_flagged"] is False
 
-    from services.repairs.wechat import ContentChecker
 
-    def down(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(503)
+async def test_the_access_token_is_cached_and_renewed_when_replaced(world: World, app):
+    wx = app.state.wechat_http
+    calls: list[str] = []
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(down)) as http:
-        app.state.content_checker = ContentChecker(http, "http://wechat", "a", "b")
-        t = await world.ticket()
-    assert t["content_flagged"] is True
+    async def record(request) -> None:
+        calls.append(request.url.path)
+
+    wx.event_hooks["request"].append(record)
+    await world.ticket()
+    await world.ticket(category="electricity")
+    assert calls.count("/cgi-bin/stable_token") == 1 and calls.count("/wxa/msg_sec_check") == 2
+    # Someone forces a new token: ours answers 40001, is renewed once, and the check goes on.
+    r = await wx.post("/cgi-bin/stable_token", json={"grant_type": "client_credential", "appid": "wx-app", "secret": "secret", "force_refresh": True})
+    assert "access_token" in r.json()
+    calls.clear()
+    assert (await world.ticket(category="elevator", description="[review] 电梯异响"))["content_flagged"] is True
+    assert calls == ["/wxa/msg_sec_check", "/cgi-bin/stable_token", "/wxa/msg_sec_check"]
 
 
 async def test_duplicates_are_suggested_for_the_same_room_or_a_similar_place(world: World, app):
