@@ -51,6 +51,7 @@ class Ticket(Base):
     content_check: Mapped[str] = mapped_column(String(20), default="pass")
     status: Mapped[str] = mapped_column(String(20))
     assignee_id: Mapped[str | None] = mapped_column(String(36))
+    assignee_name: Mapped[str | None] = mapped_column(String(120))
     needs_reassignment: Mapped[bool] = mapped_column(Boolean, default=False)
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
     rating: Mapped[int | None] = mapped_column(Integer)
@@ -103,6 +104,8 @@ class TimelineEntry(Base):
     community_id: Mapped[str] = mapped_column(String(36))
     seq: Mapped[int] = mapped_column(Integer)
     actor_id: Mapped[str | None] = mapped_column(String(36))
+    # As the person was called then ("1栋101李明", "王师傅"): the owner's progress view.
+    actor_name: Mapped[str | None] = mapped_column(String(120))
     actor_role: Mapped[str] = mapped_column(String(20))
     action: Mapped[str] = mapped_column(String(20))
     from_status: Mapped[str | None] = mapped_column(String(20))

@@ -56,6 +56,7 @@ def _timeline_out(settings: Settings, entry: TimelineEntry) -> TimelineOut:
         seq=entry.seq,
         action=entry.action,
         actor_id=entry.actor_id,
+        actor_name=entry.actor_name,
         actor_role=entry.actor_role,
         from_status=entry.from_status,
         to_status=entry.to_status,

@@ -102,6 +102,7 @@ class TimelineOut(BaseModel):
     seq: int
     action: str
     actor_id: str | None
+    actor_name: str | None
     actor_role: str
     from_status: str | None
     to_status: str
@@ -127,6 +128,7 @@ class TicketOut(BaseModel):
     status: str
     status_label: str
     assignee_id: str | None
+    assignee_name: str | None
     content_flagged: bool
     needs_reassignment: bool
     reopen_count: int

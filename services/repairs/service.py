@@ -251,12 +251,17 @@ async def possible_duplicates(
     return [t for t in candidates if t.location and rules.similar_places(t.location, location or "")][:10]
 
 
+async def _name_of(session: AsyncSession, principal: Principal, community_id: str) -> str | None:
+    return await replica.display_name(session, principal.account_id, community_id) or principal.name
+
+
 def _add_timeline(
     session: AsyncSession,
     ticket: Ticket,
     *,
     seq: int,
     actor_id: str | None,
+    actor_name: str | None,
     actor_role: str,
     action: str,
     from_status: str | None,
@@ -271,6 +276,7 @@ def _add_timeline(
             community_id=ticket.community_id,
             seq=seq,
             actor_id=actor_id,
+            actor_name=actor_name,
             actor_role=actor_role,
             action=action,
             from_status=from_status,
@@ -346,7 +352,8 @@ async def create_ticket(
     await session.flush()
     await _attach_photos(session, principal, data.photo_ids, ticket)
     _add_timeline(
-        session, ticket, seq=1, actor_id=principal.account_id, actor_role="reporter",
+        session, ticket, seq=1, actor_id=principal.account_id,
+        actor_name=await _name_of(session, principal, ticket.community_id), actor_role="reporter",
         action="submit", from_status=None, note=None, photo_ids=data.photo_ids, now=now,
     )
     emit(
@@ -455,6 +462,7 @@ async def _apply(
         if staff is None or staff.department is None:
             raise AssigneeNotFound()
         ticket.assignee_id = staff.account_id
+        ticket.assignee_name = staff.name or None
         ticket.department = staff.department
         ticket.needs_reassignment = False
     if action == "urge":
@@ -510,7 +518,9 @@ async def _apply(
     ticket.updated_at = now
     _add_timeline(
         session, ticket, seq=ticket.version + 1,
-        actor_id=principal.account_id if principal else None, actor_role=role, action=action,
+        actor_id=principal.account_id if principal else None,
+        actor_name=await _name_of(session, principal, ticket.community_id) if principal else "系统",
+        actor_role=role, action=action,
         from_status=from_status, note=data.comment if action == "confirm" and not note else note,
         photo_ids=data.photo_ids, now=now,
     )
@@ -767,7 +777,7 @@ async def flag_for_reassignment(session: AsyncSession, community_id: str, accoun
         ticket.needs_reassignment = True
         ticket.updated_at = now
         _add_timeline(
-            session, ticket, seq=ticket.version + 1, actor_id=None, actor_role="system",
+            session, ticket, seq=ticket.version + 1, actor_id=None, actor_name="系统", actor_role="system",
             action="flag", from_status=ticket.status, note="处理人员已离职，等待重新派单",
             photo_ids=(), now=now,
         )

@@ -30,6 +30,9 @@ async def test_whole_loop_owner_manager_crew(world: World):
         ("confirm", "reporter", "resolved", "closed"),
     ]
     assert body["timeline"][4]["note"] == "等待配件"
+    assert body["assignee_name"] == "王师傅"
+    names = [e["actor_name"] for e in body["timeline"]]
+    assert names[0] == "1栋101李明" and names[3] == "王师傅"  # the replica's display names
     assert len(body["timeline"][6]["photos"]) == 1  # completion photo
     changed = await world.events("repairs.ticket.status_changed")
     assert [(e["from_status"], e["to_status"], e["action"]) for e in changed] == [s[2:] + (s[0],) for s in steps[1:]]
