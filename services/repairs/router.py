@@ -145,10 +145,8 @@ async def list_tickets(
     _aware(created_from, created_to)
     filters = service.ListFilters(community_id, status, category, assignee, overdue, created_from, created_to)
     rows, next_cursor = await service.list_tickets(session, principal, filters, limit, cursor)
-    items = [
-        TicketOut.model_validate(_ticket_out(settings, t, await service.roles_on(session, principal, t)))
-        for t in rows
-    ]
+    roles = await service.roles_on_many(session, principal, rows)
+    items = [TicketOut.model_validate(_ticket_out(settings, t, r)) for t, r in zip(rows, roles, strict=True)]
     return Page[TicketOut](items=items, next_cursor=next_cursor)
 
 

@@ -93,17 +93,35 @@ def is_desk(principal: Principal, community_id: str) -> bool:
 # --- who is who on a ticket ---------------------------------------------------------------
 
 
-async def roles_on(session: AsyncSession, principal: Principal, ticket: Ticket) -> frozenset[str]:
+def roles_given(principal: Principal, ticket: Ticket, verified_rooms: set[str]) -> frozenset[str]:
+    """The caller's roles on a ticket, knowing the rooms they are verified on."""
     roles = set()
     if ticket.reporter_id == principal.account_id:
         roles.add("reporter")
-    if ticket.room_id and await replica.is_verified_on(session, principal.account_id, ticket.room_id):
+    if ticket.room_id is not None and ticket.room_id in verified_rooms:
         roles.add("household")
     if is_desk(principal, ticket.community_id):
         roles.add("desk")
     if ticket.assignee_id is not None and ticket.assignee_id == principal.account_id:
         roles.add("assignee")
     return frozenset(roles)
+
+
+async def roles_on(session: AsyncSession, principal: Principal, ticket: Ticket) -> frozenset[str]:
+    verified = (
+        {ticket.room_id}
+        if ticket.room_id and await replica.is_verified_on(session, principal.account_id, ticket.room_id)
+        else set()
+    )
+    return roles_given(principal, ticket, verified)
+
+
+async def roles_on_many(
+    session: AsyncSession, principal: Principal, tickets: Sequence[Ticket]
+) -> list[frozenset[str]]:
+    """Roles on a page of tickets with one replica query, not one per ticket."""
+    verified = await replica.verified_room_ids(session, principal.account_id) if tickets else set()
+    return [roles_given(principal, t, verified) for t in tickets]
 
 
 async def visible_ticket(
