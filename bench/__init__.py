@@ -1,1 +1,1 @@
-"""Benchmarks: long load runs that print figures (`make bench`), not part of the test suite."""
+"""Benchmarks (`make bench`): modules listed in bench/__main__.py BENCHES, each with a `main()`."""
