@@ -13,8 +13,9 @@ from fastapi import Depends, Path, Request
 from services.common.auth import CurrentPrincipal, Principal
 from services.common.db import SessionDep
 from services.repairs import service
-from services.repairs.errors import CommunityNotFound
+from services.repairs.errors import CommunityNotFound, ContentRisky
 from services.repairs.models import Ticket
+from services.repairs.schemas import TransitionIn
 from services.repairs.settings import Settings
 from services.repairs.wechat import ContentChecker
 
@@ -37,6 +38,20 @@ def _checker(request: Request) -> ContentChecker:
 Now = Annotated[datetime, Depends(_now)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 CheckerDep = Annotated[ContentChecker, Depends(_checker)]
+
+
+async def _checked_transition(
+    body: TransitionIn, principal: CurrentPrincipal, checker: CheckerDep
+) -> TransitionIn:
+    """The transition body, its free text (note, rating comment) through msgSecCheck. Routes
+    declare it before the ticket, so the outside call happens before any transaction opens."""
+    text = "\n".join(t for t in (body.note, body.comment) if t)
+    if text and await checker.check(text, principal.openid) == "risky":
+        raise ContentRisky()
+    return body
+
+
+CheckedTransition = Annotated[TransitionIn, Depends(_checked_transition)]
 
 
 @dataclass(frozen=True)

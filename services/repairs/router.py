@@ -14,7 +14,14 @@ from services.common.db import SessionDep
 from services.common.errors import BadRequest, Forbidden
 from services.common.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page
 from services.repairs import rules, service
-from services.repairs.deps import CheckerDep, DeskCommunity, Now, SettingsDep, VisibleTicket
+from services.repairs.deps import (
+    CheckedTransition,
+    CheckerDep,
+    DeskCommunity,
+    Now,
+    SettingsDep,
+    VisibleTicket,
+)
 from services.repairs.labels import STATUS_LABELS
 from services.repairs.models import Ticket, TimelineEntry
 from services.repairs.schemas import (
@@ -29,7 +36,6 @@ from services.repairs.schemas import (
     TicketDetail,
     TicketOut,
     TimelineOut,
-    TransitionIn,
     UploadOut,
 )
 from services.repairs.settings import Settings
@@ -157,7 +163,7 @@ async def get_ticket(session: SessionDep, settings: SettingsDep, access: Visible
 
 @router.post("/repairs/{ticket_id}/transitions", response_model=TicketDetail)
 async def transition(
-    session: SessionDep, settings: SettingsDep, now: Now, access: VisibleTicket, body: TransitionIn
+    body: CheckedTransition, session: SessionDep, settings: SettingsDep, now: Now, access: VisibleTicket
 ) -> dict[str, object]:
     ticket = await service.transition(
         session, settings, access.principal, access.ticket, access.roles, body, now

@@ -314,6 +314,11 @@ async def create_ticket(
     data: TicketCreate,
     now: datetime,
 ) -> tuple[Ticket, list[Ticket]]:
+    # WeChat first, before the first query opens a transaction: on SQLite that takes the
+    # write lock, which must not be held across an outside call.
+    verdict = await checker.check("\n".join(filter(None, [data.description, data.location])), principal.openid)
+    if verdict == "risky":
+        raise ContentRisky()
     categories = await categories_of(session, settings, data.community_id)
     category = categories.get(data.category)
     room_id, place, location = await _place_of(session, principal, data)
@@ -323,9 +328,6 @@ async def create_ticket(
         )
     if data.kind == "repair" and not data.photo_ids:
         raise InvalidTicket("报修请至少上传一张现场照片（问题 + 地点 + 联系方式 + 图片）", code="photo_required")
-    verdict = await checker.check("\n".join(filter(None, [data.description, location])), principal.openid)
-    if verdict == "risky":
-        raise ContentRisky()
     duplicates = await possible_duplicates(
         session, settings, community_id=data.community_id, category=category.key,
         room_id=room_id, location=location, now=now,

@@ -104,6 +104,15 @@ async def test_risky_text_is_refused_and_review_text_is_flagged(world: World):
     assert t["content_flagged"] is True
 
 
+async def test_risky_words_in_a_rating_comment_are_refused(world: World):
+    tid = (await world.ticket())["id"]
+    await world.drive(tid, "resolved")
+    r = await world.act(world.owner, tid, "confirm", rating=1, comment="违禁内容")
+    assert_error(r, 422, "content_risky")
+    assert (await world.client.get(f"/repairs/{tid}", headers=world.owner)).json()["status"] == "resolved"
+    await world.ok(world.owner, tid, "confirm", rating=1, comment="太慢了")
+
+
 async def test_a_user_without_openid_still_gets_risky_text_refused(world: World, app):
     b = await ie.binding(app, world.cid, world.room_id, relation="family")
     who = auth(token(b["account_id"]))  # no openid claim: msgSecCheck version 1
