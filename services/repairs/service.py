@@ -462,7 +462,28 @@ async def _apply(
     now: datetime,
 ) -> None:
     """Checks the step against the table and its requirements, then writes it: the ticket,
-    one timeline entry, one outbox event. Nothing is written when a check fails."""
+    one timeline entry, one outbox event. Nothing is written when a check fails.
+
+    The queries on the way must not flush the half-changed ticket early: the one flush at
+    the end is where a concurrent writer's version shows, and becomes a 409."""
+    try:
+        with session.no_autoflush:
+            await _step(session, settings, principal, ticket, roles, data, action, now)
+        await session.flush()
+    except (StaleDataError, IntegrityError) as exc:
+        raise ConcurrentChange() from exc
+
+
+async def _step(
+    session: AsyncSession,
+    settings: Settings,
+    principal: Principal | None,
+    ticket: Ticket,
+    roles: frozenset[str],
+    data: TransitionIn,
+    action: str,
+    now: datetime,
+) -> None:
     from_status = ticket.status
     to_status = rules.decide(from_status, action, roles)
     role = rules.actor_role(from_status, action, roles)
@@ -550,10 +571,6 @@ async def _apply(
         _status_changed(ticket, from_status, action, note),
         ordering_key=ticket.id,
     )
-    try:
-        await session.flush()
-    except (StaleDataError, IntegrityError) as exc:
-        raise ConcurrentChange() from exc
 
 
 async def transition(
