@@ -30,6 +30,24 @@ async def test_concurrent_conflicting_transitions_one_wins(world: World):
     assert len(await world.events("repairs.ticket.status_changed")) == 1
 
 
+async def test_crew_start_races_the_residents_cancel(world: World):
+    for _ in range(3):
+        tid = (await world.ticket())["id"]
+        await world.drive(tid, "assigned")
+        results = await asyncio.gather(
+            world.act(world.crew, tid, "start"),
+            world.act(world.owner, tid, "cancel"),
+            world.act(world.family, tid, "cancel"),
+        )
+        codes = [r.status_code for r in results]
+        assert codes.count(200) == 1 and all(c in (200, 403, 409) for c in codes), codes
+        winner = next(r.json() for r in results if r.status_code == 200)
+        t = (await world.client.get(f"/repairs/{tid}", headers=world.manager)).json()
+        assert t["status"] == winner["status"] in ("in_progress", "cancelled")
+        assert [e["seq"] for e in t["timeline"]] == [1, 2, 3, 4]
+        assert t["timeline"][-1]["to_status"] == t["status"]
+
+
 async def test_concurrent_urges_count_once(world: World):
     tid = (await world.ticket())["id"]
     results = await asyncio.gather(*(world.act(world.owner, tid, "urge") for _ in range(5)))
