@@ -49,7 +49,8 @@ class TicketCreate(_In):
     room_id: str | None = Field(default=None, max_length=36)
     location: Text | None = Field(default=None, max_length=100)
     description: Text = Field(max_length=1000)
-    contact_phone: Text = Field(max_length=20)
+    # Absent: the phone of the reporter's previous ticket (identity shares no phone numbers).
+    contact_phone: Text | None = Field(default=None, max_length=20)
     photo_ids: PhotoIds = Field(default_factory=list)
     urgent: bool = False
 
@@ -62,8 +63,8 @@ class TicketCreate(_In):
 
     @field_validator("contact_phone")
     @classmethod
-    def _phone(cls, value: str) -> str:
-        if not valid_phone(value):
+    def _phone(cls, value: str | None) -> str | None:
+        if value is not None and not valid_phone(value):
             raise ValueError("请填写正确的联系电话（手机号或带区号的座机）")
         return value
 

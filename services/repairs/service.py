@@ -326,6 +326,14 @@ async def create_ticket(
         raise InvalidTicket(
             "未知的报修类别", code="unknown_category", details={"allowed": sorted(categories)}
         )
+    contact_phone = data.contact_phone or await session.scalar(
+        select(Ticket.contact_phone)
+        .where(Ticket.reporter_id == principal.account_id)
+        .order_by(Ticket.created_at.desc())
+        .limit(1)
+    )
+    if not contact_phone:
+        raise InvalidTicket("请填写联系电话，方便维修人员联系您", code="phone_required")
     if data.kind == "repair" and not data.photo_ids:
         raise InvalidTicket("报修请至少上传一张现场照片（问题 + 地点 + 联系方式 + 图片）", code="photo_required")
     duplicates = await possible_duplicates(
@@ -351,7 +359,7 @@ async def create_ticket(
         place=place,
         location=location,
         description=data.description,
-        contact_phone=data.contact_phone,
+        contact_phone=contact_phone,
         photo_ids=list(data.photo_ids),
         urgent=data.urgent,
         content_check=verdict,

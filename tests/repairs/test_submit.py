@@ -67,7 +67,7 @@ BAD_INPUT = [
     ("empty description", {"description": "   "}, 422, "validation_error"),
     ("10,000-character description", {"description": "漏" * 10_000}, 422, "validation_error"),
     ("bad phone", {"contact_phone": "12345"}, 422, "validation_error"),
-    ("no phone", {"contact_phone": ...}, 422, "validation_error"),
+    ("no phone yet", {"contact_phone": ...}, 422, "phone_required"),
     ("repair without a picture", {"photo_ids": []}, 422, "photo_required"),
     ("no place", {"room_id": ...}, 422, "place_required"),
     ("room and public place", {"location": "大门"}, 422, "place_ambiguous"),
@@ -84,6 +84,12 @@ async def test_bad_input_is_refused_and_changes_nothing(world: World, what, fiel
     r = await world.submit(**fields)
     assert_error(r, status, code)
     assert await world.counts() == before
+
+
+async def test_the_phone_defaults_to_the_one_given_last_time(world: World):
+    await world.ticket(contact_phone="13912345678")
+    t = await world.ticket(category="electricity", contact_phone=...)
+    assert t["contact_phone"] == "13912345678"
 
 
 async def test_someone_elses_photo_cannot_be_attached(world: World):
