@@ -48,6 +48,25 @@ async def test_gps_location_is_stripped_and_other_exif_kept(world: World):
     assert kept.get(0x010F) == "Apple" and not kept.get_ifd(0x8825) and 0x8825 not in kept
 
 
+async def test_orientation_is_applied_so_the_photo_stays_upright(world: World):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° clockwise to display
+    r = await post_file(world, image_bytes("JPEG", size=(40, 20), exif=exif))
+    assert (r.json()["width"], r.json()["height"]) == (20, 40)
+    stored = Image.open(io.BytesIO((await world.client.get(f"/uploads/{r.json()['id']}", headers=world.owner)).content))
+    assert stored.size == (20, 40) and stored.getexif().get(0x0112) is None
+
+
+async def test_xmp_metadata_with_a_location_is_dropped(world: World):
+    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><exif:GPSLatitude>31,14.0N</exif:GPSLatitude></x:xmpmeta>'
+    buf = io.BytesIO()
+    Image.new("RGB", (16, 16), "white").save(buf, format="JPEG", xmp=xmp)
+    assert b"GPSLatitude" in buf.getvalue()
+    r = await post_file(world, buf.getvalue())
+    stored = (await world.client.get(f"/uploads/{r.json()['id']}", headers=world.owner)).content
+    assert b"GPSLatitude" not in stored
+
+
 async def test_bad_files_are_refused(world: World, tmp_path):
     assert_error(await post_file(world, b"GIF89a" + b"\x00" * 100), 400, "unsupported_image")
     gif = io.BytesIO()
