@@ -777,7 +777,9 @@ async def mark_breaches(session: AsyncSession, now: datetime, batch: int = 500) 
             result = await session.execute(
                 update(Ticket)
                 .where(Ticket.id == ticket_id, flag_col.is_(False), Ticket.status.in_(running))
-                .values({flag_name: True, "overdue": True})
+                # A version bump, so a transition that loaded the ticket before this and
+                # would record the same breach again loses with 409 instead.
+                .values({flag_name: True, "overdue": True, "version": Ticket.version + 1})
                 .execution_options(synchronize_session=False)
             )
             if result.rowcount != 1:  # type: ignore[attr-defined]

@@ -92,6 +92,16 @@ async def test_a_late_step_between_sweeps_is_a_breach_too(world: World, app):
     assert (await world.ok(world.owner, cancelled["id"], "cancel"))["overdue"] is False
 
 
+async def test_a_sweep_and_a_late_accept_announce_the_breach_once(world: World, app):
+    for _ in range(3):
+        t = await world.ticket()
+        app.state.clock.advance(minutes=6)
+        results = await asyncio.gather(sweep(app), world.act(world.manager, t["id"], "accept"))
+        assert results[1].status_code in (200, 409)
+        clocks = [e["clock"] for e in await world.events("repairs.ticket.overdue") if e["ticket_id"] == t["id"]]
+        assert clocks == ["acknowledge"]
+
+
 async def test_resolved_tickets_close_themselves_after_seven_days(world: World, app):
     tid = (await world.ticket())["id"]
     await world.drive(tid, "resolved")
