@@ -35,9 +35,13 @@ def token(
     staff: dict[str, dict[str, Any]] | None = None,
     ttl_seconds: int = 900,
     now: float | None = None,
+    openid: str | None = None,
 ) -> str:
     claims = AccessClaims(
-        account_id=account_id or str(uuid.uuid4()), platform_admin=platform_admin, staff=staff or {}
+        account_id=account_id or str(uuid.uuid4()),
+        platform_admin=platform_admin,
+        staff=staff or {},
+        openid=openid,
     )
     return issue_access_token(SIGNING_KEY, claims, ttl_seconds=ttl_seconds, now=now)
 

@@ -28,6 +28,8 @@ class Principal:
     platform_admin: bool = False
     staff: dict[str, dict[str, Any]] = field(default_factory=dict)
     name: str | None = None
+    # The WeChat openid of a Mini Program user, when identity put it in the token (msgSecCheck v2).
+    openid: str | None = None
 
     def staff_role(self, community_id: str) -> str | None:
         entry = self.staff.get(str(community_id))
@@ -140,6 +142,7 @@ class TokenVerifier:
             platform_admin=bool(claims.get("adm", False)),
             staff=staff,
             name=claims.get("name"),
+            openid=claims.get("openid") if isinstance(claims.get("openid"), str) else None,
         )
 
 

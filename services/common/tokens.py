@@ -62,6 +62,8 @@ class AccessClaims:
     # community_id -> {"role": "manager" | "crew", "department": str | None}
     staff: dict[str, dict[str, Any]] = field(default_factory=dict)
     name: str | None = None
+    # WeChat openid of a Mini Program user (services pass it to msgSecCheck v2).
+    openid: str | None = None
 
 
 def issue_access_token(
@@ -87,4 +89,6 @@ def issue_access_token(
     }
     if claims.name:
         payload["name"] = claims.name
+    if claims.openid:
+        payload["openid"] = claims.openid
     return jwt.encode(payload, key.private_key, algorithm="EdDSA", headers={"kid": key.kid})

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
-from sqlalchemy import JSON, String
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.db import UTCDateTime, new_metadata, utcnow
@@ -23,3 +23,117 @@ class CommunityConfig(Base):
     community_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Ticket(Base):
+    """A repair request, complaint or suggestion, and where it stands.
+
+    `version` is the optimistic lock: every transition updates `WHERE version = :seen`, so of
+    two concurrent transitions on one ticket exactly one lands and the other gets 409.
+    """
+
+    __tablename__ = "repair_tickets"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    community_id: Mapped[str] = mapped_column(String(36))
+    reporter_id: Mapped[str] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(20))
+    category: Mapped[str] = mapped_column(String(40))
+    department: Mapped[str | None] = mapped_column(String(30))
+    room_id: Mapped[str | None] = mapped_column(String(36))
+    place: Mapped[str] = mapped_column(String(200))  # room label, or the public-area location
+    location: Mapped[str | None] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    contact_phone: Mapped[str] = mapped_column(String(20))
+    photo_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    # msgSecCheck verdict: pass | review (accepted, flagged for staff) | unchecked (WeChat down)
+    content_check: Mapped[str] = mapped_column(String(20), default="pass")
+    status: Mapped[str] = mapped_column(String(20))
+    assignee_id: Mapped[str | None] = mapped_column(String(36))
+    assignee_name: Mapped[str | None] = mapped_column(String(120))
+    needs_reassignment: Mapped[bool] = mapped_column(Boolean, default=False)
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    rating: Mapped[int | None] = mapped_column(Integer)
+    rating_comment: Mapped[str | None] = mapped_column(Text)
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    hold_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_urged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Durations kept at the moment they happen, so statistics are plain SQL on both databases.
+    accept_seconds: Mapped[int | None] = mapped_column(Integer)
+    resolve_seconds: Mapped[int | None] = mapped_column(Integer)
+    # SLA clocks: deadlines, and whether each has been breached (reset on reopen).
+    acknowledge_due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    arrive_due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    resolve_due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    acknowledge_breached: Mapped[bool] = mapped_column(Boolean, default=False)
+    arrive_breached: Mapped[bool] = mapped_column(Boolean, default=False)
+    resolve_breached: Mapped[bool] = mapped_column(Boolean, default=False)
+    overdue: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+    __table_args__ = (
+        Index("ix_repair_tickets_community_created", "community_id", "created_at", "id"),
+        Index("ix_repair_tickets_reporter", "reporter_id", "created_at"),
+        Index("ix_repair_tickets_room", "room_id", "created_at"),
+        Index("ix_repair_tickets_assignee", "assignee_id", "status"),
+        Index("ix_repair_tickets_status", "status"),
+        # Covers every column the statistics read, so they scan this index, not the rows.
+        Index(
+            "ix_repair_tickets_stats",
+            "community_id", "created_at", "status", "category", "overdue", "rating",
+            "reopen_count", "accept_seconds", "resolve_seconds",
+        ),
+    )
+
+
+class TimelineEntry(Base):
+    """One change of a ticket: who, in which role, when, from → to, note, photos."""
+
+    __tablename__ = "repair_timeline"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    ticket_id: Mapped[str] = mapped_column(String(36), ForeignKey("repair_tickets.id"))
+    community_id: Mapped[str] = mapped_column(String(36))
+    seq: Mapped[int] = mapped_column(Integer)
+    actor_id: Mapped[str | None] = mapped_column(String(36))
+    # As the person was called then ("1栋101李明", "王师傅"): the owner's progress view.
+    actor_name: Mapped[str | None] = mapped_column(String(120))
+    actor_role: Mapped[str] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(20))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+    photo_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    # A second writer of the same step fails here even if the version check were bypassed.
+    __table_args__ = (UniqueConstraint("ticket_id", "seq"),)
+
+
+class Upload(Base):
+    """A photo, checked and cleaned, kept under uploads_dir; attached to at most one ticket.
+
+    `community_id` is set when the photo is attached (an upload precedes its ticket)."""
+
+    __tablename__ = "repair_uploads"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(String(36))
+    community_id: Mapped[str | None] = mapped_column(String(36))
+    ticket_id: Mapped[str | None] = mapped_column(String(36))
+    content_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    filename: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_repair_uploads_ticket", "ticket_id"),)

@@ -1,10 +1,14 @@
 """Settings of the repairs service (environment prefix REPAIRS_)."""
 
+from __future__ import annotations
+
+import os
 from typing import ClassVar
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from services.common.settings import ServiceSettings
+from services.common.settings import ServiceSettings, data_dir, service_url
 
 
 class Settings(ServiceSettings):
@@ -13,3 +17,42 @@ class Settings(ServiceSettings):
     service_name: str = "repairs"
     # Shared components whose tables live in this service's database (own migration histories).
     components: ClassVar[tuple[str, ...]] = ("identity_replica",)
+
+    # Where uploaded photos are kept (the embedded setup: DATA_DIR/uploads).
+    uploads_dir: str = Field(default_factory=lambda: str(data_dir() / "uploads"))
+    # Path prefix under which the gateway publishes this service (photo URLs carry it).
+    public_path_prefix: str = "/api/v1"
+    max_upload_bytes: int = 10 * 1024 * 1024
+    # Larger images are refused as decompression bombs (a phone photo is 12-50 Mpx).
+    max_image_pixels: int = 64_000_000
+
+    # WeChat's server API (the local stand-in in the embedded setup), for msgSecCheck.
+    wechat_api_base: str = Field(
+        default_factory=lambda: os.environ.get("WECHAT_API_BASE", service_url("wechat"))
+    )
+    wechat_appid: str = Field(default_factory=lambda: os.environ.get("WECHAT_APPID", "wx-dev-appid"))
+    wechat_secret: str = Field(default_factory=lambda: os.environ.get("WECHAT_SECRET", "dev-secret"))
+
+    # SLA clocks, in minutes. Acknowledge is the seed's "answer within 5 minutes", day and night.
+    acknowledge_minutes: int = 5
+    # category -> [arrive, resolve] minutes; a community's own settings override these.
+    category_sla_minutes: dict[str, list[int]] = Field(default_factory=lambda: {
+        "water": [60, 24 * 60],
+        "electricity": [60, 24 * 60],
+        "door_window": [240, 72 * 60],
+        "elevator": [30, 8 * 60],
+        "public_facility": [240, 72 * 60],
+        "cleaning": [120, 24 * 60],
+        "security": [15, 4 * 60],
+        "other": [240, 72 * 60],
+    })
+    # An urgent ticket's arrive deadline is at most this many minutes.
+    urgent_arrive_minutes: int = 30
+    # Resolved tickets close themselves after this many days without confirmation.
+    auto_close_days: int = 7
+    # A reporter may urge once per this many minutes.
+    urge_interval_minutes: int = 10
+    # How often the scheduler sweeps for SLA breaches and auto-closes (0 disables it).
+    scheduler_interval_seconds: float = 30.0
+    # Duplicate suggestion window.
+    duplicate_window_hours: int = 48

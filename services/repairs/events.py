@@ -1,0 +1,21 @@
+"""Events this service consumes beyond the identity replica's: a removed staff member's open
+tickets are flagged for reassignment. (The events it emits are written in service.py, in the
+same unit of work as the change: repairs.ticket.created|status_changed|overdue.)"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.common.db import utcnow
+from services.common.events import EventHandlers, ReceivedEvent
+from services.repairs import service
+
+
+async def on_staff_removed(session: AsyncSession, event: ReceivedEvent) -> None:
+    p = event.payload
+    await service.flag_for_reassignment(session, str(p["community_id"]), str(p["account_id"]), utcnow())
+
+
+def register_repairs_handlers(handlers: EventHandlers) -> EventHandlers:
+    handlers.on("identity.staff.removed")(on_staff_removed)
+    return handlers

@@ -1,0 +1,216 @@
+"""HTTP routes of the repairs service: parse, call the service, map to responses."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, File, Path, Query, UploadFile
+from fastapi.responses import FileResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.common.auth import CurrentPrincipal
+from services.common.db import SessionDep
+from services.common.errors import BadRequest, Forbidden
+from services.common.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page
+from services.repairs import rules, service
+from services.repairs.deps import (
+    CheckedTransition,
+    CheckerDep,
+    DeskCommunity,
+    Now,
+    SettingsDep,
+    VisibleTicket,
+)
+from services.repairs.labels import STATUS_LABELS
+from services.repairs.models import Ticket, TimelineEntry
+from services.repairs.schemas import (
+    CategoryConfig,
+    DuplicateOut,
+    PhotoOut,
+    RepairsConfig,
+    StatsOut,
+    StatusName,
+    TicketCreate,
+    TicketCreated,
+    TicketDetail,
+    TicketOut,
+    TimelineOut,
+    UploadOut,
+)
+from services.repairs.settings import Settings
+
+router = APIRouter(tags=["repairs"])
+
+
+def _photo(settings: Settings, photo_id: str) -> PhotoOut:
+    return PhotoOut(id=photo_id, url=f"{settings.public_path_prefix}/uploads/{photo_id}")
+
+
+def _ticket_out(settings: Settings, ticket: Ticket, roles: frozenset[str]) -> dict[str, object]:
+    return {
+        **{c: getattr(ticket, c) for c in TicketOut.model_fields if hasattr(ticket, c)},
+        "photos": [_photo(settings, p) for p in ticket.photo_ids],
+        "status_label": STATUS_LABELS[ticket.status],
+        "content_flagged": ticket.content_check != "pass",
+        "allowed_actions": rules.actions_for(ticket.status, roles),
+    }
+
+
+def _timeline_out(settings: Settings, entry: TimelineEntry) -> TimelineOut:
+    return TimelineOut(
+        seq=entry.seq,
+        action=entry.action,
+        actor_id=entry.actor_id,
+        actor_name=entry.actor_name,
+        actor_role=entry.actor_role,
+        from_status=entry.from_status,
+        to_status=entry.to_status,
+        note=entry.note,
+        photos=[_photo(settings, p) for p in entry.photo_ids],
+        created_at=entry.created_at,
+    )
+
+
+async def _detail(
+    session: AsyncSession, settings: Settings, ticket: Ticket, roles: frozenset[str]
+) -> dict[str, object]:
+    timeline = await service.timeline_of(session, ticket.id)
+    return _ticket_out(settings, ticket, roles) | {
+        "timeline": [_timeline_out(settings, e) for e in timeline]
+    }
+
+
+@router.post("/uploads", response_model=UploadOut, status_code=201)
+async def upload_photo(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    settings: SettingsDep,
+    now: Now,
+    file: Annotated[UploadFile, File(description="JPEG, PNG, WebP 或 HEIC 图片，≤ 10 MB")],
+) -> UploadOut:
+    raw = await file.read(settings.max_upload_bytes + 1)
+    upload = await service.store_upload(session, settings, principal, raw, now)
+    return UploadOut(
+        **_photo(settings, upload.id).model_dump(),
+        content_type=upload.content_type,
+        width=upload.width,
+        height=upload.height,
+        size=upload.size,
+    )
+
+
+@router.get("/uploads/{upload_id}", response_class=FileResponse)
+async def get_photo(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    settings: SettingsDep,
+    upload_id: Annotated[str, Path(max_length=36)],
+) -> FileResponse:
+    upload, path = await service.upload_for_viewer(session, settings, principal, upload_id)
+    return FileResponse(path, media_type=upload.content_type, headers={"Cache-Control": "private, max-age=3600"})
+
+
+@router.post("/repairs", response_model=TicketCreated, status_code=201)
+async def submit_ticket(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    settings: SettingsDep,
+    checker: CheckerDep,
+    now: Now,
+    body: TicketCreate,
+) -> dict[str, object]:
+    ticket, duplicates = await service.create_ticket(session, settings, checker, principal, body, now)
+    roles = await service.roles_on(session, principal, ticket)
+    return await _detail(session, settings, ticket, roles) | {
+        "possible_duplicates": [
+            DuplicateOut(
+                id=d.id, category=d.category, place=d.place, status=d.status,
+                status_label=STATUS_LABELS[d.status], created_at=d.created_at,
+            )
+            for d in duplicates
+        ]
+    }
+
+
+@router.get("/repairs", response_model=Page[TicketOut])
+async def list_tickets(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    settings: SettingsDep,
+    community_id: Annotated[str | None, Query(max_length=36)] = None,
+    status: StatusName | None = None,
+    category: Annotated[str | None, Query(max_length=40)] = None,
+    assignee: Annotated[str | None, Query(max_length=36, description="`me`, or a staff account id")] = None,
+    overdue: bool | None = None,
+    created_from: Annotated[datetime | None, Query(alias="from")] = None,
+    created_to: Annotated[datetime | None, Query(alias="to")] = None,
+    limit: LimitParam = DEFAULT_LIMIT,
+    cursor: CursorParam = None,
+) -> Page[TicketOut]:
+    _aware(created_from, created_to)
+    filters = service.ListFilters(community_id, status, category, assignee, overdue, created_from, created_to)
+    rows, next_cursor = await service.list_tickets(session, principal, filters, limit, cursor)
+    roles = await service.roles_on_many(session, principal, rows)
+    items = [TicketOut.model_validate(_ticket_out(settings, t, r)) for t, r in zip(rows, roles, strict=True)]
+    return Page[TicketOut](items=items, next_cursor=next_cursor)
+
+
+@router.get("/repairs/{ticket_id}", response_model=TicketDetail)
+async def get_ticket(session: SessionDep, settings: SettingsDep, access: VisibleTicket) -> dict[str, object]:
+    return await _detail(session, settings, access.ticket, access.roles)
+
+
+@router.post("/repairs/{ticket_id}/transitions", response_model=TicketDetail)
+async def transition(
+    body: CheckedTransition, session: SessionDep, settings: SettingsDep, now: Now, access: VisibleTicket
+) -> dict[str, object]:
+    ticket = await service.transition(
+        session, settings, access.principal, access.ticket, access.roles, body, now
+    )
+    roles = await service.roles_on(session, access.principal, ticket)
+    return await _detail(session, settings, ticket, roles)
+
+
+@router.get("/communities/{cid}/repairs/stats", response_model=StatsOut, response_model_by_alias=True)
+async def community_stats(
+    session: SessionDep,
+    cid: DeskCommunity,
+    created_from: Annotated[datetime | None, Query(alias="from")] = None,
+    created_to: Annotated[datetime | None, Query(alias="to")] = None,
+) -> StatsOut:
+    _aware(created_from, created_to)
+    return StatsOut.model_validate(await service.stats(session, cid, created_from, created_to))
+
+
+@router.get("/communities/{cid}/repairs/config", response_model=RepairsConfig)
+async def get_config(session: SessionDep, settings: SettingsDep, principal: CurrentPrincipal, cid: Annotated[str, Path(max_length=36)]) -> RepairsConfig:
+    """The community's categories with their departments and SLA minutes (anyone who may
+    report there reads them to fill the form)."""
+    categories = await service.categories_of(session, settings, cid)
+    return RepairsConfig(
+        categories=[
+            CategoryConfig(
+                key=c.key, name=c.name, department=c.department,  # type: ignore[arg-type]
+                arrive_minutes=c.arrive_minutes, resolve_minutes=c.resolve_minutes,
+            )
+            for c in categories.values()
+        ]
+    )
+
+
+@router.put("/communities/{cid}/repairs/config", response_model=RepairsConfig)
+async def put_config(
+    session: SessionDep, settings: SettingsDep, now: Now, principal: CurrentPrincipal, cid: DeskCommunity, body: RepairsConfig
+) -> RepairsConfig:
+    if not principal.is_manager_of(cid):
+        raise Forbidden("仅小区管理员可以修改报修类别", code="manager_only")
+    await service.set_config(session, cid, body, now)
+    return await get_config(session, settings, principal, cid)
+
+
+def _aware(*values: datetime | None) -> None:
+    for value in values:
+        if value is not None and value.tzinfo is None:
+            raise BadRequest("时间须带时区，例如 2026-11-01T00:00:00+08:00", code="naive_datetime")
+

@@ -1,0 +1,248 @@
+"""The ticket state machine, who may do what, SLA deadlines and duplicate matching: plain
+functions over plain data, no I/O."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from services.repairs.errors import ActionNotAllowed, TransitionNotAllowed
+
+Status = Literal[
+    "submitted", "accepted", "assigned", "in_progress", "on_hold", "resolved", "closed", "cancelled"
+]
+Action = Literal[
+    "accept", "assign", "start", "hold", "resume", "resolve", "confirm", "reopen", "cancel", "urge",
+    "auto_close",
+]
+# The roles a person can have towards one ticket (several at once: a manager may be a reporter).
+Role = Literal["reporter", "household", "desk", "assignee", "system"]
+
+STATUSES: tuple[str, ...] = (
+    "submitted", "accepted", "assigned", "in_progress", "on_hold", "resolved", "closed", "cancelled"
+)
+OPEN_STATUSES: tuple[str, ...] = ("submitted", "accepted", "assigned", "in_progress", "on_hold")
+# Actions people send to POST /repairs/{id}/transitions (auto_close is the scheduler's).
+USER_ACTIONS: tuple[str, ...] = (
+    "accept", "assign", "start", "hold", "resume", "resolve", "confirm", "reopen", "cancel", "urge"
+)
+ACTIONS: tuple[str, ...] = (*USER_ACTIONS, "auto_close")
+ROLES: tuple[str, ...] = ("reporter", "household", "desk", "assignee", "system")
+
+_RESIDENT = frozenset({"reporter", "household"})
+_DESK = frozenset({"desk"})
+_CREW = frozenset({"assignee"})
+_SYSTEM = frozenset({"system"})
+_RESIDENT_OR_DESK = _RESIDENT | _DESK
+
+
+@dataclass(frozen=True)
+class Rule:
+    to: str
+    roles: frozenset[str]
+
+
+# THE state machine (domain.md, Repairs). (state, action) -> where it goes and who may do it.
+# `urge` keeps the state (it is a nudge, logged on the timeline); `assign` from assigned,
+# in_progress or on_hold is a reassignment.
+TRANSITIONS: dict[tuple[str, str], Rule] = {
+    ("submitted", "accept"): Rule("accepted", _DESK),
+    ("submitted", "cancel"): Rule("cancelled", _RESIDENT_OR_DESK),
+    ("submitted", "urge"): Rule("submitted", _RESIDENT),
+    ("accepted", "assign"): Rule("assigned", _DESK),
+    ("accepted", "cancel"): Rule("cancelled", _RESIDENT_OR_DESK),
+    ("accepted", "urge"): Rule("accepted", _RESIDENT),
+    ("assigned", "assign"): Rule("assigned", _DESK),
+    ("assigned", "start"): Rule("in_progress", _CREW),
+    ("assigned", "cancel"): Rule("cancelled", _RESIDENT_OR_DESK),
+    ("assigned", "urge"): Rule("assigned", _RESIDENT),
+    ("in_progress", "hold"): Rule("on_hold", _CREW),
+    ("in_progress", "resolve"): Rule("resolved", _CREW),
+    ("in_progress", "assign"): Rule("assigned", _DESK),
+    ("in_progress", "cancel"): Rule("cancelled", _DESK),
+    ("in_progress", "urge"): Rule("in_progress", _RESIDENT),
+    ("on_hold", "resume"): Rule("in_progress", _CREW),
+    ("on_hold", "assign"): Rule("assigned", _DESK),
+    ("on_hold", "cancel"): Rule("cancelled", _DESK),
+    ("on_hold", "urge"): Rule("on_hold", _RESIDENT),
+    ("resolved", "confirm"): Rule("closed", _RESIDENT),
+    ("resolved", "reopen"): Rule("assigned", _RESIDENT),
+    ("resolved", "auto_close"): Rule("closed", _SYSTEM),
+}
+
+# What each action needs besides the right role (checked before anything is written).
+NEEDS_NOTE = {"hold"}  # the reason
+NEEDS_NOTE_FOR_DESK = {"cancel"}  # a manager cancelling says why; a reporter need not
+NEEDS_ASSIGNEE = {"assign"}
+NEEDS_PHOTOS = {"resolve"}  # completion photos
+NEEDS_RATING = {"confirm"}
+
+def decide(status: str, action: str, roles: frozenset[str] | set[str]) -> str:
+    """The state `action` leads to from `status` for someone holding `roles`.
+
+    Raises TransitionNotAllowed (409) when the table has no such step, ActionNotAllowed (403)
+    when it has one but none of the roles may take it."""
+    rule = TRANSITIONS.get((status, action))
+    if rule is None:
+        raise TransitionNotAllowed(status, action)
+    if not (rule.roles & set(roles)):
+        raise ActionNotAllowed(action)
+    return rule.to
+
+
+def actions_for(status: str, roles: frozenset[str] | set[str]) -> list[str]:
+    """The user actions someone with `roles` may take now (the Mini Program shows these)."""
+    return [
+        action
+        for action in USER_ACTIONS
+        if (rule := TRANSITIONS.get((status, action))) is not None and rule.roles & set(roles)
+    ]
+
+
+def actor_role(status: str, action: str, roles: frozenset[str] | set[str]) -> str:
+    """The one role recorded on the timeline: the first of `roles` the table allowed."""
+    allowed = TRANSITIONS[(status, action)].roles
+    return next(role for role in ROLES if role in roles and role in allowed)
+
+
+# --- categories ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Category:
+    key: str
+    name: str
+    department: str
+
+
+DEFAULT_CATEGORIES: tuple[Category, ...] = (
+    Category("water", "水路", "repair"),
+    Category("electricity", "电路", "repair"),
+    Category("door_window", "门窗", "repair"),
+    Category("elevator", "电梯", "repair"),
+    Category("public_facility", "公共设施", "repair"),
+    Category("cleaning", "保洁", "cleaning"),
+    Category("security", "安保", "security"),
+    Category("other", "其他", "customer_service"),
+)
+DEPARTMENTS = ("repair", "cleaning", "security", "customer_service")
+
+
+# --- SLA ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Deadlines:
+    acknowledge: datetime
+    arrive: datetime
+    resolve: datetime
+
+
+def deadlines(
+    start: datetime,
+    *,
+    acknowledge_minutes: int,
+    arrive_minutes: int,
+    resolve_minutes: int,
+    urgent: bool,
+    urgent_arrive_minutes: int,
+) -> Deadlines:
+    """SLA deadlines counted from `start` (submit, or a reopen). Urgent tickets get the same
+    5-minute acknowledgement day and night and an arrive deadline of at most
+    `urgent_arrive_minutes`."""
+    if urgent:
+        arrive_minutes = min(arrive_minutes, urgent_arrive_minutes)
+    return Deadlines(
+        acknowledge=start + timedelta(minutes=acknowledge_minutes),
+        arrive=start + timedelta(minutes=arrive_minutes),
+        resolve=start + timedelta(minutes=resolve_minutes),
+    )
+
+
+# Which statuses each clock is still running in.
+CLOCK_RUNNING: dict[str, tuple[str, ...]] = {
+    "acknowledge": ("submitted",),
+    "arrive": ("submitted", "accepted", "assigned"),
+    "resolve": ("submitted", "accepted", "assigned", "in_progress", "on_hold"),
+}
+
+
+def breached_clocks(
+    status: str, now: datetime, due: dict[str, datetime], already: dict[str, bool]
+) -> list[str]:
+    """The clocks that have run out and were not recorded yet."""
+    return [
+        clock
+        for clock, running in CLOCK_RUNNING.items()
+        if status in running and not already[clock] and due[clock] <= now
+    ]
+
+
+def late_clocks(
+    from_status: str,
+    to_status: str,
+    action: str,
+    now: datetime,
+    due: dict[str, datetime],
+    already: dict[str, bool],
+) -> list[str]:
+    """Clocks a transition stops after their deadline (a late accept, arrival or fix): they
+    are breaches too, even when no sweep ran in between. Cancelling stops clocks without
+    meeting them, and is not counted."""
+    if action == "cancel":
+        return []
+    return [
+        clock
+        for clock, running in CLOCK_RUNNING.items()
+        if from_status in running
+        and to_status not in running
+        and not already[clock]
+        and due[clock] <= now
+    ]
+
+
+def may_urge(last_urged_at: datetime | None, now: datetime, interval_minutes: int) -> bool:
+    return last_urged_at is None or now - last_urged_at >= timedelta(minutes=interval_minutes)
+
+
+# --- input format -------------------------------------------------------------------------
+
+PHONE_RE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
+
+
+def valid_phone(phone: str) -> bool:
+    return PHONE_RE.match(phone) is not None
+
+
+# --- duplicates ---------------------------------------------------------------------------
+
+_NOISE = re.compile(r"[\s\W_]+", re.UNICODE)
+
+
+def normalise_place(place: str) -> str:
+    """Lower-case, full-width folded, punctuation and spaces removed: "3号楼 电梯" -> "3号楼电梯"."""
+    return _NOISE.sub("", unicodedata.normalize("NFKC", place).casefold())
+
+
+def _bigrams(text: str) -> set[str]:
+    return {text[i : i + 2] for i in range(len(text) - 1)} or {text}
+
+
+_DIGITS = re.compile(r"\d+")
+
+
+def similar_places(a: str, b: str, threshold: float = 0.6) -> bool:
+    """Two free-text places name the same spot: numbers (building, floor, unit) agree, and one
+    contains the other or their character bigrams overlap by at least `threshold` of the
+    shorter one — robust to spacing, punctuation, word order and added words ("坏了")."""
+    na, nb = normalise_place(a), normalise_place(b)
+    if not na or not nb:
+        return False
+    da, db = _DIGITS.findall(na), _DIGITS.findall(nb)
+    if da and db and set(da) != set(db):
+        return False
+    if na in nb or nb in na:
+        return True
+    ba, bb = _bigrams(na), _bigrams(nb)
+    return len(ba & bb) / min(len(ba), len(bb)) >= threshold

@@ -1,0 +1,128 @@
+"""The state machine and the other pure rules, table-driven, without HTTP."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.repairs import rules
+from services.repairs.errors import ActionNotAllowed, TransitionNotAllowed
+
+# domain.md (Repairs), written out independently of rules.TRANSITIONS:
+# state, action -> next state, who (R reporter, H household, D desk, A assignee, S system)
+SPEC = """
+submitted   accept     accepted     D
+submitted   cancel     cancelled    RHD
+submitted   urge       submitted    RH
+accepted    assign     assigned     D
+accepted    cancel     cancelled    RHD
+accepted    urge       accepted     RH
+assigned    assign     assigned     D
+assigned    start      in_progress  A
+assigned    cancel     cancelled    RHD
+assigned    urge       assigned     RH
+in_progress hold       on_hold      A
+in_progress resolve    resolved     A
+in_progress assign     assigned     D
+in_progress cancel     cancelled    D
+in_progress urge       in_progress  RH
+on_hold     resume     in_progress  A
+on_hold     assign     assigned     D
+on_hold     cancel     cancelled    D
+on_hold     urge       on_hold      RH
+resolved    confirm    closed       RH
+resolved    reopen     assigned     RH
+resolved    auto_close closed       S
+"""
+_ROLE = {"R": "reporter", "H": "household", "D": "desk", "A": "assignee", "S": "system"}
+EXPECTED = {
+    (state, action): (to, {_ROLE[c] for c in who})
+    for state, action, to, who in (line.split() for line in SPEC.strip().splitlines())
+}
+CASES = [(s, a, r) for s in rules.STATUSES for a in rules.ACTIONS for r in rules.ROLES]
+
+
+def test_the_table_is_exactly_the_domain_rules():
+    assert {k: (v.to, set(v.roles)) for k, v in rules.TRANSITIONS.items()} == EXPECTED
+
+
+@pytest.mark.parametrize(("status", "action", "role"), CASES)
+def test_every_state_action_role(status, action, role):
+    expected = EXPECTED.get((status, action))
+    if expected is None:
+        with pytest.raises(TransitionNotAllowed) as exc:
+            rules.decide(status, action, {role})
+        assert exc.value.status_code == 409 and "不能执行" in exc.value.message
+    elif role not in expected[1]:
+        with pytest.raises(ActionNotAllowed) as exc:
+            rules.decide(status, action, {role})
+        assert exc.value.status_code == 403 and "没有权限" in exc.value.message
+    else:
+        assert rules.decide(status, action, {role}) == expected[0]
+
+
+def test_closed_and_cancelled_are_final():
+    for status in ("closed", "cancelled"):
+        for role in rules.ROLES:
+            assert rules.actions_for(status, {role}) == []
+
+
+def test_a_manager_who_reported_may_act_in_either_role():
+    roles = {"reporter", "desk"}
+    assert rules.actions_for("submitted", roles) == ["accept", "cancel", "urge"]
+    assert rules.actor_role("submitted", "accept", roles) == "desk"
+    assert rules.actor_role("submitted", "cancel", roles) == "reporter"
+
+
+def test_urgent_tickets_get_a_short_arrive_deadline_and_the_same_acknowledge():
+    t0 = datetime(2026, 11, 25, 16, 0, tzinfo=UTC)  # midnight in Shanghai
+    kw = {"acknowledge_minutes": 5, "arrive_minutes": 240, "resolve_minutes": 1440,
+          "urgent_arrive_minutes": 30}
+    normal = rules.deadlines(t0, urgent=False, **kw)
+    urgent = rules.deadlines(t0, urgent=True, **kw)
+    assert normal.acknowledge == urgent.acknowledge == t0 + timedelta(minutes=5)
+    assert normal.arrive == t0 + timedelta(hours=4) and urgent.arrive == t0 + timedelta(minutes=30)
+    assert urgent.resolve == t0 + timedelta(days=1)
+
+
+def test_breached_clocks_only_counts_running_unrecorded_clocks():
+    t0 = datetime(2026, 11, 25, tzinfo=UTC)
+    due = {"acknowledge": t0, "arrive": t0, "resolve": t0 + timedelta(hours=1)}
+    none = {"acknowledge": False, "arrive": False, "resolve": False}
+    assert rules.breached_clocks("submitted", t0, due, none) == ["acknowledge", "arrive"]
+    assert rules.breached_clocks("accepted", t0, due, none) == ["arrive"]
+    assert rules.breached_clocks("in_progress", t0 + timedelta(hours=2), due, none) == ["resolve"]
+    assert rules.breached_clocks("submitted", t0, due, none | {"acknowledge": True}) == ["arrive"]
+    assert rules.breached_clocks("resolved", t0 + timedelta(days=9), due, none) == []
+
+
+def test_urge_once_per_interval():
+    t0 = datetime(2026, 11, 25, tzinfo=UTC)
+    assert rules.may_urge(None, t0, 10)
+    assert not rules.may_urge(t0, t0 + timedelta(minutes=9, seconds=59), 10)
+    assert rules.may_urge(t0, t0 + timedelta(minutes=10), 10)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("3号楼电梯", "3号楼 电梯", True),
+        ("3号楼电梯", "３号楼电梯间", True),  # full-width digit, containment
+        ("小区东门道闸", "东门 道闸 坏了", True),
+        ("3号楼电梯", "5号楼电梯", False),
+        ("地下车库B区", "游泳池", False),
+        ("", "游泳池", False),
+    ],
+)
+def test_similar_places(a, b, same):
+    assert rules.similar_places(a, b) is same
+
+
+@pytest.mark.parametrize(
+    ("phone", "ok"),
+    [("13800138000", True), ("021-66668888", True), ("02166668888", True), ("12345", False),
+     ("1380013800a", False), ("23800138000", False)],
+)
+def test_phone_format(phone, ok):
+    assert rules.valid_phone(phone) is ok
