@@ -108,6 +108,8 @@ async def issue_pair(
         platform_admin=account.platform_admin,
         staff=await staff_roles(session, account.id),
         name=account.name,
+        # Services pass it to WeChat's content check (msgSecCheck v2 needs the user's openid).
+        openid=account.openid,
     )
     access = issue_access_token(
         key,

@@ -197,3 +197,10 @@ async def test_two_first_logins_at_once_make_one_account(database_urls):
         answers = await asyncio.gather(*(c.post("/auth/wechat-login", json={"code": code}) for code in codes))
         assert [a.status_code for a in answers] == [200] * 4
         assert len({a.json()["account"]["id"] for a in answers}) == 1
+
+
+async def test_wechat_access_token_carries_the_openid_for_content_checks(database_urls):
+    async with identity(database_urls) as (app, c, fake):
+        me = await login(c, fake, "o-claims")
+        claims = jwt.decode(me["access_token"], options={"verify_signature": False})
+        assert claims["openid"] == "o-claims"
