@@ -1,0 +1,170 @@
+"""`POST /events`: the receiving end of every service.
+
+Order of checks: headers well-formed (400) → timestamp within ±5 minutes (401) → signature
+with this service's `whsec_` secret (401) → body a JSON envelope (400). Then, in one
+transaction: the inbox row keyed by `webhook-id` (a replay finds it and is acknowledged
+without running anything), the handlers' changes, commit; only then 2xx. A handler that
+raises rolls everything back and answers 500, so the sender retries. A type this service has
+no handler for is acknowledged (and recorded in the inbox).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from standardwebhooks.webhooks import Webhook
+
+from services.common.db import utcnow
+from services.common.errors import BadRequest, DomainError, Unauthorized
+from services.common.events import metrics
+from services.common.events.config import receiver_secret  # noqa: F401 (re-exported)
+from services.common.events.handlers import EventHandlers, ReceivedEvent
+from services.common.events.models import InboxEntry
+
+log = logging.getLogger("events.receiver")
+
+router = APIRouter(include_in_schema=False)
+
+TOLERANCE = timedelta(minutes=5)
+_ID_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
+_TS_RE = re.compile(r"^[0-9]{1,12}$")
+
+
+class InvalidWebhook(Unauthorized):
+    code = "invalid_webhook_signature"
+    message = "事件签名无效"
+
+
+class StaleWebhook(Unauthorized):
+    code = "webhook_timestamp_out_of_range"
+    message = "事件时间戳超出允许范围"
+
+
+class MalformedWebhook(BadRequest):
+    code = "malformed_webhook"
+    message = "事件格式无效"
+
+
+async def lock_entity(session: AsyncSession, key: str | None) -> None:
+    """Serialises writers of one entity (ordering key) on PostgreSQL for the transaction:
+    the receiver and the backfill both take it, so a snapshot item checked against the
+    inbox cannot overwrite an event committed meanwhile. SQLite serialises writers anyway."""
+    if key and session.bind.dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
+
+
+def verify_signed(
+    secret: str, body: bytes, headers: Any, *, now: datetime | None = None
+) -> str:
+    """Checks Standard Webhooks headers of `body`; returns the webhook-id or raises."""
+    msg_id = headers.get("webhook-id") or ""
+    ts = headers.get("webhook-timestamp") or ""
+    sig = headers.get("webhook-signature") or ""
+    if not _ID_RE.match(msg_id) or not _TS_RE.match(ts) or not sig or len(sig) > 1024:
+        raise MalformedWebhook()
+    now = now or datetime.now(UTC)
+    sent = datetime.fromtimestamp(int(ts), tz=UTC)
+    if abs(now - sent) > TOLERANCE:
+        raise StaleWebhook()
+    try:
+        Webhook(secret).verify(
+            body,
+            {"webhook-id": msg_id, "webhook-timestamp": ts, "webhook-signature": sig},
+            json_parse=False,
+        )
+    except Exception as exc:  # the library raises ValueError/binascii errors on junk too
+        raise InvalidWebhook() from exc
+    return msg_id
+
+
+def _parse_envelope(body: bytes, msg_id: str) -> tuple[ReceivedEvent, str | None]:
+    try:
+        doc = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedWebhook("事件内容不是有效的 JSON") from exc
+    if not isinstance(doc, dict):
+        raise MalformedWebhook()
+    type_, data, key = doc.get("type"), doc.get("data"), doc.get("ordering_key")
+    if not isinstance(type_, str) or not 0 < len(type_) <= 120 or not isinstance(data, dict):
+        raise MalformedWebhook()
+    if key is not None and (not isinstance(key, str) or len(key) > 128):
+        raise MalformedWebhook()
+    created: datetime | None = None
+    if isinstance(doc.get("timestamp"), str):
+        try:
+            created = datetime.fromisoformat(doc["timestamp"])
+        except ValueError:
+            created = None
+    return ReceivedEvent(id=msg_id, type=type_, payload=data, created_at=created), key
+
+
+async def apply_event(
+    session: AsyncSession,
+    handlers: EventHandlers,
+    event: ReceivedEvent,
+    ordering_key: str | None,
+) -> str:
+    """Inbox row + handlers in the caller's transaction: "processed", "ignored" or
+    "duplicate". The caller commits (and rolls back on an exception)."""
+    await lock_entity(session, ordering_key)
+    if await session.get(InboxEntry, event.id) is not None:
+        return "duplicate"
+    session.add(
+        InboxEntry(
+            webhook_id=event.id, type=event.type, ordering_key=ordering_key, received_at=utcnow()
+        )
+    )
+    await session.flush()
+    handled = await handlers.handle(session, event)
+    await session.flush()
+    return "processed" if handled else "ignored"
+
+
+@router.post("/events")
+async def receive_event(request: Request) -> JSONResponse:
+    app = request.app
+    service = app.state.settings.service_name
+    body = await request.body()
+    try:
+        msg_id = verify_signed(app.state.webhook_secret, body, request.headers)
+        event, key = _parse_envelope(body, msg_id)
+    except DomainError:
+        metrics.EVENTS_RECEIVED.labels(service, "rejected").inc()
+        raise
+    handlers: EventHandlers = app.state.event_handlers
+    async with app.state.sessionmaker() as session:
+        try:
+            outcome = await apply_event(session, handlers, event, key)
+            await session.commit()
+        except IntegrityError:
+            # The same webhook-id committed concurrently by another request: already done.
+            await session.rollback()
+            outcome = "duplicate"
+        except Exception:
+            await session.rollback()
+            log.exception("event handler failed", extra={"webhook_id": msg_id, "type": event.type})
+            metrics.EVENTS_RECEIVED.labels(service, "failed").inc()
+            return JSONResponse(
+                {"error": {"code": "event_handler_failed", "message": "事件处理失败，请稍后重试",
+                           "details": None}},
+                status_code=500,
+            )
+    metrics.EVENTS_RECEIVED.labels(service, outcome).inc()
+    if outcome == "processed" and event.created_at is not None:
+        created = event.created_at
+        if created.tzinfo is None:
+            created = created.replace(tzinfo=UTC)
+        metrics.HANDLED_LATENCY.labels(service).observe(
+            max(0.0, (utcnow() - created).total_seconds())
+        )
+    return JSONResponse({"status": outcome})
+
