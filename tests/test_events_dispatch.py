@@ -355,6 +355,7 @@ async def test_two_dispatchers_side_by_side_never_send_a_row_twice(database_urls
         a = dispatcher(sm_a, endpoint_for("a"), batch_size=25, schedule=[])
         b = dispatcher(sm_b, endpoint_for("b"), batch_size=25, schedule=[])
         a.clock = b.clock = lambda: datetime.now(UTC)
+        await a.fan_out()
         await asyncio.gather(a.drain(), b.drain(), a.drain(), b.drain())
         await a.drain()
         assert sorted(seen) == sorted(ids)
