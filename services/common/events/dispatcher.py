@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib
 import json
 import logging
@@ -36,7 +37,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
-from sqlalchemy import delete, exists, false, func, insert, select, text, true, update
+from sqlalchemy import bindparam, delete, exists, false, func, insert, select, text, true, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, aliased
@@ -49,6 +50,7 @@ from services.common.events.config import (
     parse_schedule,
     subscriptions_from_settings,
 )
+from services.common.events.locks import sqlite_writer
 from services.common.events.models import (
     DEAD,
     DELIVERED,
@@ -171,7 +173,7 @@ class Dispatcher:
         poll_interval: float = 0.2,
         retention_days: int = 7,
         workers: int = 2,
-        concurrency: int = 64,
+        concurrency: int = 32,
         clock: Clock = utcnow,
     ) -> None:
         self.service = service
@@ -215,6 +217,9 @@ class Dispatcher:
         kwargs.update(overrides)
         return cls(**kwargs)
 
+    def _writer(self) -> contextlib.AbstractAsyncContextManager[None]:
+        return sqlite_writer(self._sm.kw.get("bind"))
+
     @property
     def max_attempts(self) -> int:
         return 1 + len(self.schedule)
@@ -223,7 +228,7 @@ class Dispatcher:
 
     async def fan_out(self, limit: int = 500) -> int:
         """Creates the delivery rows of events not fanned out yet; returns how many events."""
-        async with self._sm() as session, session.begin():
+        async with self._writer(), self._sm() as session, session.begin():
             if session.bind.dialect.name == "postgresql":
                 got = await session.scalar(
                     text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": FANOUT_LOCK_KEY}
@@ -307,7 +312,7 @@ class Dispatcher:
             .limit(self.batch_size)
             .with_for_update(skip_locked=True, of=Delivery)
         )
-        async with self._sm() as session, session.begin():
+        async with self._writer(), self._sm() as session, session.begin():
             rows = (await session.execute(query)).all()
             if not rows:
                 return []
@@ -353,49 +358,74 @@ class Dispatcher:
         return Outcome(claimed, status_code, error, retry_after, duration_ms)
 
     async def record(self, outcomes: Sequence[Outcome]) -> None:
+        """Writes a batch's outcomes in one transaction (two executemany statements)."""
         now = self.clock()
-        async with self._sm() as session, session.begin():
-            for o in outcomes:
-                c = o.claimed
-                attempts = c.attempts + 1
-                values: dict[str, Any] = {
-                    "attempts": attempts,
-                    "last_attempt_at": now,
-                    "last_status_code": o.status_code,
-                    "last_error": o.error,
-                    "claim_token": None,
+        rows: list[dict[str, Any]] = []
+        attempts_log: list[dict[str, Any]] = []
+        for o in outcomes:
+            c = o.claimed
+            attempts = c.attempts + 1
+            row: dict[str, Any] = {
+                "b_id": c.id,
+                "b_token": c.claim_token,
+                "attempts": attempts,
+                "last_attempt_at": now,
+                "last_status_code": o.status_code,
+                "last_error": o.error,
+                "status": PENDING,
+                "delivered_at": None,
+                "next_attempt_at": now,
+            }
+            if o.ok:
+                row.update(status=DELIVERED, delivered_at=now)
+                outcome = "delivered"
+            elif attempts >= self.max_attempts:
+                row.update(status=DEAD)
+                outcome = "dead"
+            else:
+                delay = o.retry_after if o.retry_after is not None else self.schedule[attempts - 1]
+                row.update(next_attempt_at=now + delay)
+                outcome = "retry"
+            rows.append(row)
+            attempts_log.append(
+                {
+                    "delivery_id": c.id,
+                    "attempted_at": now,
+                    "duration_ms": o.duration_ms,
+                    "status_code": o.status_code,
+                    "error": o.error,
                 }
-                if o.ok:
-                    values.update(status=DELIVERED, delivered_at=now)
-                    outcome = "delivered"
-                elif attempts >= self.max_attempts:
-                    values.update(status=DEAD)
-                    outcome = "dead"
-                else:
-                    delay = o.retry_after if o.retry_after is not None else self.schedule[attempts - 1]
-                    values.update(next_attempt_at=now + delay)
-                    outcome = "retry"
-                result = await session.execute(
-                    update(Delivery)
-                    .where(Delivery.id == c.id, Delivery.claim_token == c.claim_token)
-                    .values(**values)
+            )
+            metrics.DELIVERY_ATTEMPTS.labels(self.service, c.subscriber, outcome).inc()
+            if o.ok:
+                metrics.DELIVERY_LATENCY.labels(self.service, c.subscriber).observe(
+                    max(0.0, (utcnow() - c.created_at).total_seconds())
                 )
-                session.add(
-                    DeliveryAttempt(
-                        delivery_id=c.id,
-                        attempted_at=now,
-                        duration_ms=o.duration_ms,
-                        status_code=o.status_code,
-                        error=o.error,
-                    )
-                )
-                if result.rowcount == 0:  # lease lost to another dispatcher: it owns the row now
-                    continue
-                metrics.DELIVERY_ATTEMPTS.labels(self.service, c.subscriber, outcome).inc()
-                if o.ok:
-                    metrics.DELIVERY_LATENCY.labels(self.service, c.subscriber).observe(
-                        max(0.0, (utcnow() - c.created_at).total_seconds())
-                    )
+        if not rows:
+            return
+        # Only the holder of the lease writes the outcome: a row whose lease expired and was
+        # claimed again belongs to the newer claim (its attempt is still logged).
+        stmt = (
+            update(Delivery.__table__)
+            .where(
+                Delivery.__table__.c.id == bindparam("b_id"),
+                Delivery.__table__.c.claim_token == bindparam("b_token"),
+            )
+            .values(
+                attempts=bindparam("attempts"),
+                last_attempt_at=bindparam("last_attempt_at"),
+                last_status_code=bindparam("last_status_code"),
+                last_error=bindparam("last_error"),
+                status=bindparam("status"),
+                delivered_at=bindparam("delivered_at"),
+                next_attempt_at=bindparam("next_attempt_at"),
+                claim_token=None,
+            )
+        )
+        async with self._writer(), self._sm() as session, session.begin():
+            conn = await session.connection()
+            await conn.execute(stmt, rows)
+            await conn.execute(insert(DeliveryAttempt.__table__), attempts_log)
 
     async def run_once(self) -> int:
         """One round; returns how much work it found (0: idle)."""
@@ -438,7 +468,7 @@ class Dispatcher:
         recent = exists().where(
             Delivery.event_id == OutboxEvent.id, Delivery.delivered_at >= cutoff
         )
-        async with self._sm() as session, session.begin():
+        async with self._writer(), self._sm() as session, session.begin():
             result = await session.execute(
                 delete(OutboxEvent)
                 .where(

@@ -28,6 +28,7 @@ from services.common.errors import BadRequest, DomainError, Unauthorized
 from services.common.events import metrics
 from services.common.events.config import receiver_secret  # noqa: F401 (re-exported)
 from services.common.events.handlers import EventHandlers, ReceivedEvent
+from services.common.events.locks import sqlite_writer
 from services.common.events.models import InboxEntry
 
 log = logging.getLogger("events.receiver")
@@ -141,7 +142,7 @@ async def receive_event(request: Request) -> JSONResponse:
         metrics.EVENTS_RECEIVED.labels(service, "rejected").inc()
         raise
     handlers: EventHandlers = app.state.event_handlers
-    async with app.state.sessionmaker() as session:
+    async with sqlite_writer(app.state.engine), app.state.sessionmaker() as session:
         try:
             outcome = await apply_event(session, handlers, event, key)
             await session.commit()
