@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from services.common.db import create_engine, create_sessionmaker, utcnow
 from services.common.events import emit
@@ -79,6 +79,7 @@ class Harness:
     dispatcher: subprocess.Popen[bytes] | None = None
     producer: AsyncEngine | None = None
     consumer: AsyncEngine | None = None
+    reader: AsyncEngine | None = None
 
     async def __aenter__(self) -> Harness:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -86,6 +87,9 @@ class Harness:
         self.consumer_url = await create_database("repairs", self.workdir)
         self.producer = create_engine(self.producer_url)
         self.consumer = create_engine(self.consumer_url)
+        # Reads of the harness go through a plain engine: the services' SQLite engine begins
+        # every transaction IMMEDIATE (a write lock), which would compete with the receiver.
+        self.reader = create_async_engine(self.consumer_url)
         await create_applied_table(self.consumer)
         self.port = free_port()
         return self
@@ -98,7 +102,7 @@ class Harness:
                     proc.wait(10)
                 except subprocess.TimeoutExpired:
                     proc.kill()
-        for engine in (self.producer, self.consumer):
+        for engine in (self.producer, self.consumer, self.reader):
             if engine is not None:
                 await engine.dispose()
         await drop_database(self.producer_url)
@@ -166,8 +170,8 @@ class Harness:
             await session.commit()
 
     async def applied(self) -> int:
-        assert self.consumer is not None
-        async with self.consumer.connect() as conn:
+        assert self.reader is not None
+        async with self.reader.connect() as conn:
             return int((await conn.execute(text("SELECT count(*) FROM bench_applied"))).scalar() or 0)
 
     async def wait_applied(self, n: int, timeout: float) -> float:
@@ -176,7 +180,7 @@ class Harness:
         while time.monotonic() < deadline:
             if await self.applied() >= n:
                 return time.monotonic()
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0.05)
         raise TimeoutError(f"only {await self.applied()} of {n} events applied in {timeout} s")
 
     async def check_exactly_once(self, n: int, keys: int) -> dict[str, Any]:

@@ -570,7 +570,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Run a service's outbox dispatcher.")
     parser.add_argument("--service", required=True)
     args = parser.parse_args(argv)
-    asyncio.run(run_process(args.service))
+    try:
+        import uvloop
+
+        loop_factory = uvloop.new_event_loop
+    except ImportError:  # uvloop comes with uvicorn[standard]; plain asyncio otherwise
+        loop_factory = None
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        runner.run(run_process(args.service))
 
 
 if __name__ == "__main__":

@@ -19,6 +19,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from standardwebhooks.webhooks import Webhook
@@ -117,14 +119,19 @@ async def apply_event(
     """Inbox row + handlers in the caller's transaction: "processed", "ignored" or
     "duplicate". The caller commits (and rolls back on an exception)."""
     await lock_entity(session, ordering_key)
-    if await session.get(InboxEntry, event.id) is not None:
-        return "duplicate"
-    session.add(
-        InboxEntry(
+    # One statement claims the webhook-id: inserted (new) or not (seen before, or being
+    # processed by a concurrent request that this insert waited for).
+    dialect = session.bind.dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    result = await session.execute(
+        insert(InboxEntry.__table__)
+        .values(
             webhook_id=event.id, type=event.type, ordering_key=ordering_key, received_at=utcnow()
         )
+        .on_conflict_do_nothing(index_elements=["webhook_id"])
     )
-    await session.flush()
+    if result.rowcount == 0:
+        return "duplicate"
     handled = await handlers.handle(session, event)
     await session.flush()
     return "processed" if handled else "ignored"
