@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import uuid
@@ -191,3 +192,13 @@ async def test_every_service_mounts_the_receiver(database_urls: dict[str, str]) 
             assert r.status_code == 200, service
             r = await post(app, body, sign_headers(SECRET, event_id, body))
             assert r.status_code == 401, service
+
+
+async def test_concurrent_copies_of_one_event_apply_it_once(repairs: Any) -> None:
+    event_id, body, _ = community_event()
+    answers = await asyncio.gather(
+        *(post(repairs, body, sign_headers(SECRET, event_id, body)) for _ in range(5))
+    )
+    statuses = sorted(r.json()["status"] for r in answers)
+    assert statuses == ["duplicate"] * 4 + ["processed"]
+    assert await counts(repairs) == (1, 1)

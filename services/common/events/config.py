@@ -105,6 +105,8 @@ def parse_subscriptions(raw: str | list[dict[str, Any]]) -> list[Subscription]:
     for entry in entries:
         name = str(entry["name"])
         types = entry.get("types") or ["*"]
+        if not entry.get("url") and name not in SERVICE_NAMES:
+            raise ValueError(f"event subscription {name!r} needs a url")
         subs.append(
             Subscription(
                 name=name,
@@ -127,7 +129,15 @@ def subscriptions_from_settings(settings: Any) -> list[Subscription]:
 
 
 def receiver_secret(settings: Any) -> str:
-    return getattr(settings, "webhook_secret", "") or secret_for(settings.service_name)
+    """The receiver's secret; empty (every delivery rejected) for an app that is not one of
+    the event-exchanging services, such as the gateway."""
+    explicit = getattr(settings, "webhook_secret", "")
+    if explicit:
+        return str(explicit)
+    try:
+        return secret_for(settings.service_name)
+    except KeyError:
+        return ""
 
 
 def parse_schedule(raw: str) -> tuple[timedelta, ...]:
