@@ -68,7 +68,8 @@ async def create_applied_table(engine: AsyncEngine) -> None:
 @dataclass
 class Harness:
     workdir: Path
-    retry_schedule: str = "0.2,0.5,1,1,1,1,1,1,1,1,1,1"
+    # Compressed, but long enough (about a minute) to outlast a restart on a busy machine.
+    retry_schedule: str = "0.2,0.5,1,1,2,2,2,3,3,3,5,5,5,10,10"
     lease_seconds: float = 2.0
     timeout_seconds: float = 1.0
     producer_url: str = ""
