@@ -375,3 +375,15 @@ async def test_two_dispatchers_side_by_side_never_send_a_row_twice(database_urls
     finally:
         for e in engines:
             await e.dispose()
+
+
+def test_retry_after_header_forms() -> None:
+    from services.common.events.dispatcher import parse_retry_after
+
+    now = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+    assert parse_retry_after("120", now) == timedelta(seconds=120)
+    assert parse_retry_after("Wed, 25 Nov 2026 08:05:00 GMT", now) == timedelta(minutes=5)
+    assert parse_retry_after("Wed, 25 Nov 2026 07:00:00 GMT", now) == timedelta(0)
+    assert parse_retry_after("999999999", now) == timedelta(days=1)  # capped
+    for junk in (None, "", "soon", "-5", "nan"):
+        assert parse_retry_after(junk, now) is None
