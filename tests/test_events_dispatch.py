@@ -387,3 +387,26 @@ def test_retry_after_header_forms() -> None:
     assert parse_retry_after("999999999", now) == timedelta(days=1)  # capped
     for junk in (None, "", "soon", "-5", "nan"):
         assert parse_retry_after(junk, now) is None
+
+
+async def test_held_rows_are_released_in_order_and_orphans_recovered(identity: Any) -> None:
+    clock = FakeClock()
+    endpoint = Endpoint(lambda doc, call: httpx.Response(200))
+    d = dispatcher(identity.state.sessionmaker, endpoint, clock)
+    await emit_many(identity.state.sessionmaker, [(1, "A"), (2, "A"), (3, "A")])
+    await d.fan_out()
+    assert [r.status for r in await delivery_rows(identity.state.sessionmaker)] == [
+        "pending", "held", "held"
+    ]
+    async with client_for(identity) as client:
+        listed = (await client.get("/admin/events/deliveries?status=pending",
+                                   headers=auth(admin_token()))).json()["items"]
+    assert [i["status"] for i in listed] == ["pending", "held", "held"]
+    # An operator parks the head by hand: the held ones would wait forever without the sweep.
+    async with identity.state.sessionmaker() as s:
+        await s.execute(update(Delivery).where(Delivery.status == "pending").values(status="dead"))
+        await s.commit()
+    assert await d.release_orphans() == 1
+    assert await d.release_orphans() == 0
+    await d.drain()
+    assert [doc["data"]["n"] for doc in endpoint.received] == [2, 3]

@@ -23,6 +23,7 @@ from services.common.db import SessionDep, utcnow
 from services.common.errors import BadRequest, NotFound
 from services.common.events.models import (
     DEAD,
+    HELD,
     PENDING,
     Delivery,
     DeliveryAttempt,
@@ -134,7 +135,9 @@ async def list_deliveries(
     limit: LimitParam = DEFAULT_LIMIT,
     cursor: CursorParam = None,
 ) -> Page[DeliveryOut]:
-    query = select(Delivery).where(Delivery.status == status)
+    # "pending" lists every undelivered one, including those held behind an earlier event.
+    wanted = [PENDING, HELD] if status == PENDING else [status]
+    query = select(Delivery).where(Delivery.status.in_(wanted))
     if subscriber:
         query = query.where(Delivery.subscriber == subscriber)
     after = decode_cursor(cursor, 1)

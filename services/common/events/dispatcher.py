@@ -40,7 +40,7 @@ import httpx
 from sqlalchemy import bindparam, delete, exists, false, func, insert, select, text, true, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import Webhook
 
 from services.common.db import utcnow
@@ -54,6 +54,7 @@ from services.common.events.locks import sqlite_writer
 from services.common.events.models import (
     DEAD,
     DELIVERED,
+    HELD,
     PENDING,
     Delivery,
     DeliveryAttempt,
@@ -139,6 +140,7 @@ class Claimed:
     id: int
     event_id: str
     subscriber: str
+    ordering_key: str | None
     attempts: int
     claim_token: str
     body: bytes
@@ -156,6 +158,33 @@ class Outcome:
     @property
     def ok(self) -> bool:
         return self.status_code is not None and 200 <= self.status_code < 300
+
+
+_d = Delivery.__table__.alias("d")
+_p = Delivery.__table__.alias("p")
+# The next held delivery of a (subscriber, key) becomes pending, unless one is pending already
+# (e.g. a lease taken over by another dispatcher still owns the key's head).
+_RELEASE_NEXT = (
+    update(Delivery.__table__)
+    .where(
+        Delivery.__table__.c.id
+        == select(_d.c.id)
+        .where(
+            _d.c.subscriber == bindparam("b_sub"),
+            _d.c.ordering_key == bindparam("b_key"),
+            _d.c.status == HELD,
+        )
+        .order_by(_d.c.event_seq)
+        .limit(1)
+        .scalar_subquery(),
+        ~exists().where(
+            _p.c.subscriber == bindparam("b_sub"),
+            _p.c.ordering_key == bindparam("b_key"),
+            _p.c.status == PENDING,
+        ),
+    )
+    .values(status=PENDING, next_attempt_at=bindparam("b_now"))
+)
 
 
 class Dispatcher:
@@ -227,9 +256,14 @@ class Dispatcher:
     # -- one round ---------------------------------------------------------------------------
 
     async def fan_out(self, limit: int = 500) -> int:
-        """Creates the delivery rows of events not fanned out yet; returns how many events."""
+        """Creates the delivery rows of events not fanned out yet; returns how many events.
+
+        Per subscriber, the first undelivered event of an ordering key is `pending`; later ones
+        of that key are `held` and released one by one as their predecessor finishes."""
         async with self._writer(), self._sm() as session, session.begin():
             if session.bind.dialect.name == "postgresql":
+                # Exclusive against other fan-outs and against `record` (which takes it shared),
+                # so a release never misses a held row being inserted concurrently.
                 got = await session.scalar(
                     text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": FANOUT_LOCK_KEY}
                 )
@@ -248,22 +282,44 @@ class Dispatcher:
             if not rows:
                 return 0
             now = self.clock()
-            values = [
-                {
-                    "event_id": r.id,
-                    "event_seq": r.seq,
-                    "event_type": r.type,
-                    "subscriber": sub.name,
-                    "ordering_key": r.ordering_key,
-                    "status": PENDING,
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                    "created_at": now,
-                }
-                for r in rows
-                for sub in self.subscriptions.values()
-                if sub.matches(r.type)
-            ]
+            keys = sorted({r.ordering_key for r in rows if r.ordering_key is not None})
+            values: list[dict[str, Any]] = []
+            for sub in self.subscriptions.values():
+                matching = [r for r in rows if sub.matches(r.type)]
+                if not matching:
+                    continue
+                busy: set[str] = set()
+                if keys:
+                    busy = set(
+                        (
+                            await session.scalars(
+                                select(Delivery.ordering_key)
+                                .where(
+                                    Delivery.subscriber == sub.name,
+                                    Delivery.status.in_([PENDING, HELD]),
+                                    Delivery.ordering_key.in_(keys),
+                                )
+                                .distinct()
+                            )
+                        ).all()
+                    )
+                for r in matching:
+                    held = r.ordering_key is not None and r.ordering_key in busy
+                    if r.ordering_key is not None:
+                        busy.add(r.ordering_key)
+                    values.append(
+                        {
+                            "event_id": r.id,
+                            "event_seq": r.seq,
+                            "event_type": r.type,
+                            "subscriber": sub.name,
+                            "ordering_key": r.ordering_key,
+                            "status": HELD if held else PENDING,
+                            "attempts": 0,
+                            "next_attempt_at": now,
+                            "created_at": now,
+                        }
+                    )
             if values:
                 await session.execute(insert(Delivery), values)
             await session.execute(
@@ -274,22 +330,11 @@ class Dispatcher:
         return len(rows)
 
     async def claim(self) -> list[Claimed]:
-        """Leases up to batch_size due deliveries, the earliest pending one per (subscriber, key)."""
+        """Leases up to batch_size due pending deliveries (`FOR UPDATE SKIP LOCKED`)."""
         if not self.subscriptions:
             return []
         now = self.clock()
         token = secrets.token_hex(8)
-        earlier = aliased(Delivery)
-        blocked = (
-            exists()
-            .where(
-                earlier.subscriber == Delivery.subscriber,
-                earlier.ordering_key == Delivery.ordering_key,
-                earlier.status == PENDING,
-                earlier.event_seq < Delivery.event_seq,
-            )
-            .correlate(Delivery)
-        )
         query = (
             select(
                 Delivery.id,
@@ -306,9 +351,8 @@ class Dispatcher:
                 Delivery.status == PENDING,
                 Delivery.next_attempt_at <= now,
                 Delivery.subscriber.in_(list(self.subscriptions)),
-                ~blocked,
             )
-            .order_by(Delivery.event_seq, Delivery.id)
+            .order_by(Delivery.next_attempt_at, Delivery.id)
             .limit(self.batch_size)
             .with_for_update(skip_locked=True, of=Delivery)
         )
@@ -326,6 +370,7 @@ class Dispatcher:
                 id=r.id,
                 event_id=r.event_id,
                 subscriber=r.subscriber,
+                ordering_key=r.ordering_key,
                 attempts=r.attempts,
                 claim_token=token,
                 body=envelope(r.event_id, r.type, r.created_at, r.payload, r.ordering_key),
@@ -422,10 +467,26 @@ class Dispatcher:
                 claim_token=None,
             )
         )
+        finished = sorted(
+            {
+                (o.claimed.subscriber, o.claimed.ordering_key)
+                for o, row in zip(outcomes, rows, strict=True)
+                if row["status"] != PENDING and o.claimed.ordering_key is not None
+            }
+        )
         async with self._writer(), self._sm() as session, session.begin():
             conn = await session.connection()
+            if conn.dialect.name == "postgresql":
+                await conn.execute(
+                    text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": FANOUT_LOCK_KEY}
+                )
             await conn.execute(stmt, rows)
             await conn.execute(insert(DeliveryAttempt.__table__), attempts_log)
+            if finished:
+                await conn.execute(
+                    _RELEASE_NEXT,
+                    [{"b_sub": sub, "b_key": key, "b_now": now} for sub, key in finished],
+                )
 
     async def run_once(self) -> int:
         """One round; returns how much work it found (0: idle)."""
@@ -449,14 +510,54 @@ class Dispatcher:
             rows = (
                 await session.execute(
                     select(Delivery.subscriber, Delivery.status, func.count())
-                    .where(Delivery.status.in_([PENDING, DEAD]))
+                    .where(Delivery.status.in_([PENDING, HELD, DEAD]))
                     .group_by(Delivery.subscriber, Delivery.status)
                 )
             ).all()
-        counts = {(s, st): n for s, st, n in rows}
+        counts: dict[tuple[str, str], int] = {}
+        for sub, status, n in rows:
+            key = (sub, DEAD if status == DEAD else PENDING)  # held ones are waiting too
+            counts[key] = counts.get(key, 0) + int(n)
         for name in self.subscriptions:
             metrics.DELIVERIES_PENDING.labels(self.service, name).set(counts.get((name, PENDING), 0))
             metrics.DELIVERIES_DEAD.labels(self.service, name).set(counts.get((name, DEAD), 0))
+
+    async def release_orphans(self) -> int:
+        """Safety net: a key with held deliveries but none pending (say, after an operator
+        moved rows by hand) gets its earliest held one released. Normally finds nothing."""
+        async with self._sm() as session:
+            held = (
+                await session.execute(
+                    select(Delivery.subscriber, Delivery.ordering_key)
+                    .where(Delivery.status == HELD)
+                    .distinct()
+                )
+            ).all()
+            if not held:
+                return 0
+            heads = set(
+                (
+                    await session.execute(
+                        select(Delivery.subscriber, Delivery.ordering_key)
+                        .where(Delivery.status == PENDING, Delivery.ordering_key.is_not(None))
+                        .distinct()
+                    )
+                ).all()
+            )
+        orphans = [(s, k) for s, k in held if (s, k) not in heads]
+        if not orphans:
+            return 0
+        now = self.clock()
+        async with self._writer(), self._sm() as session, session.begin():
+            conn = await session.connection()
+            if conn.dialect.name == "postgresql":
+                await conn.execute(
+                    text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": FANOUT_LOCK_KEY}
+                )
+            await conn.execute(
+                _RELEASE_NEXT, [{"b_sub": s, "b_key": k, "b_now": now} for s, k in orphans]
+            )
+        return len(orphans)
 
     async def prune(self) -> int:
         """Deletes events whose every delivery succeeded more than the retention ago (their
@@ -509,6 +610,7 @@ class Dispatcher:
         while not self._stop.is_set():
             try:
                 await self.refresh_gauges()
+                await self.release_orphans()
                 if time.monotonic() - last_prune > 600:
                     last_prune = time.monotonic()
                     pruned = await self.prune()

@@ -31,6 +31,9 @@ from services.common.db import UTCDateTime, new_metadata
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 PENDING = "pending"
+# Waiting behind an earlier undelivered event of the same subscriber and ordering key; turned
+# pending when that one is delivered or dead.
+HELD = "held"
 DELIVERED = "delivered"
 DEAD = "dead"
 
@@ -63,7 +66,8 @@ class OutboxEvent(EventBase):
 
 
 class Delivery(EventBase):
-    """One event to one subscriber: pending until a 2xx, dead after the last failed try."""
+    """One event to one subscriber: held (behind an earlier one of its key), pending until a
+    2xx, then delivered; dead after the last failed try."""
 
     __tablename__ = "event_deliveries"
 
