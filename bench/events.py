@@ -32,11 +32,14 @@ async def run(backlog: int, steady: int, rate: float, workdir: Path) -> dict[str
         await h.wait_receiver_up()
         await asyncio.sleep(1.0)  # let the dispatcher process come up
         # Throughput: a backlog drained as fast as the dispatcher goes.
+        cpu0 = (h.cpu_seconds(h.dispatcher), h.cpu_seconds(h.receiver))
         t0 = time.monotonic()
         for start in range(0, backlog, 500):
             await h.emit_range(start, min(start + 500, backlog), KEYS)
         t1 = await h.wait_applied(backlog, timeout=120)
         throughput = backlog / (t1 - t0)
+        cpu_dispatcher = (h.cpu_seconds(h.dispatcher) - cpu0[0]) / backlog * 1000
+        cpu_receiver = (h.cpu_seconds(h.receiver) - cpu0[1]) / backlog * 1000
         # Latency: a steady stream.
         batch = max(1, int(rate / 20))
         for start in range(backlog, backlog + steady, batch):
@@ -50,6 +53,8 @@ async def run(backlog: int, steady: int, rate: float, workdir: Path) -> dict[str
             "database": "postgresql" if h.producer_url.startswith("postgresql") else "sqlite",
             "backlog_events": backlog,
             "deliveries_per_second": round(throughput, 1),
+            "cpu_ms_per_delivery_dispatcher": round(cpu_dispatcher, 2),
+            "cpu_ms_per_delivery_receiver": round(cpu_receiver, 2),
             "steady_events": steady,
             "steady_rate_per_second": rate,
             "median_change_to_handled_ms": round(statistics.median(steady_lat), 1),
@@ -85,6 +90,10 @@ def main(argv: list[str] | None = None) -> None:
         f"median change-to-handled {r['median_change_to_handled_ms']} ms, "
         f"p95 {r['p95_change_to_handled_ms']} ms at {r['steady_rate_per_second']}/s "
         f"(target median <= 500 ms); exactly once: {r['exactly_once']}"
+    )
+    print(
+        f"    CPU per delivery: dispatcher {r['cpu_ms_per_delivery_dispatcher']} ms, "
+        f"receiver {r['cpu_ms_per_delivery_receiver']} ms"
     )
     ok = (
         r["deliveries_per_second"] >= 500

@@ -146,6 +146,14 @@ class Harness:
         self.dispatcher = self._spawn("-m", "services.common.events.dispatcher", "--service", "identity")
 
     @staticmethod
+    def cpu_seconds(proc: subprocess.Popen[bytes] | None) -> float:
+        """User + system CPU time of a child process so far (Linux /proc)."""
+        if proc is None:
+            return 0.0
+        fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    @staticmethod
     def kill(proc: subprocess.Popen[bytes] | None) -> None:
         if proc is not None and proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
