@@ -402,6 +402,10 @@ async def test_held_rows_are_released_in_order_and_orphans_recovered(identity: A
         listed = (await client.get("/admin/events/deliveries?status=pending",
                                    headers=auth(admin_token()))).json()["items"]
     assert [i["status"] for i in listed] == ["pending", "held", "held"]
+    async with client_for(identity) as client:
+        r = await client.post(f"/admin/events/deliveries/{listed[1]['id']}/redeliver",
+                              headers=auth(admin_token()))
+    assert r.status_code == 409 and r.json()["error"]["code"] == "delivery_held"
     # An operator parks the head by hand: the held ones would wait forever without the sweep.
     async with identity.state.sessionmaker() as s:
         await s.execute(update(Delivery).where(Delivery.status == "pending").values(status="dead"))

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import PlatformAdmin
 from services.common.db import SessionDep, utcnow
-from services.common.errors import BadRequest, NotFound
+from services.common.errors import BadRequest, Conflict, NotFound
 from services.common.events.models import (
     DEAD,
     HELD,
@@ -88,6 +88,11 @@ class DeliveryNotFound(NotFound):
     message = "投递记录不存在"
 
 
+class DeliveryHeld(Conflict):
+    code = "delivery_held"
+    message = "该投递正在等待同一对象的前序事件，将按顺序自动发送"
+
+
 def _reset_values() -> dict[str, object]:
     return {"status": PENDING, "attempts": 0, "next_attempt_at": utcnow(), "claim_token": None}
 
@@ -96,6 +101,9 @@ async def redeliver_one(session: AsyncSession, delivery_id: int) -> Delivery:
     delivery = await session.get(Delivery, delivery_id)
     if delivery is None:
         raise DeliveryNotFound()
+    if delivery.status == HELD:
+        # Sent on its own it would overtake the earlier event of its key it is waiting for.
+        raise DeliveryHeld()
     for name, value in _reset_values().items():
         setattr(delivery, name, value)
     await session.flush()
