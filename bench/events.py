@@ -79,8 +79,8 @@ async def _steady_latencies(h: Harness, first_n: int) -> list[float]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="P6: event delivery throughput and latency")
     parser.add_argument("--backlog", type=int, default=5000)
-    parser.add_argument("--steady", type=int, default=1500)
-    parser.add_argument("--rate", type=float, default=300.0)
+    parser.add_argument("--steady", type=int, default=1000)
+    parser.add_argument("--rate", type=float, default=100.0)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-events-") as tmp:
         r = asyncio.run(run(args.backlog, args.steady, args.rate, Path(tmp)))
