@@ -202,3 +202,15 @@ async def test_concurrent_copies_of_one_event_apply_it_once(repairs: Any) -> Non
     statuses = sorted(r.json()["status"] for r in answers)
     assert statuses == ["duplicate"] * 4 + ["processed"]
     assert await counts(repairs) == (1, 1)
+
+
+async def test_a_failing_event_among_concurrent_ones_fails_alone(repairs: Any) -> None:
+    good = [community_event(f"小区{i}") for i in range(6)]
+    bad_id = "evt_" + uuid.uuid4().hex
+    bad = envelope(bad_id, "identity.room.upserted", datetime.now(UTC), {"community_id": "c"}, "r")
+    posts = [post(repairs, body, sign_headers(SECRET, eid, body)) for eid, body, _ in good]
+    posts.insert(3, post(repairs, bad, sign_headers(SECRET, bad_id, bad)))
+    answers = await asyncio.gather(*posts)
+    codes = [r.status_code for r in answers]
+    assert codes == [200, 200, 200, 500, 200, 200, 200]
+    assert await counts(repairs) == (6, 6)

@@ -53,6 +53,10 @@ def create_service_app(
         # The event machinery: the dispatcher delivers this service's outbox (unless it runs
         # as its own process); the receiver's secret is resolved once.
         app.state.webhook_secret = events_receiver.receiver_secret(settings)
+        app.state.event_receipts = events_receiver.Receipts(
+            app.state.engine, app.state.sessionmaker, app.state.event_handlers
+        )
+        shutdowns.append(app.state.event_receipts.close)
         app.state.dispatcher = None
         if settings.events_dispatcher_enabled:
             app.state.dispatcher = Dispatcher.from_settings(

@@ -10,6 +10,7 @@ no handler for is acknowledged (and recorded in the inbox).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -22,7 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from standardwebhooks.webhooks import Webhook
 
 from services.common.db import utcnow
@@ -137,6 +138,100 @@ async def apply_event(
     return "processed" if handled else "ignored"
 
 
+class Receipts:
+    """Applies received events, each with its inbox row, in committed transactions.
+
+    On PostgreSQL each event gets its own transaction. On SQLite, where one transaction writes
+    at a time anyway, the events that arrive while one commits are applied together in the
+    next transaction (a group commit: far fewer round trips to the database thread per
+    event). If any handler of a group fails, the group is rolled back and its events are
+    applied one by one, so only the failing one is answered 500. Either way an answer is
+    given only after the commit that holds the event's inbox row and its handlers' changes.
+    """
+
+    MAX_GROUP = 100
+
+    def __init__(
+        self, engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession],
+        handlers: EventHandlers,
+    ) -> None:
+        self._engine = engine
+        self._sm = sessionmaker
+        self._handlers = handlers
+        self._grouped = engine.dialect.name == "sqlite"
+        self._queue: asyncio.Queue[tuple[ReceivedEvent, str | None, asyncio.Future[str]]] = (
+            asyncio.Queue()
+        )
+        self._worker: asyncio.Task[None] | None = None
+        self._group: list[tuple[ReceivedEvent, str | None, asyncio.Future[str]]] = []
+
+    async def apply(self, event: ReceivedEvent, key: str | None) -> str:
+        if not self._grouped:
+            return await self._apply_alone(event, key)
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.create_task(self._work())
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((event, key, future))
+        return await asyncio.shield(future)
+
+    async def _apply_alone(self, event: ReceivedEvent, key: str | None) -> str:
+        async with sqlite_writer(self._engine), self._sm() as session:
+            try:
+                outcome = await apply_event(session, self._handlers, event, key)
+                await session.commit()
+            except IntegrityError:
+                # The same webhook-id committed concurrently by another request: already done.
+                await session.rollback()
+                outcome = "duplicate"
+        return outcome
+
+    async def _work(self) -> None:
+        while True:
+            group = self._group = [await self._queue.get()]
+            while len(group) < self.MAX_GROUP and not self._queue.empty():
+                group.append(self._queue.get_nowait())
+            try:
+                async with sqlite_writer(self._engine), self._sm() as session:
+                    outcomes = [
+                        await apply_event(session, self._handlers, event, key)
+                        for event, key, _ in group
+                    ]
+                    await session.commit()
+            except Exception as exc:
+                if len(group) == 1:
+                    _settle(group[0][2], exc=exc)
+                    continue
+                for event, key, future in group:
+                    try:
+                        _settle(future, await self._apply_alone(event, key))
+                    except Exception as one_exc:
+                        _settle(future, exc=one_exc)
+                continue
+            for (_, _, future), outcome in zip(group, outcomes, strict=True):
+                _settle(future, outcome)
+
+    async def close(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+            await asyncio.gather(self._worker, return_exceptions=True)
+            self._worker = None
+        # Whatever was not committed is answered as failed: the sender will retry it.
+        stopping = RuntimeError("receiver shutting down")
+        for _, _, future in self._group:
+            _settle(future, exc=stopping)
+        while not self._queue.empty():
+            _settle(self._queue.get_nowait()[2], exc=stopping)
+
+
+def _settle(future: asyncio.Future[str], outcome: str = "", exc: BaseException | None = None) -> None:
+    if future.done():
+        return
+    if exc is not None:
+        future.set_exception(exc)
+    else:
+        future.set_result(outcome)
+
+
 @router.post("/events")
 async def receive_event(request: Request) -> JSONResponse:
     app = request.app
@@ -148,24 +243,16 @@ async def receive_event(request: Request) -> JSONResponse:
     except DomainError:
         metrics.EVENTS_RECEIVED.labels(service, "rejected").inc()
         raise
-    handlers: EventHandlers = app.state.event_handlers
-    async with sqlite_writer(app.state.engine), app.state.sessionmaker() as session:
-        try:
-            outcome = await apply_event(session, handlers, event, key)
-            await session.commit()
-        except IntegrityError:
-            # The same webhook-id committed concurrently by another request: already done.
-            await session.rollback()
-            outcome = "duplicate"
-        except Exception:
-            await session.rollback()
-            log.exception("event handler failed", extra={"webhook_id": msg_id, "type": event.type})
-            metrics.EVENTS_RECEIVED.labels(service, "failed").inc()
-            return JSONResponse(
-                {"error": {"code": "event_handler_failed", "message": "事件处理失败，请稍后重试",
-                           "details": None}},
-                status_code=500,
-            )
+    try:
+        outcome = await app.state.event_receipts.apply(event, key)
+    except Exception:
+        log.exception("event handler failed", extra={"webhook_id": msg_id, "type": event.type})
+        metrics.EVENTS_RECEIVED.labels(service, "failed").inc()
+        return JSONResponse(
+            {"error": {"code": "event_handler_failed", "message": "事件处理失败，请稍后重试",
+                       "details": None}},
+            status_code=500,
+        )
     metrics.EVENTS_RECEIVED.labels(service, outcome).inc()
     if outcome == "processed" and event.created_at is not None:
         created = event.created_at
