@@ -202,7 +202,7 @@ class Dispatcher:
         poll_interval: float = 0.2,
         retention_days: int = 7,
         workers: int = 2,
-        concurrency: int = 16,
+        concurrency: int = 8,
         clock: Clock = utcnow,
     ) -> None:
         self.service = service
