@@ -7,16 +7,17 @@ process: `python -m services.common.events.dispatcher --service identity` (then 
 One round:
 1. fan-out: events not yet fanned out get one `event_deliveries` row per matching subscription
    (one fan-out at a time: a transaction-scoped advisory lock on PostgreSQL, the write lock
-   on SQLite);
-2. claim: due pending deliveries whose subscriber has no earlier pending delivery with the same
-   ordering key (so each subscriber gets one entity's events in write order) are selected
-   `FOR UPDATE SKIP LOCKED` on PostgreSQL and leased (`next_attempt_at` pushed forward by the
-   lease, `claim_token` set) in a short transaction, so several dispatchers never send one row
-   at once and a dispatcher killed mid-send leaves rows that become due again by themselves;
+   on SQLite); the first undelivered row of a (subscriber, ordering key) is `pending`, later
+   ones are `held`, so each subscriber gets one entity's events in write order;
+2. claim: due `pending` rows are selected `FOR UPDATE SKIP LOCKED` on PostgreSQL and leased
+   (`next_attempt_at` pushed forward by the lease, `claim_token` set) in a short transaction,
+   so several dispatchers never send one row at once and a dispatcher killed mid-send leaves
+   rows that become due again by themselves;
 3. send: each claimed delivery is POSTed with Standard Webhooks headers, with a short timeout;
 4. record: every attempt is logged; a 2xx marks the row delivered, anything else schedules the
    next try (`Retry-After` when the receiver sent one, else the schedule) or, after the last
-   try, parks it as dead. Redelivery (admin API) puts rows back to pending.
+   try, parks it as dead; a delivered or dead row releases the next held one of its key, in
+   the same transaction. Redelivery (admin API) puts rows back to pending.
 """
 
 from __future__ import annotations
