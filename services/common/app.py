@@ -21,7 +21,7 @@ from services.common.http import create_http_client
 from services.common.logs import configure_logging
 from services.common.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from services.common.migrations import head_revisions
-from services.common.settings import ServiceSettings
+from services.common.settings import SERVICE_NAMES, ServiceSettings
 
 # Called with the app once the shared state exists, and must return a shutdown callable.
 StartupHook = Callable[[FastAPI], Awaitable[Callable[[], Awaitable[None]] | None]]
@@ -58,7 +58,11 @@ def create_service_app(
         )
         shutdowns.append(app.state.event_receipts.close)
         app.state.dispatcher = None
-        if settings.events_dispatcher_enabled:
+        # Every service with event tables runs one (it also prunes); an app without them,
+        # such as the gateway, only if it was given subscriptions.
+        if settings.events_dispatcher_enabled and (
+            settings.service_name in SERVICE_NAMES or settings.event_subscriptions
+        ):
             app.state.dispatcher = Dispatcher.from_settings(
                 settings, app.state.sessionmaker, app.state.http
             )
