@@ -162,3 +162,39 @@ async def test_snapshot_endpoint_authenticates_subscribers(apps: Any) -> None:
     unknown = signed(WEBHOOK_SECRETS["votes"], "votes", "nope")
     r = await http.get("/internal/snapshot/nope", params={"limit": 200}, headers=unknown)
     assert r.status_code == 404
+
+
+async def test_backfill_from_runs_at_startup_over_loopback(
+    apps: Any, database_urls: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    import uvicorn
+
+    from bench.events_harness import free_port
+    from services.common.events import EventHandlers
+    from services.common.identity_replica import register_identity_replica
+
+    producer, _, _ = apps
+    psm = producer.state.sessionmaker
+    ids = {await create(psm, f"小区{i}") for i in range(3)}
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(producer, host="127.0.0.1", port=port,
+                                           log_level="warning", lifespan="off"))
+    serving = asyncio.create_task(server.serve())
+    monkeypatch.setenv("IDENTITY_URL", f"http://127.0.0.1:{port}")
+    try:
+        consumer = create_service_app(
+            settings_for("repairs", database_urls["repairs"]), title="consumer", routers=[],
+            event_handlers=register_identity_replica(EventHandlers()),
+            backfill_from={"identity": ["communities"]},
+        )
+        async with consumer.router.lifespan_context(consumer):
+            await asyncio.wait_for(consumer.state.backfill_task, 30)
+            async with consumer.state.sessionmaker() as s:
+                got = {c.community_id for c in (await s.scalars(select(ReplicaCommunity))).all()}
+                state = await s.get(Backfill, ("identity", "communities"))
+        assert got == ids and state.completed_at is not None
+    finally:
+        server.should_exit = True
+        await serving
