@@ -34,6 +34,10 @@ openapi: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m bench
 
+## R1 in full: 10,000 events through SIGKILLed dispatcher and receiver processes.
+chaos: $(STAMP)
+	$(PY) -m bench.chaos --events 10000 --kills 10
+
 lint: $(STAMP)
 	$(PY) -m pip install --quiet ruff
 	$(VENV)/bin/ruff check services gateway wechat_standin tests scripts bench

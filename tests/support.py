@@ -4,6 +4,7 @@ TEST_DATABASE_URL is set), apps run with their real lifespan, tokens signed with
 from __future__ import annotations
 
 import asyncio
+import base64
 import importlib
 import json
 import os
@@ -22,6 +23,13 @@ from services.common.tokens import AccessClaims, SigningKey, issue_access_token,
 
 SERVICES = ("identity", "repairs", "votes", "notices")
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+
+# Webhook secrets of the test session (events/config.py reads <NAME>_WEBHOOK_SECRET), so
+# tests never write the machine-wide secrets file and can sign deliveries themselves.
+WEBHOOK_SECRETS = {svc: "whsec_" + base64.b64encode(os.urandom(24)).decode() for svc in SERVICES}
+for _svc, _secret in WEBHOOK_SECRETS.items():
+    os.environ.setdefault(f"{_svc.upper()}_WEBHOOK_SECRET", _secret)
+    WEBHOOK_SECRETS[_svc] = os.environ[f"{_svc.upper()}_WEBHOOK_SECRET"]
 
 # One key for the whole test session; every app verifies with its public half.
 SIGNING_KEY = SigningKey.generate()
@@ -94,6 +102,8 @@ async def drop_database(url: str) -> None:
 
 def settings_for(service: str, database_url: str, **overrides: Any) -> Any:
     module = importlib.import_module(f"services.{service}.settings")
+    # No background dispatcher unless a test asks for one (events tests drive it themselves).
+    overrides.setdefault("events_dispatcher_enabled", False)
     return module.Settings(database_url=database_url, jwks_json=JWKS_JSON, **overrides)
 
 

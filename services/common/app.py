@@ -12,12 +12,16 @@ from services.common import health
 from services.common.auth import verifier_from_settings
 from services.common.db import create_engine, create_sessionmaker
 from services.common.errors import install_error_handlers
+from services.common.events import admin as events_admin
+from services.common.events import backfill as events_backfill
+from services.common.events import receiver as events_receiver
+from services.common.events.dispatcher import Dispatcher
 from services.common.events.handlers import EventHandlers
 from services.common.http import create_http_client
 from services.common.logs import configure_logging
 from services.common.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from services.common.migrations import head_revisions
-from services.common.settings import ServiceSettings
+from services.common.settings import SERVICE_NAMES, ServiceSettings
 
 # Called with the app once the shared state exists, and must return a shutdown callable.
 StartupHook = Callable[[FastAPI], Awaitable[Callable[[], Awaitable[None]] | None]]
@@ -32,6 +36,8 @@ def create_service_app(
     routers: Sequence[APIRouter],
     startup_hooks: Sequence[StartupHook] = (),
     event_handlers: EventHandlers | None = None,
+    snapshots: events_backfill.Snapshots | None = None,
+    backfill_from: dict[str, Sequence[str]] | None = None,
     **fastapi_kwargs: Any,
 ) -> FastAPI:
     configure_logging(settings.service_name, settings.log_level)
@@ -44,8 +50,29 @@ def create_service_app(
         app.state.token_verifier = verifier_from_settings(settings, app.state.http)
         app.state.migration_heads = head_revisions(settings.service_name)
         shutdowns = []
+        # The event machinery: the dispatcher delivers this service's outbox (unless it runs
+        # as its own process); the receiver's secret is resolved once.
+        app.state.webhook_secret = events_receiver.receiver_secret(settings)
+        app.state.event_receipts = events_receiver.Receipts(
+            app.state.engine, app.state.sessionmaker, app.state.event_handlers
+        )
+        shutdowns.append(app.state.event_receipts.close)
+        app.state.dispatcher = None
+        # Every service with event tables runs one (it also prunes); an app without them,
+        # such as the gateway, only if it was given subscriptions.
+        if settings.events_dispatcher_enabled and (
+            settings.service_name in SERVICE_NAMES or settings.event_subscriptions
+        ):
+            app.state.dispatcher = Dispatcher.from_settings(
+                settings, app.state.sessionmaker, app.state.http
+            )
+            app.state.dispatcher.start()
+            shutdowns.append(app.state.dispatcher.stop)
+        hooks = list(startup_hooks)
+        if backfill_from:
+            hooks.append(events_backfill.backfill_hook(backfill_from))
         try:
-            for hook in startup_hooks:
+            for hook in hooks:
                 stop = await hook(app)
                 if stop is not None:
                     shutdowns.append(stop)
@@ -60,8 +87,13 @@ def create_service_app(
     app.state.settings = settings
     # The events this service consumes; the receiver (POST /events) dispatches to them.
     app.state.event_handlers = event_handlers or EventHandlers()
+    # The snapshot streams this service serves to consumers that backfill (events/backfill.py).
+    app.state.snapshots = snapshots
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(events_receiver.router)
+    app.include_router(events_admin.router)
+    app.include_router(events_backfill.router)
     for router in routers:
         app.include_router(router)
     app.add_middleware(

@@ -54,6 +54,21 @@ class ServiceSettings(BaseSettings):
     http_timeout_seconds: float = 5.0
     log_level: str = Field(default_factory=lambda: os.environ.get("LOG_LEVEL", "INFO"))
     max_json_body_bytes: int = 1024 * 1024
+    # Event machinery (services/common/events, docs/events.md).
+    # Run the outbox dispatcher inside the app's lifespan (off when it runs as its own process).
+    events_dispatcher_enabled: bool = True
+    # JSON list of {"name", "url", "types", "secret"}; empty: the embedded defaults.
+    event_subscriptions: str = ""
+    # This service's `whsec_` secret as a receiver; empty: <NAME>_WEBHOOK_SECRET or DATA_DIR file.
+    webhook_secret: str = ""
+    # Seconds between tries, comma-separated; empty: 5s, 5min, 30min, 2h, 5h, 10h, 10h.
+    event_retry_schedule: str = ""
+    event_delivery_timeout_seconds: float = 3.0
+    event_lease_seconds: float = 30.0
+    event_batch_size: int = 200
+    event_poll_interval_seconds: float = 0.2
+    # Delivered outbox rows (and inbox entries) are pruned after this many days.
+    event_retention_days: int = 7
 
     def model_post_init(self, __context: object) -> None:
         if not self.database_url:

@@ -35,8 +35,11 @@ def emit(
         ordering_key=ordering_key,
         payload={**payload, **({"community_id": str(cid)} if cid is not None else {})},
         created_at=utcnow(),
+        fanned_out=False,
     )
     session.add(event)
+    # Read after commit to wake this process's dispatcher at once (dispatcher.py).
+    session.info["events_emitted"] = True
     return event
 
 
