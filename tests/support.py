@@ -104,6 +104,7 @@ def settings_for(service: str, database_url: str, **overrides: Any) -> Any:
     module = importlib.import_module(f"services.{service}.settings")
     # No background dispatcher unless a test asks for one (events tests drive it themselves).
     overrides.setdefault("events_dispatcher_enabled", False)
+    overrides.setdefault("events_backfill_enabled", False)
     return module.Settings(database_url=database_url, jwks_json=JWKS_JSON, **overrides)
 
 

@@ -57,6 +57,8 @@ class ServiceSettings(BaseSettings):
     # Event machinery (services/common/events, docs/events.md).
     # Run the outbox dispatcher inside the app's lifespan (off when it runs as its own process).
     events_dispatcher_enabled: bool = True
+    # Pull the replicas' producers' snapshots at start-up (once per stream; resumable).
+    events_backfill_enabled: bool = True
     # JSON list of {"name", "url", "types", "secret"}; empty: the embedded defaults.
     event_subscriptions: str = ""
     # This service's `whsec_` secret as a receiver; empty: <NAME>_WEBHOOK_SECRET or DATA_DIR file.

@@ -14,6 +14,7 @@ from services.identity.accounts import ensure_platform_admin
 from services.identity.keys import load_or_create_signing_key
 from services.identity.router import internal, router
 from services.identity.settings import Settings
+from services.identity.snapshots import identity_snapshots
 from services.identity.wechat import WeChatClient
 
 log = logging.getLogger("identity")
@@ -64,4 +65,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="identity",
         routers=[router, internal],
         startup_hooks=[_load_keys, _wechat_client, _first_platform_admin],
+        snapshots=identity_snapshots(),
     )

@@ -13,6 +13,8 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.common.events.backfill import SnapshotItem, Snapshots
+from services.common.events.backfill import SnapshotPage as EventsSnapshotPage
 from services.common.pagination import decode_cursor, encode_cursor
 from services.identity.events import binding_verified_payload, room_payload, staff_payload
 from services.identity.models import Account, Binding, Building, Community, Room, Staff
@@ -91,3 +93,20 @@ STREAMS: dict[str, tuple[Any, str, str]] = {
     "bindings": (verified_bindings, "identity.binding.verified", "binding_id"),
     "staff": (staff, "identity.staff.upserted", "account_id"),
 }
+
+
+def identity_snapshots() -> Snapshots:
+    """The streams consumers backfill their identity replica from (GET /internal/snapshot/...)."""
+    registry = Snapshots()
+    for name, (fn, event_type, key_field) in STREAMS.items():
+        registry.stream(name)(_as_snapshot_fn(fn, event_type, key_field))
+    return registry
+
+
+def _as_snapshot_fn(fn: Any, event_type: str, key_field: str) -> Any:
+    async def page(session: AsyncSession, cursor: str | None, limit: int) -> EventsSnapshotPage:
+        payloads, next_cursor = await fn(session, cursor, limit)
+        items = [SnapshotItem(type=event_type, payload=p, ordering_key=str(p[key_field])) for p in payloads]
+        return EventsSnapshotPage(items=items, next_cursor=next_cursor)
+
+    return page

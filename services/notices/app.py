@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from services.common.app import create_service_app
 from services.common.events import EventHandlers
-from services.common.identity_replica import register_identity_replica
+from services.common.identity_replica import IDENTITY_REPLICA_BACKFILL, register_identity_replica
 from services.notices.events import register_notice_handlers
 from services.notices.router import router
 from services.notices.runtime import Runtime
@@ -54,6 +54,7 @@ def create_app(
         routers=[router],
         startup_hooks=[start_worker],
         event_handlers=handlers,
+        backfill_from=IDENTITY_REPLICA_BACKFILL,
     )
     app.state.notices = rt
     return app

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from services.common.app import create_service_app
 from services.common.db import utcnow
 from services.common.events import EventHandlers
-from services.common.identity_replica import register_identity_replica
+from services.common.identity_replica import IDENTITY_REPLICA_BACKFILL, register_identity_replica
 from services.repairs.events import register_repairs_handlers
 from services.repairs.router import router
 from services.repairs.scheduler import start_scheduler
@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routers=[router],
         startup_hooks=[_content_checker, start_scheduler],
         event_handlers=handlers,
+        backfill_from=IDENTITY_REPLICA_BACKFILL,
     )
     # Every use case reads time from here; tests replace it to move the SLA clocks.
     app.state.clock = utcnow

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from services.common.app import create_service_app
 from services.common.events import EventHandlers
-from services.common.identity_replica import register_identity_replica
+from services.common.identity_replica import IDENTITY_REPLICA_BACKFILL, register_identity_replica
 from services.votes.clock import Clock
 from services.votes.router import router
 from services.votes.scheduler import start_scheduler
@@ -22,6 +22,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routers=[router],
         startup_hooks=[start_scheduler],
         event_handlers=handlers,
+        backfill_from=IDENTITY_REPLICA_BACKFILL,
     )
     # Tests set or advance it; the scheduler and every route read the time from it.
     app.state.clock = Clock()

@@ -25,12 +25,16 @@ E2E_ENV = {
 
 
 @pytest.fixture(scope="module")
-async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+async def stack(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> AsyncIterator[Stack]:
     data = tmp_path_factory.mktemp("stack")
+    # A test module may adjust the environment (e.g. looser rate limits for a long flow).
+    env = {**E2E_ENV, **getattr(request.module, "STACK_ENV", {})}
     urls: dict[str, str] = {}
     if TEST_DATABASE_URL:
         urls = {svc: await create_database(svc, data) for svc in SERVICES}
-    system = Stack.on_free_ports(data, env=E2E_ENV, database_urls=urls)
+    system = Stack.on_free_ports(data, env=env, database_urls=urls)
     try:
         with running(system, migrate=not urls):
             yield system

@@ -228,8 +228,10 @@ def backfill_hook(
 ) -> Callable[[FastAPI], Awaitable[Callable[[], Awaitable[None]] | None]]:
     """A start-up hook that backfills `{producer: [stream, ...]}` in the background."""
 
-    async def start(app: FastAPI) -> Callable[[], Awaitable[None]]:
+    async def start(app: FastAPI) -> Callable[[], Awaitable[None]] | None:
         settings = app.state.settings
+        if not getattr(settings, "events_backfill_enabled", True):
+            return None
 
         async def run() -> None:
             for producer, streams in sources.items():

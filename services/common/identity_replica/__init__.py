@@ -10,7 +10,11 @@ from services.common.identity_replica.models import (
     ReplicaStaff,
 )
 
+# What a fresh replica pulls from identity's snapshot endpoint before following events.
+IDENTITY_REPLICA_BACKFILL = {"identity": ("communities", "rooms", "bindings", "staff")}
+
 __all__ = [
+    "IDENTITY_REPLICA_BACKFILL",
     "ReplicaBinding",
     "ReplicaCommunity",
     "ReplicaRoom",
