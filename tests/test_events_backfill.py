@@ -185,7 +185,9 @@ async def test_backfill_from_runs_at_startup_over_loopback(
     monkeypatch.setenv("IDENTITY_URL", f"http://127.0.0.1:{port}")
     try:
         consumer = create_service_app(
-            settings_for("repairs", database_urls["repairs"]), title="consumer", routers=[],
+            settings_for("repairs", database_urls["repairs"], events_backfill_enabled=True),
+            title="consumer",
+            routers=[],
             event_handlers=register_identity_replica(EventHandlers()),
             backfill_from={"identity": ["communities"]},
         )
