@@ -15,7 +15,11 @@ from services.common.errors import install_error_handlers
 from services.common.events.handlers import EventHandlers
 from services.common.http import create_http_client
 from services.common.logs import configure_logging
-from services.common.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from services.common.middleware import (
+    BodySizeLimitMiddleware,
+    NulCharacterMiddleware,
+    RequestContextMiddleware,
+)
 from services.common.migrations import head_revisions
 from services.common.settings import ServiceSettings
 
@@ -64,6 +68,8 @@ def create_service_app(
     app.include_router(health.router)
     for router in routers:
         app.include_router(router)
+    # Inside the size limit, so it never buffers more than the limit allows.
+    app.add_middleware(NulCharacterMiddleware)
     app.add_middleware(
         BodySizeLimitMiddleware,
         json_limit=settings.max_json_body_bytes,
