@@ -38,3 +38,20 @@ async def test_an_escaped_backslash_before_u0000_is_ordinary_text(app: Any, worl
     r = await world.submit(description="厨房水管漏水，错误码 \\u0000")
     assert r.status_code == 201, r.text
 
+
+# Valid ISO datetimes whose instant lies outside the years 1..9999 once in UTC.
+UNREPRESENTABLE = ["0001-01-01T00:00:00+08:00", "9999-12-31T23:59:59-01:00"]
+
+
+async def test_list_and_stats_bounds_beyond_the_representable_range_are_422(app: Any, world: World):
+    async with client_for(app) as c:
+        for value in UNREPRESENTABLE:
+            for bound in ("from", "to"):
+                r = await c.get("/repairs", params={"community_id": world.cid, bound: value}, headers=world.manager)
+                assert r.status_code == 422, r.text
+                assert r.json()["error"]["details"][0]["message"] == "时间超出可表示的范围"
+                r = await c.get(f"/communities/{world.cid}/repairs/stats", params={bound: value}, headers=world.manager)
+                assert r.status_code == 422, r.text
+        # The same instant written in another offset still filters as before.
+        r = await c.get("/repairs", params={"community_id": world.cid, "from": "2026-01-01T08:00:00+08:00"}, headers=world.manager)
+        assert r.status_code == 200
