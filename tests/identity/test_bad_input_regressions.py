@@ -32,3 +32,33 @@ async def test_community_named_with_a_nul_is_422_and_not_created(database_urls):
         assert _is_nul_refusal(r)
         async with app.state.sessionmaker() as s:
             assert await s.scalar(select(func.count()).select_from(Community)) == 0
+
+
+
+async def _post_raw_community(c, content: bytes):
+    return await c.post(
+        "/communities", content=content, headers={**auth(admin_token()), "Content-Type": "application/json"}
+    )
+
+
+async def _communities(app) -> int:
+    async with app.state.sessionmaker() as s:
+        return int(await s.scalar(select(func.count()).select_from(Community)))
+
+
+async def test_a_body_that_is_not_utf8_gets_a_clear_400_and_creates_nothing(database_urls):
+    async with identity(database_urls) as (app, c, _fake):
+        r = await _post_raw_community(c, b'{"name": "\xb0\xa2\xb9\xe2"}')  # GBK, not UTF-8
+        assert r.status_code == 400
+        assert r.json()["error"]["code"] == "body_unparsable"
+        assert "无法解析" in r.json()["error"]["message"]
+        assert await _communities(app) == 0
+
+
+async def test_a_lone_surrogate_in_a_string_is_named_as_an_invalid_character(database_urls):
+    async with identity(database_urls) as (app, c, _fake):
+        r = await _post_raw_community(c, b'{"name": "\\ud800"}')
+        assert r.status_code == 422
+        assert r.json()["error"]["details"] == [{"field": "name", "type": "string_unicode", "message": "包含无效的字符"}]
+        assert await _communities(app) == 0
+
