@@ -99,7 +99,12 @@ def build() -> dict[str, Any]:
                     if "operationId" in op:
                         op["operationId"] = f"{service}_{op['operationId']}"
                     op.setdefault("responses", {})
-                    for status, label in (("401", "未登录或凭证无效"), ("404", "资源不存在"), ("429", "请求过于频繁")):
+                    for status, label in (
+                        ("400", "请求无法处理（如分页游标无效、请求体无法解析）"),
+                        ("401", "未登录或凭证无效"),
+                        ("404", "资源不存在"),
+                        ("429", "请求过于频繁"),
+                    ):
                         op["responses"].setdefault(
                             status,
                             {

@@ -19,7 +19,11 @@ from services.common.events.dispatcher import Dispatcher
 from services.common.events.handlers import EventHandlers
 from services.common.http import create_http_client
 from services.common.logs import configure_logging
-from services.common.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from services.common.middleware import (
+    BodySizeLimitMiddleware,
+    NulCharacterMiddleware,
+    RequestContextMiddleware,
+)
 from services.common.migrations import head_revisions
 from services.common.settings import SERVICE_NAMES, ServiceSettings
 
@@ -96,6 +100,8 @@ def create_service_app(
     app.include_router(events_backfill.router)
     for router in routers:
         app.include_router(router)
+    # Inside the size limit, so it never buffers more than the limit allows.
+    app.add_middleware(NulCharacterMiddleware)
     app.add_middleware(
         BodySizeLimitMiddleware,
         json_limit=settings.max_json_body_bytes,

@@ -153,6 +153,7 @@ _VALIDATION_MESSAGES = {
     "decimal_max_digits": "数字位数过多",
     "timezone_aware": "时间必须带时区",
     "url_parsing": "网址格式不正确",
+    "string_unicode": "包含无效的字符",
 }
 
 
@@ -198,9 +199,16 @@ _HTTP_STATUS_ERRORS = {
 }
 
 
+# FastAPI's own 400 for a body it cannot decode at all (JSON that is not UTF-8, a broken
+# multipart form); malformed JSON text is a 422 `json_invalid` instead.
+_BODY_PARSE_DETAIL = "There was an error parsing the body"
+
+
 async def _http_exception_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code, message = _HTTP_STATUS_ERRORS.get(exc.status_code, ("http_error", "请求无法处理"))
+    if exc.status_code == 400 and exc.detail == _BODY_PARSE_DETAIL:
+        code, message = "body_unparsable", "请求体无法解析，请检查内容格式与编码（JSON 须为 UTF-8）"
     return error_response(exc.status_code, code, message, None, getattr(exc, "headers", None))
 
 

@@ -1,4 +1,5 @@
-"""ASGI middleware every service mounts: request id, access log, metrics, body size limit."""
+"""ASGI middleware every service mounts: request id, access log, metrics, body size limit,
+refusal of NUL characters."""
 
 from __future__ import annotations
 
@@ -148,14 +149,19 @@ class _BodyTooLarge(StarletteHTTPException):
 
 
 async def _send_413(send: Send, limit: int) -> None:
-    body = json.dumps(
+    await _send_error(
+        send,
+        413,
         error_body("payload_too_large", f"请求内容过大，上限为 {limit // 1024} KB", {"limit": limit}),
-        ensure_ascii=False,
-    ).encode()
+    )
+
+
+async def _send_error(send: Send, status: int, payload: dict[str, Any]) -> None:
+    body = json.dumps(payload, ensure_ascii=False).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
@@ -170,3 +176,82 @@ def header_value(scope: Scope, name: bytes) -> Any:
         if key == name:
             return value.decode("latin-1")
     return None
+
+
+_NUL_MESSAGE = "不能包含空字符（\\u0000）"
+
+
+def _nul_field(value: Any, path: tuple[str, ...] = ()) -> str | None:
+    """Dotted path of the first key or string in a decoded JSON value holding a NUL, if any."""
+    if isinstance(value, str):
+        return ".".join(path) if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if "\x00" in key:
+                return ".".join(path)
+            found = _nul_field(item, (*path, key))
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _nul_field(item, (*path, str(index)))
+            if found is not None:
+                return found
+    return None
+
+
+class NulCharacterMiddleware:
+    """Refuses NUL characters in the path, the query string or a JSON body with 422 in the
+    error shape, before a handler runs.
+
+    PostgreSQL cannot store or even compare text holding U+0000, so such input would otherwise
+    end as a 500 deep in a query; no user text needs it. Multipart uploads (binary files) pass.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        query = scope.get("query_string", b"")
+        if "\x00" in scope["path"] or b"%00" in query or b"\x00" in query:
+            await _send_nul_422(send, "")
+            return
+        content_type = header_value(scope, b"content-type") or ""
+        if content_type.startswith("multipart/"):
+            await self.app(scope, receive, send)
+            return
+        messages: list[Message] = []
+        body = b""
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            body += message.get("body", b"")
+            if not message.get("more_body", False):
+                break
+        # JSON can carry NUL only as the escape \u0000; decode only when the bytes hint at it.
+        if b"\\u0000" in body:
+            try:
+                field = _nul_field(json.loads(body))
+            except ValueError:
+                field = None  # not JSON: the handler's own validation answers
+            if field is not None:
+                await _send_nul_422(send, field)
+                return
+
+        async def replay() -> Message:
+            if messages:
+                return messages.pop(0)
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+async def _send_nul_422(send: Send, field: str) -> None:
+    details = [{"field": field, "type": "nul_character", "message": _NUL_MESSAGE}]
+    message = f"请求参数不正确：{field or '请求'}{_NUL_MESSAGE}"
+    await _send_error(send, 422, error_body("validation_error", message, details))

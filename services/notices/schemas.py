@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.common.validation import UtcDatetime
 
 Category = Literal["announcement", "emergency", "maintenance", "activity", "rules"]
 Relation = Literal["owner", "family", "tenant"]
@@ -39,8 +41,8 @@ class NoticeCreate(BaseModel):
     category: Category
     audience: Audience = Field(default_factory=Audience)
     pinned: bool = False
-    publish_at: AwareDatetime | None = None
-    expires_at: AwareDatetime | None = None
+    publish_at: UtcDatetime | None = None
+    expires_at: UtcDatetime | None = None
 
 
 class NoticeOut(BaseModel):

@@ -7,12 +7,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Path, Query, UploadFile
 from fastapi.responses import FileResponse
+from pydantic import AfterValidator
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import CurrentPrincipal
 from services.common.db import SessionDep
 from services.common.errors import BadRequest, Forbidden
 from services.common.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page
+from services.common.validation import to_utc
 from services.repairs import rules, service
 from services.repairs.deps import (
     CheckedTransition,
@@ -41,6 +43,9 @@ from services.repairs.schemas import (
 from services.repairs.settings import Settings
 
 router = APIRouter(tags=["repairs"])
+
+# A query datetime, in UTC when it has an offset; naive ones reach `_aware`, which explains them.
+InstantParam = Annotated[datetime, AfterValidator(to_utc)]
 
 
 def _photo(settings: Settings, photo_id: str) -> PhotoOut:
@@ -143,8 +148,8 @@ async def list_tickets(
     category: Annotated[str | None, Query(max_length=40)] = None,
     assignee: Annotated[str | None, Query(max_length=36, description="`me`, or a staff account id")] = None,
     overdue: bool | None = None,
-    created_from: Annotated[datetime | None, Query(alias="from")] = None,
-    created_to: Annotated[datetime | None, Query(alias="to")] = None,
+    created_from: Annotated[InstantParam | None, Query(alias="from")] = None,
+    created_to: Annotated[InstantParam | None, Query(alias="to")] = None,
     limit: LimitParam = DEFAULT_LIMIT,
     cursor: CursorParam = None,
 ) -> Page[TicketOut]:
@@ -176,8 +181,8 @@ async def transition(
 async def community_stats(
     session: SessionDep,
     cid: DeskCommunity,
-    created_from: Annotated[datetime | None, Query(alias="from")] = None,
-    created_to: Annotated[datetime | None, Query(alias="to")] = None,
+    created_from: Annotated[InstantParam | None, Query(alias="from")] = None,
+    created_to: Annotated[InstantParam | None, Query(alias="to")] = None,
 ) -> StatsOut:
     _aware(created_from, created_to)
     return StatsOut.model_validate(await service.stats(session, cid, created_from, created_to))

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from services.common.validation import UtcDatetime
 from services.votes import rules
 
 Title = Annotated[str, Field(min_length=1, max_length=200)]
@@ -60,8 +61,8 @@ class VoteCreate(_In):
     scope: Scope = Field(default_factory=Scope)
     motions: list[MotionIn] | None = Field(default=None, max_length=50)
     questions: list[QuestionIn] | None = Field(default=None, max_length=100)
-    opens_at: AwareDatetime | None = None
-    closes_at: AwareDatetime
+    opens_at: UtcDatetime | None = None
+    closes_at: UtcDatetime
     allow_change: bool = False
     anonymous: bool = False
     live_results: bool = False
@@ -90,8 +91,8 @@ class VoteUpdate(_In):
     scope: Scope | None = None
     motions: list[MotionIn] | None = Field(default=None, min_length=1, max_length=50)
     questions: list[QuestionIn] | None = Field(default=None, min_length=1, max_length=100)
-    opens_at: AwareDatetime | None = None
-    closes_at: AwareDatetime | None = None
+    opens_at: UtcDatetime | None = None
+    closes_at: UtcDatetime | None = None
     allow_change: bool | None = None
     anonymous: bool | None = None
     live_results: bool | None = None
