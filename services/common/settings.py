@@ -75,3 +75,17 @@ class ServiceSettings(BaseSettings):
     def model_post_init(self, __context: object) -> None:
         if not self.database_url:
             self.database_url = default_database_url(self.service_name)
+
+
+class WeChatAppSettings(BaseSettings):
+    """The Mini Program's WeChat app, for the services that call WeChat's server API.
+
+    Unprefixed, as the run contract names them; the stand-in in development and tests,
+    `https://api.weixin.qq.com` in production.
+    """
+
+    wechat_api_base: str = Field(
+        default_factory=lambda: os.environ.get("WECHAT_API_BASE", service_url("wechat"))
+    )
+    wechat_appid: str = Field(default_factory=lambda: os.environ.get("WECHAT_APPID", "wx-standin-app"))
+    wechat_secret: str = Field(default_factory=lambda: os.environ.get("WECHAT_SECRET", "standin-secret"))

@@ -6,10 +6,10 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from services.common.settings import ServiceSettings, data_dir, service_url
+from services.common.settings import ServiceSettings, WeChatAppSettings, data_dir
 
 
-class Settings(ServiceSettings):
+class Settings(WeChatAppSettings, ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="IDENTITY_", extra="ignore")
 
     service_name: str = "identity"
@@ -21,11 +21,6 @@ class Settings(ServiceSettings):
     refresh_token_ttl_days: int = 30
 
     # WeChat (the stand-in in development and tests). Unprefixed names as api.md fixes them.
-    wechat_api_base: str = Field(
-        default_factory=lambda: os.environ.get("WECHAT_API_BASE", service_url("wechat"))
-    )
-    wechat_appid: str = Field(default_factory=lambda: os.environ.get("WECHAT_APPID", "wx-standin-app"))
-    wechat_secret: str = Field(default_factory=lambda: os.environ.get("WECHAT_SECRET", "standin-secret"))
     wechat_retries: int = 3
     wechat_backoff_seconds: float = 0.2
 

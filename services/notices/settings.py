@@ -7,14 +7,14 @@ from typing import ClassVar
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from services.common.settings import ServiceSettings, service_url
+from services.common.settings import ServiceSettings, WeChatAppSettings
 
 
 def _env(name: str, default: str) -> str:
     return os.environ.get(name, default)
 
 
-class Settings(ServiceSettings):
+class Settings(WeChatAppSettings, ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="NOTICES_", extra="ignore")
 
     service_name: str = "notices"
@@ -32,11 +32,6 @@ class Settings(ServiceSettings):
     push_max_attempts: int = 5
     push_backoff_seconds: float = 30.0
 
-    wechat_api_base: str = Field(
-        default_factory=lambda: _env("WECHAT_API_BASE", service_url("wechat"))
-    )
-    wechat_appid: str = Field(default_factory=lambda: _env("WECHAT_APPID", "wx-standin-app"))
-    wechat_secret: str = Field(default_factory=lambda: _env("WECHAT_SECRET", "standin-secret"))
     wechat_timeout_seconds: float = 5.0
     # Refresh the access token this long before WeChat says it expires.
     wechat_token_margin_seconds: float = 300.0

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from typing import ClassVar
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from services.common.settings import ServiceSettings, data_dir, service_url
+from services.common.settings import ServiceSettings, WeChatAppSettings, data_dir
 
 
-class Settings(ServiceSettings):
+class Settings(WeChatAppSettings, ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="REPAIRS_", extra="ignore")
 
     service_name: str = "repairs"
@@ -27,11 +26,6 @@ class Settings(ServiceSettings):
     max_image_pixels: int = 64_000_000
 
     # WeChat's server API (the local stand-in in the embedded setup), for msgSecCheck.
-    wechat_api_base: str = Field(
-        default_factory=lambda: os.environ.get("WECHAT_API_BASE", service_url("wechat"))
-    )
-    wechat_appid: str = Field(default_factory=lambda: os.environ.get("WECHAT_APPID", "wx-dev-appid"))
-    wechat_secret: str = Field(default_factory=lambda: os.environ.get("WECHAT_SECRET", "dev-secret"))
 
     # SLA clocks, in minutes. Acknowledge is the seed's "answer within 5 minutes", day and night.
     acknowledge_minutes: int = 5
