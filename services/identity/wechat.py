@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import httpx
 
 from services.common.errors import BadRequest, Forbidden, ServiceUnavailable
+from services.common.wechat_token import StableAccessToken
 
 log = logging.getLogger("identity.wechat")
 
@@ -74,8 +74,7 @@ class WeChatClient:
         self._retries = retries
         self._backoff = backoff_seconds
         self._sleep = sleep
-        self._access_token: str | None = None
-        self._access_token_expires = 0.0
+        self._access_token = StableAccessToken(self._fetch_token)
 
     async def _call(self, method: str, path: str, *, params: dict[str, Any], json: Any = None) -> dict[str, Any]:
         """One WeChat call with retries; returns the JSON body, errcode 0 or not retryable."""
@@ -129,26 +128,24 @@ class WeChatClient:
         unionid = body.get("unionid")
         return WeChatIdentity(openid=openid, unionid=unionid if isinstance(unionid, str) and unionid else None)
 
-    async def _token(self, *, force: bool = False) -> str:
-        if not force and self._access_token and time.monotonic() < self._access_token_expires:
-            return self._access_token
+    async def _fetch_token(self) -> tuple[str, float]:
+        # force_refresh stays off: forcing would invalidate the token the other services hold.
         body = await self._call(
             "POST",
             "/cgi-bin/stable_token",
             params={},
-            json={"grant_type": "client_credential", "appid": self._appid, "secret": self._secret, "force_refresh": force},
+            json={"grant_type": "client_credential", "appid": self._appid, "secret": self._secret, "force_refresh": False},
         )
         token = body.get("access_token")
         if int(body.get("errcode") or 0) != 0 or not isinstance(token, str):
             raise WeChatUnavailable()
-        self._access_token = token
-        self._access_token_expires = time.monotonic() + max(60, int(body.get("expires_in") or 7200) - 300)
-        return token
+        return token, float(body.get("expires_in") or 7200)
 
     async def phone_number(self, code: str) -> str:
         """The user's mainland phone number from a `getPhoneNumber` button code."""
+        token: str | None = None
         for force in (False, True):
-            token = await self._token(force=force)
+            token = await self._access_token.get(force=force, stale=token)
             body = await self._call(
                 "POST", "/wxa/business/getuserphonenumber", params={"access_token": token}, json={"code": code}
             )

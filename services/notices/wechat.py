@@ -8,7 +8,6 @@ benchmarks point it at the WeChat stand-in through `httpx.ASGITransport`."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -18,6 +17,8 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+
+from services.common.wechat_token import StableAccessToken
 
 log = logging.getLogger("notices.wechat")
 
@@ -73,11 +74,9 @@ class WeChatClient:
         }
         self._appid = appid
         self._secret = secret
-        self._margin = token_margin_seconds
-        self._monotonic = monotonic
-        self._token: str | None = None
-        self._expires_at = 0.0
-        self._lock = asyncio.Lock()
+        self._token = StableAccessToken(
+            self._fetch_token, margin_seconds=token_margin_seconds, monotonic=monotonic
+        )
         self._urls: dict[str, httpx.URL] = {}
 
     async def aclose(self) -> None:
@@ -111,33 +110,23 @@ class WeChatClient:
         parsed = json.loads(raw) if raw else {}
         return response.status_code, parsed if isinstance(parsed, dict) else {}
 
-    def _fresh(self) -> bool:
-        return self._token is not None and self._monotonic() < self._expires_at - self._margin
+    async def _fetch_token(self) -> tuple[str, float]:
+        credentials = {
+            "grant_type": "client_credential",
+            "appid": self._appid,
+            "secret": self._secret,
+            "force_refresh": False,
+        }
+        status, body = await self._post("/cgi-bin/stable_token", json.dumps(credentials).encode())
+        if status >= 400:
+            raise httpx.HTTPError(f"stable_token http {status}")
+        if not body.get("access_token"):
+            raise httpx.HTTPError(f"stable_token errcode {body.get('errcode')}")
+        return str(body["access_token"]), float(body.get("expires_in", 7200))
 
     async def access_token(self, *, force: bool = False, stale: str | None = None) -> str:
-        """The cached token, fetched again when it is close to expiry. `stale` is a token
-        WeChat just refused: it is replaced unless another caller already did."""
-        if not force and self._fresh():
-            return self._token  # type: ignore[return-value]
-        async with self._lock:
-            if self._fresh() and (stale is None or self._token != stale):
-                return self._token  # type: ignore[return-value]
-            credentials = {
-                "grant_type": "client_credential",
-                "appid": self._appid,
-                "secret": self._secret,
-                "force_refresh": False,
-            }
-            status, body = await self._post(
-                "/cgi-bin/stable_token", json.dumps(credentials).encode()
-            )
-            if status >= 400:
-                raise httpx.HTTPError(f"stable_token http {status}")
-            if not body.get("access_token"):
-                raise httpx.HTTPError(f"stable_token errcode {body.get('errcode')}")
-            self._token = str(body["access_token"])
-            self._expires_at = self._monotonic() + float(body.get("expires_in", 7200))
-            return self._token
+        """The cached token; `stale` is one WeChat just refused (see StableAccessToken.get)."""
+        return await self._token.get(force=force, stale=stale)
 
     async def send_subscribe(
         self, *, openid: str, template_id: str, page: str, data: dict[str, Any]

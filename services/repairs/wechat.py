@@ -4,12 +4,12 @@ shortly before it expires."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from typing import Literal
 
 import httpx
+
+from services.common.wechat_token import StableAccessToken
 
 log = logging.getLogger("repairs.wechat")
 
@@ -27,32 +27,28 @@ class ContentChecker:
         self._base = base_url.rstrip("/")
         self._appid = appid
         self._secret = secret
-        self._token: str | None = None
-        self._token_expires = 0.0
-        self._lock = asyncio.Lock()
+        # Renewed a minute early so a token never expires between our check and WeChat's.
+        self._token = StableAccessToken(self._fetch_token, margin_seconds=60)
+
+    async def _fetch_token(self) -> tuple[str, float]:
+        response = await self._http.post(
+            f"{self._base}/cgi-bin/stable_token",
+            json={
+                "grant_type": "client_credential",
+                "appid": self._appid,
+                "secret": self._secret,
+                "force_refresh": False,
+            },
+        )
+        response.raise_for_status()
+        body = response.json()
+        token = body.get("access_token")
+        if not isinstance(token, str) or not token:
+            raise RuntimeError(f"stable_token errcode {body.get('errcode')}")
+        return token, float(body.get("expires_in", 7200))
 
     async def _access_token(self, *, refresh: bool = False) -> str:
-        async with self._lock:
-            if not refresh and self._token and time.monotonic() < self._token_expires:
-                return self._token
-            response = await self._http.post(
-                f"{self._base}/cgi-bin/stable_token",
-                json={
-                    "grant_type": "client_credential",
-                    "appid": self._appid,
-                    "secret": self._secret,
-                    "force_refresh": False,
-                },
-            )
-            response.raise_for_status()
-            body = response.json()
-            token = body.get("access_token")
-            if not isinstance(token, str) or not token:
-                raise RuntimeError(f"stable_token errcode {body.get('errcode')}")
-            # Refresh a minute early so a token never expires between our check and WeChat's.
-            self._token = token
-            self._token_expires = time.monotonic() + max(int(body.get("expires_in", 7200)) - 60, 0)
-            return token
+        return await self._token.get(force=refresh)
 
     async def _call(self, payload: dict[str, object], token: str) -> dict[str, object]:
         response = await self._http.post(
