@@ -181,22 +181,22 @@ def header_value(scope: Scope, name: bytes) -> Any:
 _NUL_MESSAGE = "不能包含空字符（\\u0000）"
 
 
-def _nul_field(value: Any, path: tuple[str, ...] = ()) -> str | None:
-    """Dotted path of the first key or string in a decoded JSON value holding a NUL, if any."""
-    if isinstance(value, str):
-        return ".".join(path) if "\x00" in value else None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if "\x00" in key:
+def _nul_field(value: Any) -> str | None:
+    """Dotted path of the first key or string in a decoded JSON value holding a NUL, if any.
+    Iterative: a deeply nested body must not exhaust the stack here."""
+    stack: list[tuple[Any, tuple[str, ...]]] = [(value, ())]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
                 return ".".join(path)
-            found = _nul_field(item, (*path, key))
-            if found is not None:
-                return found
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            found = _nul_field(item, (*path, str(index)))
-            if found is not None:
-                return found
+        elif isinstance(item, dict):
+            for key, child in reversed(list(item.items())):
+                if "\x00" in key:
+                    return ".".join(path)
+                stack.append((child, (*path, key)))
+        elif isinstance(item, list):
+            stack.extend(((child, (*path, str(i))) for i, child in reversed(list(enumerate(item)))))
     return None
 
 
@@ -237,8 +237,8 @@ class NulCharacterMiddleware:
         if b"\\u0000" in body:
             try:
                 field = _nul_field(json.loads(body))
-            except ValueError:
-                field = None  # not JSON: the handler's own validation answers
+            except (ValueError, RecursionError):
+                field = None  # not JSON (or too deep): the handler's own validation answers
             if field is not None:
                 await _send_nul_422(send, field)
                 return

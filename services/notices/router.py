@@ -136,7 +136,12 @@ async def get_notice(
     return _out(notice, True)
 
 
-@router.get("/notices/{notice_id}/receipts", response_model=Receipts, tags=["notices"])
+@router.get(
+    "/notices/{notice_id}/receipts",
+    response_model=Receipts,
+    tags=["notices"],
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
 async def get_receipts(
     notice: NoticeForManager,
     session: SessionDep,

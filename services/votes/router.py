@@ -145,7 +145,11 @@ async def room_results(
     return {"items": items, "next_cursor": next_cursor}
 
 
-@router.get("/{vote_id}/ballots.csv", response_class=Response)
+@router.get(
+    "/{vote_id}/ballots.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
 async def export_ballots(vote: ManagedVote, session: SessionDep) -> Response:
     """Every ballot with who cast it and when, for the record (managers)."""
     body = await service.ballots_csv(session, vote)

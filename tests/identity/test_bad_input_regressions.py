@@ -62,3 +62,12 @@ async def test_a_lone_surrogate_in_a_string_is_named_as_an_invalid_character(dat
         assert r.json()["error"]["details"] == [{"field": "name", "type": "string_unicode", "message": "包含无效的字符"}]
         assert await _communities(app) == 0
 
+
+async def test_a_deeply_nested_body_with_a_nul_is_refused_not_a_500(database_urls):
+    async with identity(database_urls) as (app, c, _fake):
+        for depth in (200, 50_000):  # decodable, then past the decoder's recursion limit
+            nested = b"[" * depth + b'"\\u0000"' + b"]" * depth
+            r = await _post_raw_community(c, b'{"name": "x", "extra": ' + nested + b"}")
+            assert r.status_code in (400, 422), (depth, r.text)
+            assert r.json()["error"]["code"] in ("validation_error", "body_unparsable")
+        assert await _communities(app) == 0
