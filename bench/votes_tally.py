@@ -100,7 +100,7 @@ async def _seed(url: str) -> str:
                  "option_id": rng.choice(choices), "text": None, "standing": True, "room_id": r["room_id"],
                  "owner_unit": r["owner_unit"], "multi_room": r["multi_room"],
                  "area_hundredths": r["area_hundredths"]}
-                for b, r in zip(ballots, voters)
+                for b, r in zip(ballots, voters, strict=False)
                 for m in motions
             ],
         )

@@ -220,7 +220,7 @@ async def _snapshot_electorate(session: AsyncSession, vote: Vote) -> int:
                 "owner_unit": numbers[unit],
                 "multi_room": rooms_of[unit] > 1,
             }
-            for (room_id, building_id, label, area, state, owner_key), unit in zip(rows, unit_of)
+            for (room_id, building_id, label, area, state, owner_key), unit in zip(rows, unit_of, strict=True)
         ],
     )
     return len(rows)

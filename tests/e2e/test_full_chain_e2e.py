@@ -19,7 +19,6 @@ from PIL import Image
 
 from scripts.stack import Stack
 
-
 # The flow polls while events cross processes; rate limits have their own e2e test.
 STACK_ENV = {"GATEWAY_RATE_ACCOUNT_PER_SECOND": "50", "GATEWAY_RATE_ACCOUNT_BURST": "200",
              "GATEWAY_RATE_IP_PER_SECOND": "50", "GATEWAY_RATE_IP_BURST": "200"}

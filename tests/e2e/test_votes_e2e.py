@@ -11,8 +11,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
-import pytest
-
 
 from scripts.stack import Stack
 

@@ -63,7 +63,7 @@ def all_motions(vote: dict[str, Any], *choices: str) -> list[dict[str, Any]]:
     """Answers for every motion, in order (the last choice repeats)."""
     items = vote["items"]
     picks = list(choices) + [choices[-1]] * (len(items) - len(choices))
-    return [{"item_id": i["id"], "option_ids": [c]} for i, c in zip(items, picks)]
+    return [{"item_id": i["id"], "option_ids": [c]} for i, c in zip(items, picks, strict=False)]
 
 
 async def cast(client: httpx.AsyncClient, vote: dict[str, Any], owner: Owner, *choices: str, room_id: str | None = None) -> httpx.Response:

@@ -230,7 +230,7 @@ async def test_published_results_show_rooms_and_areas_never_names(database_urls)
             owners.append(auth(token(bound["account_id"])))
         vote = await create_vote(c, cid)
         await open_vote(c, cid, vote)
-        for h, r in zip(owners[:2], rooms):
+        for h, r in zip(owners[:2], rooms, strict=False):
             body = {"room_id": r["room_id"], "answers": [{"item_id": i["id"], "option_ids": ["agree"]} for i in vote["items"]]}
             assert (await c.post(f"/votes/{vote['id']}/ballots", json=body, headers=h)).status_code == 201
         await c.post(f"/votes/{vote['id']}/close", headers=manager(cid))

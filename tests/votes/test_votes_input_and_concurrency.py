@@ -188,7 +188,7 @@ async def test_surveys_count_options_and_show_free_text_to_managers_only(databas
         await open_vote(c, cid, survey)
         single, multiple, text = (i["id"] for i in survey["items"])
         picks = [(["1"], ["1", "2"], "电梯太旧"), (["2"], ["2"], None), (["1"], ["3"], "  ")]
-        for o, (s, m, t) in zip(owners, picks):
+        for o, (s, m, t) in zip(owners, picks, strict=False):
             answers = [{"item_id": single, "option_ids": s}, {"item_id": multiple, "option_ids": m}]
             if t is not None:
                 answers.append({"item_id": text, "text": t})
