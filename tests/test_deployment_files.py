@@ -27,6 +27,9 @@ def test_every_service_has_its_own_postgres_database_and_a_health_check():
         assert svc["depends_on"]["postgres"]["condition"] == "service_healthy"
         assert f"services.{name}.app:create_app" in " ".join(svc["command"])
         assert f"migrations upgrade {name}" in " ".join(svc["command"])
+        # Signed webhooks: every service knows every consumer's secret (no shared data dir there).
+        for consumer in SERVICES:
+            assert f"{consumer.upper()}_WEBHOOK_SECRET" in svc["environment"]
 
 
 def test_gateway_waits_for_healthy_services_and_shares_rate_limits_in_redis():
