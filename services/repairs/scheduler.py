@@ -4,18 +4,15 @@ ago. Time comes from `app.state.clock`, so tests move it."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from fastapi import FastAPI
 
+from services.common.periodic import periodic_hook
 from services.repairs import service
 from services.repairs.errors import ConcurrentChange
 from services.repairs.settings import Settings
 
-log = logging.getLogger("repairs.scheduler")
 
 
 async def sweep(app: FastAPI) -> dict[str, int]:
@@ -39,26 +36,4 @@ async def sweep(app: FastAPI) -> dict[str, int]:
     return {"breaches": breaches, "auto_closed": closed}
 
 
-async def start_scheduler(app: FastAPI) -> Callable[[], Awaitable[None]] | None:
-    interval = app.state.settings.scheduler_interval_seconds
-    if interval <= 0:
-        return None
-
-    async def loop() -> None:
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await sweep(app)
-            except Exception:  # the loop must outlive a failed pass (database restart, ...)
-                log.exception("scheduler pass failed")
-
-    task = asyncio.create_task(loop(), name="repairs-scheduler")
-
-    async def stop() -> None:
-        task.cancel()
-        try:
-            await task
-        except asyncio.CancelledError:
-            pass
-
-    return stop
+start_scheduler = periodic_hook("repairs-scheduler", sweep, first_pass_at_start=False)

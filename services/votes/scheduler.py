@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from fastapi import FastAPI
 
+from services.common.periodic import periodic_hook
 from services.votes import service
 
-log = logging.getLogger("votes.scheduler")
 
 
 async def tick(app: FastAPI) -> int:
@@ -25,28 +22,4 @@ async def tick(app: FastAPI) -> int:
     return changed
 
 
-async def start_scheduler(app: FastAPI) -> Callable[[], Awaitable[None]] | None:
-    interval = app.state.settings.scheduler_interval_seconds
-    if interval <= 0:
-        return None
-
-    async def loop() -> None:
-        while True:
-            try:
-                await tick(app)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("scheduler tick failed")
-            await asyncio.sleep(interval)
-
-    task = asyncio.create_task(loop(), name="votes-scheduler")
-
-    async def stop() -> None:
-        task.cancel()
-        try:
-            await task
-        except asyncio.CancelledError:
-            pass
-
-    return stop
+start_scheduler = periodic_hook("votes-scheduler", tick, first_pass_at_start=True)
