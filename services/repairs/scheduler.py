@@ -14,7 +14,6 @@ from services.repairs.errors import ConcurrentChange
 from services.repairs.settings import Settings
 
 
-
 async def sweep(app: FastAPI) -> dict[str, int]:
     """One pass; each auto-close in its own transaction so one conflict does not undo others."""
     settings: Settings = app.state.settings

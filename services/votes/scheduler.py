@@ -10,7 +10,6 @@ from services.common.periodic import periodic_hook
 from services.votes import service
 
 
-
 async def tick(app: FastAPI) -> int:
     """One pass in its own unit of work, at the app clock's now."""
     settings = app.state.settings
