@@ -14,7 +14,7 @@ import httpx
 import jwt
 from fastapi import Depends, Request
 
-from services.common.errors import Forbidden, ServiceUnavailable, Unauthorized
+from services.common.errors import Forbidden, NotFound, ServiceUnavailable, Unauthorized
 from services.common.tokens import ALGORITHMS, DEFAULT_AUDIENCE, DEFAULT_ISSUER
 
 log = logging.getLogger("auth")
@@ -184,3 +184,33 @@ async def _platform_admin(principal: Annotated[Principal, Depends(_current_princ
 
 CurrentPrincipal = Annotated[Principal, Depends(_current_principal)]
 PlatformAdmin = Annotated[Principal, Depends(_platform_admin)]
+
+
+class CommunityNotFound(NotFound):
+    """The one answer to "you do not manage this community": whether it exists is nobody
+    else's business, so unknown and foreign look the same."""
+
+    code = "community_not_found"
+    message = "小区不存在"
+
+
+def require_manager(principal: Principal, community_id: str) -> None:
+    """The one "manages this community" check (a manager of it, or a platform admin)."""
+    if not principal.is_manager_of(community_id):
+        raise CommunityNotFound()
+
+
+def require_staff(principal: Principal, community_id: str) -> None:
+    """Any staff role in the community (or a platform admin); same answer as `require_manager`."""
+    if not principal.is_staff_of(community_id):
+        raise CommunityNotFound()
+
+
+async def _managed_community(community_id: str, principal: CurrentPrincipal) -> str:
+    require_manager(principal, community_id)
+    return community_id
+
+
+# The community id of a route (`{community_id}` in the path, else `?community_id=`), once the
+# caller is known to manage it.
+ManagedCommunity = Annotated[str, Depends(_managed_community)]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, Table, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -119,6 +121,19 @@ async def _session_per_request(request: Request) -> AsyncIterator[AsyncSession]:
 
 SessionDep = Annotated[AsyncSession, Depends(_session_per_request, scope="function")]
 
+
+async def insert_ignoring_duplicates(
+    session: AsyncSession, model: type[Any], rows: Sequence[dict[str, Any]]
+) -> None:
+    """Bulk insert (one executemany) that skips rows hitting a unique key, on either backend."""
+    if not rows:
+        return
+    builder = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    # The Core table, not the ORM entity: the ORM's bulk path costs more per row than the
+    # database does, and callers run this over thousands of rows.
+    table: Table = model.__table__
+    await session.execute(builder(table).on_conflict_do_nothing(), list(rows))
+
 __all__ = [
     "Engine",
     "NAMING_CONVENTION",
@@ -126,6 +141,7 @@ __all__ = [
     "UTCDateTime",
     "create_engine",
     "create_sessionmaker",
+    "insert_ignoring_duplicates",
     "new_id",
     "new_metadata",
     "utcnow",

@@ -1,14 +1,19 @@
 """Cursor pagination: opaque cursors over a stable sort key, `?limit=&cursor=` in,
-`{items, next_cursor}` out."""
+`{items, next_cursor}` out; `keyset_page` runs it over SQL, the one way every list pages."""
 
 from __future__ import annotations
 
 import base64
 import json
-from typing import Annotated, Any, Generic, TypeVar
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel
+from sqlalchemy import ColumnElement, Select, and_, or_
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.errors import BadRequest
 
@@ -51,3 +56,98 @@ def page_of(rows: list[T], limit: int, key: Any) -> tuple[list[T], str | None]:
         page = rows[:limit]
         return page, encode_cursor(key(page[-1]))
     return rows, None
+
+
+# --- keyset pagination over SQL ------------------------------------------------------------------
+
+CursorValue = Literal["datetime", "str", "int"]
+
+
+@dataclass(frozen=True)
+class Keyset:
+    """A total sort order for keyset pagination: columns compared left to right, all in one
+    direction, the last one unique (an id), with the kind of each value in the cursor."""
+
+    columns: tuple[Any, ...]
+    kinds: tuple[CursorValue, ...]
+    descending: bool = True
+
+    def parse(self, cursor: str | None) -> list[Any] | None:
+        """The sort key of the last item seen, typed, or None for the first page; a cursor
+        this order did not make is 400 `invalid_cursor`."""
+        after = decode_cursor(cursor, len(self.kinds))
+        if after is None:
+            return None
+        try:
+            return [_parse_value(kind, value) for kind, value in zip(self.kinds, after, strict=True)]
+        except (TypeError, ValueError) as exc:
+            raise BadRequest("分页游标无效", code="invalid_cursor") from exc
+
+    def after(self, values: Sequence[Any]) -> ColumnElement[bool]:
+        """Rows strictly past `values` in this order: (a, b) < (x, y) as a OR-of-ANDs, which
+        every backend plans as a range scan on the matching index."""
+        terms = []
+        for i, column in enumerate(self.columns):
+            beyond = column < values[i] if self.descending else column > values[i]
+            equal_before = [self.columns[j] == values[j] for j in range(i)]
+            terms.append(and_(*equal_before, beyond))
+        return or_(*terms)
+
+    def order_by(self) -> list[Any]:
+        return [c.desc() if self.descending else c.asc() for c in self.columns]
+
+    def cursor_of(self, values: Sequence[Any]) -> str:
+        return encode_cursor([v.isoformat() if isinstance(v, datetime) else v for v in values])
+
+
+def _parse_value(kind: CursorValue, value: Any) -> Any:
+    if kind == "datetime":
+        moment = datetime.fromisoformat(str(value))
+        if moment.tzinfo is None:
+            raise ValueError("naive datetime in cursor")
+        return moment
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError("not an integer")
+        return value
+    return str(value)
+
+
+def newest_first(model: Any) -> Keyset:
+    """The usual list order: newest `created_at` first, ties broken by `id`."""
+    return Keyset((model.created_at, model.id), ("datetime", "str"))
+
+
+async def keyset_page(
+    session: AsyncSession,
+    stmt: Select[Any],
+    keyset: Keyset,
+    limit: int,
+    cursor: str | None,
+    *,
+    key: Callable[[Any], Sequence[Any]] | None = None,
+) -> tuple[list[Any], str | None]:
+    """One page of `stmt` in `keyset` order and the cursor to the next page (None at the end).
+
+    `stmt` selecting one ORM entity yields the entities; selecting columns yields rows. `key`
+    gives an item's sort values; by default the attributes named like the keyset's columns.
+    """
+    after = keyset.parse(cursor)
+    if after is not None:
+        stmt = stmt.where(keyset.after(after))
+    stmt = stmt.order_by(*keyset.order_by()).limit(limit + 1)
+    result = await session.execute(stmt)
+    rows: list[Any] = list(result.scalars().all() if _single_entity(stmt) else result.all())
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    last = rows[-1]
+    values = key(last) if key else [getattr(last, c.key) for c in keyset.columns]
+    return rows, keyset.cursor_of(values)
+
+
+def _single_entity(stmt: Select[Any]) -> bool:
+    descriptions = stmt.column_descriptions
+    return len(descriptions) == 1 and isinstance(descriptions[0].get("entity"), type) and (
+        descriptions[0].get("expr") is descriptions[0].get("entity")
+    )
