@@ -151,3 +151,15 @@ async def running_app(service: str, database_url: str, **overrides: Any) -> Asyn
 
 def client_for(app: Any) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+
+
+def assert_error(response: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
+    """The response is the one error shape with `status`, `code` (when given) and a Chinese
+    message a person can read; returns the error object."""
+    assert response.status_code == status, response.text
+    err = response.json()["error"]
+    assert set(err) == {"code", "message", "details"}, err
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in err["message"]), err["message"]
+    if code is not None:
+        assert err["code"] == code, err
+    return err
