@@ -143,7 +143,7 @@ class Harness:
         self.receiver = self._spawn("-m", "bench.events_receiver", "--port", str(self.port))
 
     def start_dispatcher(self) -> None:
-        self.dispatcher = self._spawn("-m", "services.common.events.dispatcher", "--service", "identity")
+        self.dispatcher = self._spawn("-m", "services.common.events", "--service", "identity")
 
     @staticmethod
     def cpu_seconds(proc: subprocess.Popen[bytes] | None) -> float:

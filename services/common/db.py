@@ -5,19 +5,20 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, MetaData, Table, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.sql.base import Executable
 from sqlalchemy.types import TypeDecorator
 
 # Stable constraint names, so migrations can name what they drop or alter.
@@ -122,16 +123,29 @@ async def _session_per_request(request: Request) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(_session_per_request, scope="function")]
 
 
+def dialect_name(session: AsyncSession) -> str:
+    """"postgresql" or "sqlite": the backend the session's unit of work runs on."""
+    return session.get_bind().dialect.name
+
+
+async def execute_dml(
+    session: AsyncSession, statement: Executable, params: Any = None
+) -> int:
+    """Runs an INSERT/UPDATE/DELETE and returns how many rows it touched."""
+    result = await session.execute(statement, params)
+    return int(cast("CursorResult[Any]", result).rowcount or 0)
+
+
 async def insert_ignoring_duplicates(
     session: AsyncSession, model: type[Any], rows: Sequence[dict[str, Any]]
 ) -> None:
     """Bulk insert (one executemany) that skips rows hitting a unique key, on either backend."""
     if not rows:
         return
-    builder = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    builder = pg_insert if dialect_name(session) == "postgresql" else sqlite_insert
     # The Core table, not the ORM entity: the ORM's bulk path costs more per row than the
     # database does, and callers run this over thousands of rows.
-    table: Table = model.__table__
+    table = cast(Table, model.__table__)
     await session.execute(builder(table).on_conflict_do_nothing(), list(rows))
 
 __all__ = [
@@ -141,6 +155,8 @@ __all__ = [
     "UTCDateTime",
     "create_engine",
     "create_sessionmaker",
+    "dialect_name",
+    "execute_dml",
     "insert_ignoring_duplicates",
     "new_id",
     "new_metadata",

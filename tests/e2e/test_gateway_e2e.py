@@ -8,18 +8,13 @@ import uuid
 import httpx
 
 from scripts.stack import Stack, wechat_standin_available
+from tests.support import assert_error
 
 
 def bearer(tok: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {tok}"}
 
 
-def assert_error(response: httpx.Response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.text
-    error = response.json()["error"]
-    assert error["code"] == code
-    assert error["message"] and not error["message"].isascii()
-    return error
 
 
 def test_gateway_is_alive_and_every_service_ready(stack: Stack, gateway: httpx.Client) -> None:

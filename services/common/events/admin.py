@@ -19,15 +19,15 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import PlatformAdmin
-from services.common.db import SessionDep, utcnow
+from services.common.db import SessionDep, execute_dml, utcnow
 from services.common.errors import BadRequest, Conflict, NotFound
 from services.common.events.models import (
-    DEAD,
     HELD,
     PENDING,
     Delivery,
     DeliveryAttempt,
 )
+from services.common.events.outbox import note_events_emitted
 from services.common.pagination import (
     DEFAULT_LIMIT,
     CursorParam,
@@ -107,7 +107,7 @@ async def redeliver_one(session: AsyncSession, delivery_id: int) -> Delivery:
     for name, value in _reset_values().items():
         setattr(delivery, name, value)
     await session.flush()
-    session.info["events_emitted"] = True  # wake this process's dispatcher on commit
+    note_events_emitted(session)
     return delivery
 
 
@@ -115,11 +115,11 @@ async def redeliver_all(session: AsyncSession, status: str, subscriber: str | No
     query = update(Delivery).where(Delivery.status == status)
     if subscriber:
         query = query.where(Delivery.subscriber == subscriber)
-    result = await session.execute(
-        query.values(**_reset_values()).execution_options(synchronize_session=False)
+    count = await execute_dml(
+        session, query.values(**_reset_values()).execution_options(synchronize_session=False)
     )
-    session.info["events_emitted"] = True
-    return int(result.rowcount or 0)
+    note_events_emitted(session)
+    return count
 
 
 @router.get("/summary", response_model=list[SummaryRow])
@@ -187,7 +187,7 @@ async def redeliver(delivery_id: int, session: SessionDep, admin: PlatformAdmin)
 async def redeliver_matching(
     session: SessionDep,
     admin: PlatformAdmin,
-    status: Annotated[Literal["dead", "pending"], Query()] = DEAD,
+    status: Annotated[Literal["dead", "pending"], Query()] = "dead",
     subscriber: Annotated[str | None, Query(max_length=64)] = None,
 ) -> RedeliverResult:
     return RedeliverResult(count=await redeliver_all(session, status, subscriber))

@@ -53,10 +53,10 @@ from services.common.events.config import (
     receiver_secret,
     subscriptions_from_settings,
 )
-from services.common.events.dispatcher import sign_headers
 from services.common.events.handlers import EventHandlers, ReceivedEvent
 from services.common.events.models import Backfill, InboxEntry
-from services.common.events.receiver import InvalidWebhook, lock_entity, verify_signed
+from services.common.events.receiver import lock_entity
+from services.common.events.wire import InvalidWebhook, sign_headers, verify_signed
 from services.common.settings import service_url
 
 log = logging.getLogger("events.backfill")

@@ -1,7 +1,7 @@
 """The outbox dispatcher: fans events out to subscribers, delivers them signed, retries.
 
 Runs inside each service's lifespan (`events_dispatcher_enabled`, the default) or as its own
-process: `python -m services.common.events.dispatcher --service identity` (then set
+process: `python -m services.common.events --service identity` (`__main__.py`) (then set
 `<SVC>_EVENTS_DISPATCHER_ENABLED=false` for the app).
 
 One round:
@@ -22,14 +22,10 @@ One round:
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
-import importlib
-import json
 import logging
 import secrets
-import signal
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -44,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import Webhook
 
-from services.common.db import utcnow
+from services.common.db import dialect_name, execute_dml, utcnow
 from services.common.events import metrics
 from services.common.events.config import (
     Subscription,
@@ -62,6 +58,8 @@ from services.common.events.models import (
     InboxEntry,
     OutboxEvent,
 )
+from services.common.events.outbox import take_events_emitted
+from services.common.events.wire import envelope, sign_headers
 
 log = logging.getLogger("events.dispatcher")
 
@@ -77,42 +75,14 @@ _wakers: set[asyncio.Event] = set()
 
 @sa_event.listens_for(Session, "after_commit")
 def _wake_dispatchers(session: Session) -> None:
-    if session.info.pop("events_emitted", False):
+    if take_events_emitted(session):
         for waker in list(_wakers):
             waker.set()
 
 
 @sa_event.listens_for(Session, "after_rollback")
 def _forget_emitted(session: Session) -> None:
-    session.info.pop("events_emitted", None)
-
-
-def envelope(event_id: str, type_: str, created_at: datetime, payload: dict[str, Any],
-             ordering_key: str | None) -> bytes:
-    """The body POSTed to subscribers (Standard Webhooks' `{type, timestamp, data}`)."""
-    return json.dumps(
-        {
-            "id": event_id,
-            "type": type_,
-            "timestamp": created_at.astimezone(UTC).isoformat(),
-            "ordering_key": ordering_key,
-            "data": payload,
-        },
-        separators=(",", ":"),
-        ensure_ascii=False,
-    ).encode()
-
-
-def sign_headers(secret: str | Webhook, msg_id: str, body: bytes,
-                 at: datetime | None = None) -> dict[str, str]:
-    """Standard Webhooks headers for `body` (also used by the snapshot client)."""
-    wh = secret if isinstance(secret, Webhook) else Webhook(secret)
-    at = at or datetime.now(UTC)
-    return {
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(int(at.timestamp())),
-        "webhook-signature": wh.sign(msg_id, at, body.decode()),
-    }
+    take_events_emitted(session)
 
 
 def parse_retry_after(value: str | None, now: datetime) -> timedelta | None:
@@ -262,7 +232,7 @@ class Dispatcher:
         Per subscriber, the first undelivered event of an ordering key is `pending`; later ones
         of that key are `held` and released one by one as their predecessor finishes."""
         async with self._writer(), self._sm() as session, session.begin():
-            if session.bind.dialect.name == "postgresql":
+            if dialect_name(session) == "postgresql":
                 # Exclusive against other fan-outs and against `record` (which takes it shared),
                 # so a release never misses a held row being inserted concurrently.
                 got = await session.scalar(
@@ -289,7 +259,7 @@ class Dispatcher:
                 matching = [r for r in rows if sub.matches(r.type)]
                 if not matching:
                     continue
-                busy: set[str] = set()
+                busy: set[str | None] = set()
                 if keys:
                     busy = set(
                         (
@@ -571,7 +541,8 @@ class Dispatcher:
             Delivery.event_id == OutboxEvent.id, Delivery.delivered_at >= cutoff
         )
         async with self._writer(), self._sm() as session, session.begin():
-            result = await session.execute(
+            pruned = await execute_dml(
+                session,
                 delete(OutboxEvent)
                 .where(
                     OutboxEvent.created_at < cutoff,
@@ -579,14 +550,14 @@ class Dispatcher:
                     ~undelivered,
                     ~recent,
                 )
-                .execution_options(synchronize_session=False)
+                .execution_options(synchronize_session=False),
             )
             await session.execute(
                 delete(InboxEntry)
                 .where(InboxEntry.received_at < cutoff)
                 .execution_options(synchronize_session=False)
             )
-        return result.rowcount or 0
+        return pruned
 
     # -- running -----------------------------------------------------------------------------
 
@@ -642,46 +613,3 @@ class Dispatcher:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
-
-
-async def run_process(service: str) -> None:
-    """The dispatcher as its own process, for one service's database."""
-    from services.common.db import create_engine, create_sessionmaker
-    from services.common.http import create_http_client
-    from services.common.logs import configure_logging
-
-    settings = importlib.import_module(f"services.{service}.settings").Settings()
-    configure_logging(f"{service}-dispatcher", settings.log_level)
-    engine = create_engine(settings.database_url)
-    http = create_http_client(settings.event_delivery_timeout_seconds)
-    dispatcher = Dispatcher.from_settings(settings, create_sessionmaker(engine), http)
-    done = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, done.set)
-    dispatcher.start()
-    log.info("dispatcher started", extra={"subscribers": list(dispatcher.subscriptions)})
-    try:
-        await done.wait()
-    finally:
-        await dispatcher.stop()
-        await http.aclose()
-        await engine.dispose()
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Run a service's outbox dispatcher.")
-    parser.add_argument("--service", required=True)
-    args = parser.parse_args(argv)
-    try:
-        import uvloop
-
-        loop_factory = uvloop.new_event_loop
-    except ImportError:  # uvloop comes with uvicorn[standard]; plain asyncio otherwise
-        loop_factory = None
-    with asyncio.Runner(loop_factory=loop_factory) as runner:
-        runner.run(run_process(args.service))
-
-
-if __name__ == "__main__":
-    main()

@@ -8,11 +8,24 @@ from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from services.common.db import utcnow
 from services.common.events.models import OutboxEvent
 
 _TYPE_RE = re.compile(r"^[a-z]+\.[a-z_]+\.[a-z_]+$")
+_EMITTED = "events_emitted"
+
+
+def note_events_emitted(session: AsyncSession | Session) -> None:
+    """Marks the unit of work as having outbox rows to send: after its commit, this process's
+    dispatcher wakes at once instead of at its next poll (dispatcher.py)."""
+    session.info[_EMITTED] = True
+
+
+def take_events_emitted(session: AsyncSession | Session) -> bool:
+    """Whether the unit of work emitted events, clearing the mark (after commit or rollback)."""
+    return bool(session.info.pop(_EMITTED, False))
 
 
 def emit(
@@ -38,8 +51,7 @@ def emit(
         fanned_out=False,
     )
     session.add(event)
-    # Read after commit to wake this process's dispatcher at once (dispatcher.py).
-    session.info["events_emitted"] = True
+    note_events_emitted(session)
     return event
 
 
@@ -70,6 +82,5 @@ async def emit_many(
         for p in payloads
     ]
     await session.execute(insert(OutboxEvent.__table__), rows)
-    # Same signal as `emit` gives on the events branch (wakes the local dispatcher after commit).
-    session.info["events_emitted"] = True
+    note_events_emitted(session)
     return len(rows)

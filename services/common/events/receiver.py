@@ -11,11 +11,8 @@ no handler for is acknowledged (and recorded in the inbox).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import re
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import UTC
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -24,91 +21,26 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from standardwebhooks.webhooks import Webhook
 
-from services.common.db import utcnow
-from services.common.errors import BadRequest, DomainError, Unauthorized
+from services.common.db import dialect_name, execute_dml, utcnow
+from services.common.errors import DomainError
 from services.common.events import metrics
 from services.common.events.config import receiver_secret  # noqa: F401 (re-exported)
 from services.common.events.handlers import EventHandlers, ReceivedEvent
 from services.common.events.locks import sqlite_writer
 from services.common.events.models import InboxEntry
+from services.common.events.wire import parse_envelope, verify_signed
 
 log = logging.getLogger("events.receiver")
 
 router = APIRouter(include_in_schema=False)
 
-TOLERANCE = timedelta(minutes=5)
-_ID_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
-_TS_RE = re.compile(r"^[0-9]{1,12}$")
-
-
-class InvalidWebhook(Unauthorized):
-    code = "invalid_webhook_signature"
-    message = "事件签名无效"
-
-
-class StaleWebhook(Unauthorized):
-    code = "webhook_timestamp_out_of_range"
-    message = "事件时间戳超出允许范围"
-
-
-class MalformedWebhook(BadRequest):
-    code = "malformed_webhook"
-    message = "事件格式无效"
-
-
 async def lock_entity(session: AsyncSession, key: str | None) -> None:
     """Serialises writers of one entity (ordering key) on PostgreSQL for the transaction:
     the receiver and the backfill both take it, so a snapshot item checked against the
     inbox cannot overwrite an event committed meanwhile. SQLite serialises writers anyway."""
-    if key and session.bind.dialect.name == "postgresql":
+    if key and dialect_name(session) == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
-
-
-def verify_signed(
-    secret: str, body: bytes, headers: Any, *, now: datetime | None = None
-) -> str:
-    """Checks Standard Webhooks headers of `body`; returns the webhook-id or raises."""
-    msg_id = headers.get("webhook-id") or ""
-    ts = headers.get("webhook-timestamp") or ""
-    sig = headers.get("webhook-signature") or ""
-    if not _ID_RE.match(msg_id) or not _TS_RE.match(ts) or not sig or len(sig) > 1024:
-        raise MalformedWebhook()
-    now = now or datetime.now(UTC)
-    sent = datetime.fromtimestamp(int(ts), tz=UTC)
-    if abs(now - sent) > TOLERANCE:
-        raise StaleWebhook()
-    try:
-        Webhook(secret).verify(
-            body,
-            {"webhook-id": msg_id, "webhook-timestamp": ts, "webhook-signature": sig},
-            json_parse=False,
-        )
-    except Exception as exc:  # the library raises ValueError/binascii errors on junk too
-        raise InvalidWebhook() from exc
-    return msg_id
-
-
-def _parse_envelope(body: bytes, msg_id: str) -> tuple[ReceivedEvent, str | None]:
-    try:
-        doc = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedWebhook("事件内容不是有效的 JSON") from exc
-    if not isinstance(doc, dict):
-        raise MalformedWebhook()
-    type_, data, key = doc.get("type"), doc.get("data"), doc.get("ordering_key")
-    if not isinstance(type_, str) or not 0 < len(type_) <= 120 or not isinstance(data, dict):
-        raise MalformedWebhook()
-    if key is not None and (not isinstance(key, str) or len(key) > 128):
-        raise MalformedWebhook()
-    created: datetime | None = None
-    if isinstance(doc.get("timestamp"), str):
-        try:
-            created = datetime.fromisoformat(doc["timestamp"])
-        except ValueError:
-            created = None
-    return ReceivedEvent(id=msg_id, type=type_, payload=data, created_at=created), key
 
 
 async def apply_event(
@@ -122,16 +54,16 @@ async def apply_event(
     await lock_entity(session, ordering_key)
     # One statement claims the webhook-id: inserted (new) or not (seen before, or being
     # processed by a concurrent request that this insert waited for).
-    dialect = session.bind.dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    result = await session.execute(
+    insert = pg_insert if dialect_name(session) == "postgresql" else sqlite_insert
+    claimed = await execute_dml(
+        session,
         insert(InboxEntry.__table__)
         .values(
             webhook_id=event.id, type=event.type, ordering_key=ordering_key, received_at=utcnow()
         )
         .on_conflict_do_nothing(index_elements=["webhook_id"])
     )
-    if result.rowcount == 0:
+    if claimed == 0:
         return "duplicate"
     handled = await handlers.handle(session, event)
     await session.flush()
@@ -242,7 +174,7 @@ async def receive_event(request: Request) -> JSONResponse:
     body = await request.body()
     try:
         msg_id = verify_signed(app.state.webhook_secret, body, request.headers)
-        event, key = _parse_envelope(body, msg_id)
+        event, key = parse_envelope(body, msg_id)
     except DomainError:
         metrics.EVENTS_RECEIVED.labels(service, "rejected").inc()
         raise

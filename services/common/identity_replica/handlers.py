@@ -18,7 +18,7 @@ from services.common.identity_replica.models import (
 )
 
 
-async def _upsert(session: AsyncSession, model: type, key: Any, values: dict[str, Any]) -> None:
+async def _upsert(session: AsyncSession, model: type[Any], key: Any, values: dict[str, Any]) -> None:
     row = await session.get(model, key)
     if row is None:
         session.add(model(**values))

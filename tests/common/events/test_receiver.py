@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from services.common.events.dispatcher import envelope, sign_headers
 from services.common.events.models import InboxEntry
+from services.common.events.wire import envelope, sign_headers
 from services.common.identity_replica.models import ReplicaCommunity
 from tests.support import WEBHOOK_SECRETS, client_for, running_app
 

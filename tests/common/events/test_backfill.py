@@ -21,8 +21,9 @@ from services.common.events.backfill import (
     canonical_request,
 )
 from services.common.events.config import Subscription
-from services.common.events.dispatcher import Dispatcher, sign_headers
+from services.common.events.dispatcher import Dispatcher
 from services.common.events.models import Backfill
+from services.common.events.wire import sign_headers
 from services.common.identity_replica.models import ReplicaCommunity
 from services.identity.models import Community
 from tests.support import WEBHOOK_SECRETS, running_app, settings_for

@@ -26,7 +26,7 @@ from services.common.events.models import (
     InboxEntry,
     OutboxEvent,
 )
-from services.common.events.receiver import verify_signed
+from services.common.events.wire import verify_signed
 from services.common.identity_replica.models import ReplicaCommunity
 from tests.support import (
     TEST_DATABASE_URL,

@@ -8,7 +8,6 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 import pytest
@@ -18,8 +17,8 @@ from gateway.tokens import CachingVerifier
 from gateway.upstream import UpstreamPool
 from services.common.auth import TokenVerifier
 from services.common.tokens import AccessClaims, SigningKey, issue_access_token
-from tests.gateway_support import closed_port_url, gateway_client, gateway_settings, serve
-from tests.support import JWKS_JSON, admin_token, auth, running_app, token
+from tests.gateway.support import closed_port_url, gateway_client, gateway_settings, serve
+from tests.support import JWKS_JSON, admin_token, assert_error, auth, running_app, token
 
 
 async def echo_app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -66,14 +65,6 @@ async def echo_url() -> AsyncIterator[str]:
         yield url
 
 
-def assert_error(response: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    error = response.json()["error"]
-    assert set(error) == {"code", "message", "details"}
-    assert error["message"] and not error["message"].isascii()  # Chinese, shown as is
-    if code is not None:
-        assert error["code"] == code
-    return error
 
 
 async def test_authenticated_read_goes_through_to_identity(database_urls: dict[str, str]) -> None:
@@ -264,7 +255,7 @@ async def test_each_client_address_has_its_own_bucket_even_without_a_token() -> 
 
 
 async def test_rate_limits_shared_through_redis(echo_url: str) -> None:
-    from tests.test_gateway_ratelimit import REDIS_URL, _redis_up
+    from tests.gateway.test_ratelimit import REDIS_URL, _redis_up
 
     if not _redis_up():
         pytest.skip("no Redis")
