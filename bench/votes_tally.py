@@ -1,6 +1,6 @@
 """Tally speed: a 20,000-room electorate with 15,000 ballots on two motions (target <= 200 ms).
 
-Times `service.compute_results` (the results endpoint's work: a few grouped queries on covering
+Times `tally.compute_results` (the results endpoint's work: a few grouped queries on covering
 indexes, then the pure tally per motion), for the default headcount mode and for one that
 needs the room details of owners who split their votes, on SQLite, and on PostgreSQL when one answers at
 BENCH_DATABASE_URL / TEST_DATABASE_URL (default postgresql+asyncpg://postgres@127.0.0.1:5432/postgres).
@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.common.db import create_engine, create_sessionmaker, utcnow
 from services.common.migrations import upgrade
-from services.votes import rules, service
+from services.votes import rules, tally
 from services.votes.models import Ballot, BallotAnswer, Elector, Vote, VoteItem
 
 ROOMS = 20_000
@@ -126,7 +126,7 @@ async def _time(url: str, backend: str) -> None:
                 assert vote is not None
                 vote.tally_settings = {**rules.DEFAULT_COMMUNITY_SETTINGS, "multi_room_headcount": mode}
                 started = time.perf_counter()
-                results = await service.compute_results(session, vote)
+                results = await tally.compute_results(session, vote)
                 timings.append((time.perf_counter() - started) * 1000)
                 await session.rollback()
         assert results["electorate_rooms"] == ROOMS and results["ballots"] == BALLOTS

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.common.app import create_service_app
+from services.common.clock import Clock
 from services.common.events import EventHandlers
 from services.common.identity_replica import IDENTITY_REPLICA_BACKFILL, register_identity_replica
-from services.votes.clock import Clock
 from services.votes.router import router
 from services.votes.scheduler import start_scheduler
 from services.votes.settings import Settings

@@ -1,8 +1,46 @@
-"""The votes service's domain errors (Chinese messages, stable codes)."""
+"""Every error the votes service answers, each with its stable code and Chinese message.
+
+Shared plumbing answers a few more for this service: 404 `community_not_found` (re-exported
+here from `services.common.auth`), 400 `invalid_cursor` (`services.common.pagination`), 422
+`validation_error` for a request that does not fit its schema, and 401 for a missing or bad
+token.
+"""
 
 from __future__ import annotations
 
-from services.common.errors import BadRequest, Conflict, Forbidden, NotFound, UnprocessableEntity
+from services.common.auth import CommunityNotFound
+from services.common.errors import Conflict, Forbidden, NotFound, UnprocessableEntity
+
+__all__ = [
+    "AlreadyVoted",
+    "BallotConflict",
+    "ClosingTimePassed",
+    "CommunityNotFound",
+    "DuplicateAnswer",
+    "DuplicateOption",
+    "EmptyElectorate",
+    "InvalidBallot",
+    "InvalidVote",
+    "MissingAnswer",
+    "MissingChoice",
+    "NoRoomResults",
+    "NotRoomOwner",
+    "OptionExpected",
+    "ResultsNotAvailable",
+    "RoomNotInElectorate",
+    "SingleChoice",
+    "TextExpected",
+    "TextTooLong",
+    "TooManyChoices",
+    "UnknownBuilding",
+    "UnknownItem",
+    "UnknownOption",
+    "VoteNotClosable",
+    "VoteNotEditable",
+    "VoteNotFound",
+    "VoteNotOpen",
+    "VoteNotOpenable",
+]
 
 
 class VoteNotFound(NotFound):
@@ -35,14 +73,16 @@ class AlreadyVoted(Conflict):
     message = "该房屋已经投过票"
 
 
+class BallotConflict(Conflict):
+    """Two changed ballots for one room raced; the other one won."""
+
+    code = "ballot_conflict"
+    message = "该房屋的选票正在被修改，请刷新后重试"
+
+
 class ResultsNotAvailable(Conflict):
     code = "results_not_available"
     message = "投票结束后才能查看结果"
-
-
-class InvalidCursor(BadRequest):
-    code = "invalid_cursor"
-    message = "分页游标无效"
 
 
 class NoRoomResults(Conflict):
@@ -80,6 +120,71 @@ class NotRoomOwner(Forbidden):
     message = "只有经过认证的业主本人才能为该房屋投票"
 
 
+# --- what is wrong with a ballot (`rules.check_ballot` returns one of these) -----------------
+
+
 class InvalidBallot(UnprocessableEntity):
+    """The base of the ballot problems below; always answered as one of them."""
+
     code = "invalid_ballot"
     message = "选票内容不正确"
+
+
+class UnknownItem(InvalidBallot):
+    code = "unknown_item"
+    message = "答卷包含不存在的题目或议题"
+
+
+class DuplicateAnswer(InvalidBallot):
+    code = "duplicate_answer"
+    message = "同一题目只能作答一次"
+
+
+class TextExpected(InvalidBallot):
+    code = "text_expected"
+    message = "填空题请填写文字回答"
+
+
+class TextTooLong(InvalidBallot):
+    code = "text_too_long"
+    message = "文字回答过长"
+
+
+class OptionExpected(InvalidBallot):
+    code = "option_expected"
+    message = "该题目请选择选项"
+
+
+class UnknownOption(InvalidBallot):
+    code = "unknown_option"
+    message = "选项不存在"
+
+
+class DuplicateOption(InvalidBallot):
+    code = "duplicate_option"
+    message = "同一选项不能重复选择"
+
+
+class MissingChoice(InvalidBallot):
+    code = "missing_choice"
+    message = "请选择一个选项"
+
+
+class SingleChoice(InvalidBallot):
+    code = "single_choice"
+    message = "该题目只能选择一个选项"
+
+
+class TooManyChoices(InvalidBallot):
+    code = "too_many_choices"
+
+    def __init__(self, item_id: str, max_choices: int | None) -> None:
+        super().__init__(
+            f"该题目最多选择 {max_choices} 项",
+            details={"item_id": item_id, "max_choices": max_choices},
+        )
+
+
+class MissingAnswer(InvalidBallot):
+    code = "missing_answer"
+    message = "每个议题和选择题都必须作答"

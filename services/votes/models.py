@@ -18,23 +18,18 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from services.common.db import UTCDateTime, new_metadata, utcnow
+from services.common.community_settings import CommunityConfigColumns
+from services.common.db import UTCDateTime, new_metadata
 
 
 class Base(DeclarativeBase):
     metadata = new_metadata()
 
 
-class CommunityConfig(Base):
-    """Per-community settings of this service (replica key: identity's community id).
+class CommunityConfig(CommunityConfigColumns, Base):
+    """Per-community settings of this service (key: identity's community id).
 
     Keys and defaults: see `rules.DEFAULT_COMMUNITY_SETTINGS`."""
-
-    __tablename__ = "community_configs"
-
-    community_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Vote(Base):
@@ -149,7 +144,7 @@ class BallotAnswer(Base):
 
     The room's area and owner unit are copied from the electorate snapshot (fixed for the
     vote's life) and `standing` is cleared when a changed ballot replaces this one, so the tally
-    is a grouped scan of this one table (see `service.aggregate_motions`)."""
+    is a grouped scan of this one table (see `tally.aggregate_motions`)."""
 
     __tablename__ = "ballot_answers"
 

@@ -6,11 +6,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response, status
 
-from services.common.auth import CurrentPrincipal
+from services.common.auth import CurrentPrincipal, ManagedCommunity, require_manager
+from services.common.clock import Now
 from services.common.db import SessionDep
 from services.common.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page
-from services.votes import service
-from services.votes.dependencies import ManagedVote, Now, VisibleVote, require_manager
+from services.votes import access, ballots, community, drafts, export, lifecycle, listing, rules
+from services.votes.deps import ManagedVote, VisibleVote
 from services.votes.models import Vote, VoteItem
 from services.votes.schemas import (
     BallotIn,
@@ -26,6 +27,7 @@ from services.votes.schemas import (
     VoteSummary,
     VoteUpdate,
 )
+from services.votes.tally import Results, results_for
 
 router = APIRouter(prefix="/votes", tags=["votes"])
 
@@ -62,43 +64,41 @@ def _vote_out(vote: Vote, items: list[VoteItem]) -> dict[str, Any]:
 
 
 @router.get("/settings/{community_id}", response_model=CommunitySettings)
-async def get_settings(community_id: str, session: SessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
-    require_manager(principal, community_id)
-    return await service.community_settings(session, community_id)
+async def get_settings(community_id: ManagedCommunity, session: SessionDep) -> dict[str, Any]:
+    return await community.community_settings(session, community_id)
 
 
 @router.put("/settings/{community_id}", response_model=CommunitySettings)
 async def put_settings(
-    community_id: str, body: CommunitySettings, session: SessionDep, principal: CurrentPrincipal, now: Now
+    community_id: ManagedCommunity, body: CommunitySettings, session: SessionDep, now: Now
 ) -> dict[str, Any]:
     """The community's tally settings; a vote keeps those in force when it opened."""
-    require_manager(principal, community_id)
-    return await service.put_community_settings(session, community_id, body, now)
+    return await community.put_community_settings(session, community_id, body, now)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=VoteOut)
 async def create_vote(body: VoteCreate, session: SessionDep, principal: CurrentPrincipal, now: Now) -> dict[str, Any]:
     require_manager(principal, body.community_id)
-    vote = await service.create_vote(session, principal, body, now)
-    return _vote_out(vote, await service.items_of(session, vote.id))
+    vote = await drafts.create_vote(session, principal, body, now)
+    return _vote_out(vote, await access.items_of(session, vote.id))
 
 
 @router.patch("/{vote_id}", response_model=VoteOut)
 async def update_vote(body: VoteUpdate, vote: ManagedVote, session: SessionDep, now: Now) -> dict[str, Any]:
-    vote = await service.update_vote(session, vote, body, now)
-    return _vote_out(vote, await service.items_of(session, vote.id))
+    vote = await drafts.update_vote(session, vote, body, now)
+    return _vote_out(vote, await access.items_of(session, vote.id))
 
 
 @router.post("/{vote_id}/open", response_model=VoteOut)
 async def open_vote(vote: ManagedVote, session: SessionDep, now: Now) -> dict[str, Any]:
-    vote = await service.open_vote(session, vote, now)
-    return _vote_out(vote, await service.items_of(session, vote.id))
+    vote = await lifecycle.open_vote(session, vote, now)
+    return _vote_out(vote, await access.items_of(session, vote.id))
 
 
 @router.post("/{vote_id}/close", response_model=VoteOut)
 async def close_vote(vote: ManagedVote, session: SessionDep, now: Now) -> dict[str, Any]:
-    vote = await service.close_vote(session, vote, now)
-    return _vote_out(vote, await service.items_of(session, vote.id))
+    vote = await lifecycle.close_vote(session, vote, now)
+    return _vote_out(vote, await access.items_of(session, vote.id))
 
 
 @router.get("", response_model=Page[VoteSummary])
@@ -110,7 +110,7 @@ async def list_votes(
     limit: LimitParam = DEFAULT_LIMIT,
     cursor: CursorParam = None,
 ) -> dict[str, Any]:
-    rows, next_cursor = await service.list_votes(session, principal, community_id, status_, limit, cursor)
+    rows, next_cursor = await listing.list_votes(session, principal, community_id, status_, limit, cursor)
     return {"items": [VoteSummary.model_validate(v, from_attributes=True) for v in rows], "next_cursor": next_cursor}
 
 
@@ -118,22 +118,22 @@ async def list_votes(
 async def get_vote(view: VisibleVote, session: SessionDep) -> dict[str, Any]:
     """The vote, and the caller's rooms in its electorate with their ballot status."""
     vote = view.vote
-    out = _vote_out(vote, await service.items_of(session, vote.id))
-    if view.viewer.manager and vote.status in ("open", "closed"):
-        out["electorate_rooms"], out["ballots_cast"] = await service.counts_of(session, vote)
-    out["my_rooms"] = await service.my_rooms(session, vote, view.viewer, view.principal.account_id)
+    out = _vote_out(vote, await access.items_of(session, vote.id))
+    if view.viewer.manager and rules.has_electorate(vote.status):
+        out["electorate_rooms"], out["ballots_cast"] = await access.counts_of(session, vote)
+    out["my_rooms"] = await access.my_rooms(session, vote, view.viewer, view.principal.account_id)
     return out
 
 
 @router.post("/{vote_id}/ballots", status_code=status.HTTP_201_CREATED, response_model=BallotOut)
 async def cast_ballot(body: BallotIn, view: VisibleVote, session: SessionDep, now: Now) -> BallotOut:
-    ballot, replaced = await service.cast_ballot(session, view.vote, view.principal, body, now)
+    ballot, replaced = await ballots.cast_ballot(session, view.vote, view.principal, body, now)
     return BallotOut(ballot_id=ballot.id, room_id=ballot.room_id, cast_at=ballot.cast_at, replaced_previous=replaced)
 
 
 @router.get("/{vote_id}/results", response_model=ResultsOut)
-async def results(view: VisibleVote, session: SessionDep) -> dict[str, Any]:
-    return await service.results_for(session, view.vote, view.viewer)
+async def results(view: VisibleVote, session: SessionDep) -> Results:
+    return await results_for(session, view.vote, view.viewer)
 
 
 @router.get("/{vote_id}/results/rooms", response_model=Page[RoomResult])
@@ -141,7 +141,7 @@ async def room_results(
     view: VisibleVote, session: SessionDep, limit: LimitParam = DEFAULT_LIMIT, cursor: CursorParam = None
 ) -> dict[str, Any]:
     """The published record per room (label, area, choice per motion), never names."""
-    items, next_cursor = await service.room_results(session, view.vote, view.viewer, limit, cursor)
+    items, next_cursor = await export.room_results(session, view.vote, view.viewer, limit, cursor)
     return {"items": items, "next_cursor": next_cursor}
 
 
@@ -152,7 +152,7 @@ async def room_results(
 )
 async def export_ballots(vote: ManagedVote, session: SessionDep) -> Response:
     """Every ballot with who cast it and when, for the record (managers)."""
-    body = await service.ballots_csv(session, vote)
+    body = await export.ballots_csv(session, vote)
     return Response(
         content="\ufeff" + body,
         media_type="text/csv; charset=utf-8",

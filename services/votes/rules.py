@@ -33,7 +33,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
+
+from services.votes import errors
 
 MOTION_OPTIONS: tuple[str, ...] = ("agree", "disagree", "abstain")
 MOTION_OPTION_LABELS = {"agree": "同意", "disagree": "反对", "abstain": "弃权"}
@@ -51,7 +53,6 @@ DEFAULT_COMMUNITY_SETTINGS: dict[str, Any] = {
 }
 
 Outcome = Literal["passed", "rejected", "no_quorum"]
-Matter = Literal["ordinary", "major"]
 
 AREA_QUANTUM = Decimal("0.01")
 
@@ -289,7 +290,14 @@ def fraction_str(value: Fraction) -> str:
     return str(value)
 
 
-def threshold_strings(matter: str) -> dict[str, str]:
+class Thresholds(TypedDict):
+    quorum_area: str
+    quorum_owners: str
+    agree_area: str
+    agree_owners: str
+
+
+def threshold_strings(matter: str) -> Thresholds:
     return {
         "quorum_area": ">= 2/3",
         "quorum_owners": ">= 2/3",
@@ -298,41 +306,10 @@ def threshold_strings(matter: str) -> dict[str, str]:
     }
 
 
-def motion_result(item_id: str, title: str, t: MotionTally) -> dict[str, Any]:
-    """The JSON form of one motion's tally (results endpoint and the closed event)."""
-    return {
-        "item_id": item_id,
-        "title": title,
-        "matter": t.matter,
-        "outcome": t.outcome,
-        "quorum_met": t.quorum_met,
-        "ballots": t.ballots,
-        "total": {"area": area_str(t.total_area), "owners": t.total_owners},
-        "participation": {
-            "area": area_str(t.participating_area),
-            "owners": fraction_str(t.participating_owners),
-            "area_ratio": fraction_str(ratio(t.participating_area, t.total_area)),
-            "owners_ratio": fraction_str(ratio(t.participating_owners, t.total_owners)),
-        },
-        "agreement": {
-            "area": area_str(t.agree_area),
-            "owners": fraction_str(t.agree_owners),
-            "area_ratio": fraction_str(ratio(t.agree_area, t.participating_area)),
-            "owners_ratio": fraction_str(ratio(t.agree_owners, t.participating_owners)),
-        },
-        "options": {
-            opt: {"area": area_str(t.area_by_option[opt]), "owners": fraction_str(t.owners_by_option[opt])}
-            for opt in MOTION_OPTIONS
-        },
-        "mixed_owners": fraction_str(t.mixed_owners),
-        "deemed": {"area": area_str(t.deemed_area), "owners": fraction_str(t.deemed_owners)},
-        "thresholds": threshold_strings(t.matter),
-    }
-
-
 # --- the vote's state machine ---------------------------------------------------------------
 
-VoteStatus = Literal["draft", "scheduled", "open", "closed"]
+# Statuses in which the vote has an electorate: its members see it, managers see its counts.
+WITH_ELECTORATE = ("open", "closed")
 
 
 def can_edit(status: str) -> bool:
@@ -347,8 +324,48 @@ def can_close(status: str) -> bool:
     return status == "open"
 
 
+def opens_later(status: str, opens_at: datetime | None, now: datetime) -> bool:
+    """Opening a draft whose `opens_at` is still ahead schedules it instead."""
+    return status == "draft" and opens_at is not None and opens_at > now
+
+
+def closing_time_passed(closes_at: datetime, now: datetime) -> bool:
+    """A vote cannot be saved or opened with its closing time behind it."""
+    return closes_at <= now
+
+
 def accepts_ballots(status: str, now: datetime, closes_at: datetime) -> bool:
     return status == "open" and now < closes_at
+
+
+def has_electorate(status: str) -> bool:
+    return status in WITH_ELECTORATE
+
+
+def can_vote_for(relation: str) -> bool:
+    """Of a verified household, only an owner casts the room's ballot."""
+    return relation == "owner"
+
+
+def can_see_results(status: str, *, manager: bool, live_results: bool) -> bool:
+    """Everybody who sees the vote once it is closed; managers while it is open when the vote
+    allows live results."""
+    return status == "closed" or (status == "open" and manager and live_results)
+
+
+def can_see_free_text(kind: str, *, manager: bool) -> bool:
+    """Free-text answers of surveys are for managers only."""
+    return manager and kind == "survey"
+
+
+def can_publish_room_results(kind: str) -> bool:
+    """Votes publish each room's choice; surveys publish counts only."""
+    return kind == "vote"
+
+
+def ballot_time(now: datetime, *, anonymous: bool) -> datetime:
+    """When a ballot is recorded as cast: anonymous surveys keep only the day."""
+    return now.replace(hour=0, minute=0, second=0, microsecond=0) if anonymous else now
 
 
 def vote_problem(
@@ -403,54 +420,44 @@ class Answer:
     text: str | None = None
 
 
-@dataclass
-class BallotProblem:
-    code: str
-    message: str
-    details: dict[str, Any] = field(default_factory=dict)
-
-
 TEXT_ANSWER_MAX = 2000
 
 
-def check_ballot(items: Sequence[ItemSpec], answers: Sequence[Answer]) -> BallotProblem | None:
-    """Why the answers are not a valid ballot for these items (None when they are): every
-    motion and choice question answered exactly once, known options only, one option on a
-    motion or single-choice question, at most `max_choices` on a multiple-choice one. Free-text
-    questions may be left out."""
+def check_ballot(items: Sequence[ItemSpec], answers: Sequence[Answer]) -> errors.InvalidBallot | None:
+    """What is wrong with the answers as a ballot for these items (None when nothing is):
+    every motion and choice question answered exactly once, known options only, one option on
+    a motion or single-choice question, at most `max_choices` on a multiple-choice one.
+    Free-text questions may be left out."""
     by_id = {i.item_id: i for i in items}
     seen: set[str] = set()
     for a in answers:
+        about = {"item_id": a.item_id}
         spec = by_id.get(a.item_id)
         if spec is None:
-            return BallotProblem("unknown_item", "答卷包含不存在的题目或议题", {"item_id": a.item_id})
+            return errors.UnknownItem(details=about)
         if a.item_id in seen:
-            return BallotProblem("duplicate_answer", "同一题目只能作答一次", {"item_id": a.item_id})
+            return errors.DuplicateAnswer(details=about)
         seen.add(a.item_id)
         if spec.kind == "text":
             if a.option_ids or a.text is None:
-                return BallotProblem("text_expected", "填空题请填写文字回答", {"item_id": a.item_id})
+                return errors.TextExpected(details=about)
             if len(a.text) > TEXT_ANSWER_MAX:
-                return BallotProblem("text_too_long", "文字回答过长", {"item_id": a.item_id})
+                return errors.TextTooLong(details=about)
             continue
         if a.text is not None:
-            return BallotProblem("option_expected", "该题目请选择选项", {"item_id": a.item_id})
+            return errors.OptionExpected(details=about)
         unknown = [o for o in a.option_ids if o not in spec.option_ids]
         if unknown:
-            return BallotProblem("unknown_option", "选项不存在", {"item_id": a.item_id, "option_ids": unknown})
+            return errors.UnknownOption(details={**about, "option_ids": unknown})
         if len(set(a.option_ids)) != len(a.option_ids):
-            return BallotProblem("duplicate_option", "同一选项不能重复选择", {"item_id": a.item_id})
+            return errors.DuplicateOption(details=about)
         if not a.option_ids:
-            return BallotProblem("missing_choice", "请选择一个选项", {"item_id": a.item_id})
+            return errors.MissingChoice(details=about)
         if spec.kind in ("motion", "single") and len(a.option_ids) != 1:
-            return BallotProblem("single_choice", "该题目只能选择一个选项", {"item_id": a.item_id})
+            return errors.SingleChoice(details=about)
         if spec.kind == "multiple" and len(a.option_ids) > (spec.max_choices or len(spec.option_ids)):
-            return BallotProblem(
-                "too_many_choices",
-                f"该题目最多选择 {spec.max_choices} 项",
-                {"item_id": a.item_id, "max_choices": spec.max_choices},
-            )
+            return errors.TooManyChoices(a.item_id, spec.max_choices)
     missing = [i.item_id for i in items if i.kind != "text" and i.item_id not in seen]
     if missing:
-        return BallotProblem("missing_answer", "每个议题和选择题都必须作答", {"item_ids": missing})
+        return errors.MissingAnswer(details={"item_ids": missing})
     return None

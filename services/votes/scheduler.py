@@ -7,14 +7,14 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from services.common.periodic import periodic_hook
-from services.votes import service
+from services.votes import lifecycle
 
 
 async def tick(app: FastAPI) -> int:
     """One pass in its own unit of work, at the app clock's now."""
     settings = app.state.settings
     async with app.state.sessionmaker() as session:
-        changed = await service.run_due(
+        changed = await lifecycle.run_due(
             session, app.state.clock.now(), timedelta(seconds=settings.closing_soon_seconds)
         )
         await session.commit()

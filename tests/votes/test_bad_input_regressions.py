@@ -9,8 +9,8 @@ import pytest
 
 from services.votes.models import Vote
 from tests import identity_events as ie
-from tests.support import client_for, running_app
-from tests.votes.helpers import T0, count_rows, create_vote, manager, vote_body
+from tests.support import client_for
+from tests.votes.factories import T0, count_rows, create_vote, manager, vote_body, votes_app
 
 # Valid ISO datetimes whose instant lies outside the years 1..9999 once in UTC.
 UNREPRESENTABLE = ["0001-01-01T00:00:00+08:00", "9999-12-31T23:59:59-01:00"]
@@ -20,7 +20,7 @@ UNREPRESENTABLE = ["0001-01-01T00:00:00+08:00", "9999-12-31T23:59:59-01:00"]
 @pytest.mark.parametrize("value", UNREPRESENTABLE)
 async def test_vote_times_beyond_the_representable_range_are_422(database_urls, field, value):
     cid = str(uuid.uuid4())
-    async with running_app("votes", database_urls["votes"], scheduler_interval_seconds=0) as app, client_for(app) as c:
+    async with votes_app(database_urls) as app, client_for(app) as c:
         app.state.clock.set(T0)
         await ie.room(app, cid)
         r = await c.post("/votes", json=vote_body(cid, **{field: value}), headers=manager(cid))

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.votes import rules
+from services.votes import rules, tally
 from services.votes.rules import Elector, TallyRules, tally_motion
 
 
@@ -66,7 +66,7 @@ def test_ratios_are_exact_fractions_and_areas_decimals() -> None:
     assert t.total_area == Decimal("300.00") and isinstance(t.total_area, Decimal)
     assert rules.ratio(t.participating_area, t.total_area) == Fraction(2, 3)
     assert isinstance(t.participating_owners, Fraction)
-    result = rules.motion_result("m", "议题", t)
+    result = tally.motion_result("m", "议题", t)
     assert result["participation"] == {"area": "200.00", "owners": "2", "area_ratio": "2/3", "owners_ratio": "2/3"}
     assert result["thresholds"]["agree_area"] == "> 1/2"
     assert "float" not in repr(result)
@@ -121,7 +121,7 @@ def test_proportional_headcount_splits_the_owner_by_rooms() -> None:
     t = run(SPLIT, multi_room_headcount="proportional")
     assert t.owners_by_option["agree"] == Fraction(1, 2)
     assert t.owners_by_option["disagree"] == Fraction(3, 2)
-    assert rules.motion_result("m", "t", t)["agreement"]["owners"] == "1/2"
+    assert tally.motion_result("m", "t", t)["agreement"]["owners"] == "1/2"
 
 
 def test_non_voters_follow_the_majority_only_when_the_community_says_so() -> None:

@@ -72,27 +72,6 @@ async def rooms_in_scope(
     return list((await session.scalars(stmt.order_by(ReplicaRoom.room_id))).all())
 
 
-async def room_snapshots(
-    session: AsyncSession, community_id: str, building_ids: Sequence[str] | None = None
-) -> list[tuple[str, str, str, str, str, str | None]]:
-    """(room_id, building_id, label, area as text, state, owner_key) of the rooms in scope, in
-    one query. The area is read as text so that no float sits between the database and a
-    Decimal (SQLite keeps NUMERIC values as REAL)."""
-    stmt = select(
-        ReplicaRoom.room_id,
-        ReplicaRoom.building_id,
-        ReplicaRoom.label,
-        # CAST(area AS VARCHAR): the label column's string type serves as the target.
-        ReplicaRoom.area.cast(ReplicaRoom.label.type),
-        ReplicaRoom.state,
-        ReplicaRoom.owner_key,
-    ).where(ReplicaRoom.community_id == community_id)
-    if building_ids is not None:
-        stmt = stmt.where(ReplicaRoom.building_id.in_(list(building_ids)))
-    rows = await session.execute(stmt.order_by(ReplicaRoom.room_id))
-    return [tuple(r) for r in rows.all()]  # type: ignore[misc]
-
-
 async def display_names(session: AsyncSession, community_id: str, account_ids: Iterable[str]) -> dict[str, str]:
     """account_id -> its `1栋101李明` name in the community, for many accounts in one query."""
     ids = list(set(account_ids))

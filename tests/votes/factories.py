@@ -1,4 +1,5 @@
-"""Small factories for the votes tests: a community with rooms and owners, and a vote."""
+"""Small factories for the votes tests: the app, a community with rooms and owners, a vote or
+a survey, ballots, and counts of what got stored."""
 
 from __future__ import annotations
 
@@ -10,10 +11,16 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
+from services.common.events.models import OutboxEvent
 from tests import identity_events as ie
-from tests.support import auth, manager_token, token
+from tests.support import auth, manager_token, running_app, token
 
 T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+
+
+def votes_app(database_urls: dict[str, str]) -> Any:
+    """The votes app with its scheduler off (tests run `scheduler.tick` themselves)."""
+    return running_app("votes", database_urls["votes"], scheduler_interval_seconds=0)
 
 
 @dataclass
@@ -47,6 +54,20 @@ def vote_body(cid: str, **overrides: Any) -> dict[str, Any]:
     return body
 
 
+def survey_body(cid: str) -> dict[str, Any]:
+    """A survey with a single-choice, a multiple-choice (at most 2) and a free-text question."""
+    return vote_body(
+        cid,
+        kind="survey",
+        motions=None,
+        questions=[
+            {"title": "单选", "type": "single", "options": ["甲", "乙"]},
+            {"title": "多选", "type": "multiple", "options": ["一", "二", "三"], "max_choices": 2},
+            {"title": "建议", "type": "text"},
+        ],
+    )
+
+
 async def create_vote(client: httpx.AsyncClient, cid: str, **overrides: Any) -> dict[str, Any]:
     r = await client.post("/votes", json=vote_body(cid, **overrides), headers=manager(cid))
     assert r.status_code == 201, r.text
@@ -77,3 +98,12 @@ async def cast(client: httpx.AsyncClient, vote: dict[str, Any], owner: Owner, *c
 async def count_rows(app: Any, model: Any, *where: Any) -> int:
     async with app.state.sessionmaker() as s:
         return int(await s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+
+async def outbox_events(app: Any, vote_id: str) -> list[OutboxEvent]:
+    """The events the vote emitted, oldest first."""
+    async with app.state.sessionmaker() as s:
+        rows = await s.scalars(
+            select(OutboxEvent).where(OutboxEvent.ordering_key == vote_id).order_by(OutboxEvent.created_at)
+        )
+        return list(rows.all())

@@ -1,0 +1,60 @@
+"""Dependencies that load a vote and authorize the caller in one step, so a route cannot
+forget the check."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Path
+
+from services.common.auth import CommunityNotFound, CurrentPrincipal, Principal, require_manager
+from services.common.db import SessionDep
+from services.votes import errors
+from services.votes.access import Viewer, viewer_of
+from services.votes.models import Vote
+
+VoteId = Annotated[str, Path(min_length=1, max_length=36)]
+
+
+async def _vote_for_manager(
+    vote_id: VoteId, session: SessionDep, principal: CurrentPrincipal
+) -> Vote:
+    """A vote of a community the caller manages; a vote elsewhere looks unknown."""
+    vote = await session.get(Vote, vote_id)
+    if vote is None:
+        raise errors.VoteNotFound()
+    try:
+        require_manager(principal, vote.community_id)
+    except CommunityNotFound:
+        # The vote is what was asked for: answering about its community would tell a
+        # stranger that the vote exists.
+        raise errors.VoteNotFound() from None
+    return vote
+
+
+ManagedVote = Annotated[Vote, Depends(_vote_for_manager)]
+
+
+@dataclass
+class VoteView:
+    vote: Vote
+    viewer: Viewer
+    principal: Principal
+
+
+async def _vote_for_viewer(
+    vote_id: VoteId, session: SessionDep, principal: CurrentPrincipal
+) -> VoteView:
+    """Managers of the community, or verified household members of a room in the electorate
+    of an open or closed vote; everybody else gets the same 404 as for an unknown vote."""
+    vote = await session.get(Vote, vote_id)
+    if vote is None:
+        raise errors.VoteNotFound()
+    viewer = await viewer_of(session, vote, principal)
+    if viewer is None:
+        raise errors.VoteNotFound()
+    return VoteView(vote=vote, viewer=viewer, principal=principal)
+
+
+VisibleVote = Annotated[VoteView, Depends(_vote_for_viewer)]
