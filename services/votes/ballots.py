@@ -8,12 +8,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import Principal
-from services.common.db import new_id
+from services.common.db import execute_dml, new_id
 from services.common.identity_replica import queries as replica
 from services.votes import errors, rules
 from services.votes.access import items_of
@@ -36,13 +35,14 @@ def _item_specs(items: Sequence[VoteItem]) -> list[rules.ItemSpec]:
 
 async def _set_aside(session: AsyncSession, current: Ballot, now: datetime) -> None:
     """Marks the room's standing ballot replaced; losing a race for it is a conflict."""
-    result = await session.execute(
+    replaced = await execute_dml(
+        session,
         update(Ballot)
         .where(Ballot.id == current.id, Ballot.active_room_id.is_not(None))
         .values(active_room_id=None, replaced_at=now)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False),
     )
-    if not isinstance(result, CursorResult) or result.rowcount != 1:
+    if replaced != 1:
         raise errors.BallotConflict()
     await session.execute(
         update(BallotAnswer)
