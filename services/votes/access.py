@@ -26,7 +26,6 @@ class Viewer:
     rooms: dict[str, str] = field(default_factory=dict)
 
 
-
 class BallotStatus(TypedDict):
     ballot_id: str | None
     cast_at: datetime
@@ -54,7 +53,9 @@ async def viewer_of(session: AsyncSession, vote: Vote, principal: Principal) -> 
     manager = principal.is_manager_of(vote.community_id)
     rooms: dict[str, str] = {}
     if rules.has_electorate(vote.status):
-        bindings = await replica.active_bindings_of(session, principal.account_id, vote.community_id)
+        bindings = await replica.active_bindings_of(
+            session, principal.account_id, vote.community_id
+        )
         by_room: dict[str, str] = {}
         for b in bindings:
             # An owner binding wins over family/tenant on the same room.

@@ -15,7 +15,9 @@ from services.votes.schemas import CommunitySettings
 
 async def community_settings(session: AsyncSession, community_id: str) -> dict[str, Any]:
     """The settings in force now (a vote freezes them when it opens)."""
-    return await read_settings(session, CommunityConfig, community_id, rules.DEFAULT_COMMUNITY_SETTINGS)
+    return await read_settings(
+        session, CommunityConfig, community_id, rules.DEFAULT_COMMUNITY_SETTINGS
+    )
 
 
 async def put_community_settings(

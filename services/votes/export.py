@@ -93,7 +93,10 @@ async def ballots_csv(session: AsyncSession, vote: Vote) -> str:
     if not vote.anonymous:
         rows = await session.execute(
             select(
-                BallotAnswer.ballot_id, BallotAnswer.item_id, BallotAnswer.option_id, BallotAnswer.text
+                BallotAnswer.ballot_id,
+                BallotAnswer.item_id,
+                BallotAnswer.option_id,
+                BallotAnswer.text,
             )
             .where(BallotAnswer.vote_id == vote.id)
             .order_by(BallotAnswer.id)

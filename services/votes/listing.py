@@ -33,9 +33,7 @@ async def list_votes(
     conditions: list[ColumnElement[bool]] = []
     if room_ids:
         in_electorate = select(Elector.vote_id).where(Elector.room_id.in_(room_ids))
-        conditions.append(
-            and_(Vote.status.in_(rules.WITH_ELECTORATE), Vote.id.in_(in_electorate))
-        )
+        conditions.append(and_(Vote.status.in_(rules.WITH_ELECTORATE), Vote.id.in_(in_electorate)))
     if managed:
         conditions.append(Vote.community_id.in_(managed))
     if principal.platform_admin and community_id is not None:

@@ -77,14 +77,18 @@ async def put_settings(
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=VoteOut)
-async def create_vote(body: VoteCreate, session: SessionDep, principal: CurrentPrincipal, now: Now) -> dict[str, Any]:
+async def create_vote(
+    body: VoteCreate, session: SessionDep, principal: CurrentPrincipal, now: Now
+) -> dict[str, Any]:
     require_manager(principal, body.community_id)
     vote = await drafts.create_vote(session, principal, body, now)
     return _vote_out(vote, await access.items_of(session, vote.id))
 
 
 @router.patch("/{vote_id}", response_model=VoteOut)
-async def update_vote(body: VoteUpdate, vote: ManagedVote, session: SessionDep, now: Now) -> dict[str, Any]:
+async def update_vote(
+    body: VoteUpdate, vote: ManagedVote, session: SessionDep, now: Now
+) -> dict[str, Any]:
     vote = await drafts.update_vote(session, vote, body, now)
     return _vote_out(vote, await access.items_of(session, vote.id))
 
@@ -106,12 +110,19 @@ async def list_votes(
     session: SessionDep,
     principal: CurrentPrincipal,
     community_id: Annotated[str | None, Query(max_length=36)] = None,
-    status_: Annotated[Literal["draft", "scheduled", "open", "closed"] | None, Query(alias="status")] = None,
+    status_: Annotated[
+        Literal["draft", "scheduled", "open", "closed"] | None, Query(alias="status")
+    ] = None,
     limit: LimitParam = DEFAULT_LIMIT,
     cursor: CursorParam = None,
 ) -> dict[str, Any]:
-    rows, next_cursor = await listing.list_votes(session, principal, community_id, status_, limit, cursor)
-    return {"items": [VoteSummary.model_validate(v, from_attributes=True) for v in rows], "next_cursor": next_cursor}
+    rows, next_cursor = await listing.list_votes(
+        session, principal, community_id, status_, limit, cursor
+    )
+    return {
+        "items": [VoteSummary.model_validate(v, from_attributes=True) for v in rows],
+        "next_cursor": next_cursor,
+    }
 
 
 @router.get("/{vote_id}", response_model=VoteDetail)
@@ -126,9 +137,16 @@ async def get_vote(view: VisibleVote, session: SessionDep) -> dict[str, Any]:
 
 
 @router.post("/{vote_id}/ballots", status_code=status.HTTP_201_CREATED, response_model=BallotOut)
-async def cast_ballot(body: BallotIn, view: VisibleVote, session: SessionDep, now: Now) -> BallotOut:
+async def cast_ballot(
+    body: BallotIn, view: VisibleVote, session: SessionDep, now: Now
+) -> BallotOut:
     ballot, replaced = await ballots.cast_ballot(session, view.vote, view.principal, body, now)
-    return BallotOut(ballot_id=ballot.id, room_id=ballot.room_id, cast_at=ballot.cast_at, replaced_previous=replaced)
+    return BallotOut(
+        ballot_id=ballot.id,
+        room_id=ballot.room_id,
+        cast_at=ballot.cast_at,
+        replaced_previous=replaced,
+    )
 
 
 @router.get("/{vote_id}/results", response_model=ResultsOut)
@@ -138,7 +156,10 @@ async def results(view: VisibleVote, session: SessionDep) -> Results:
 
 @router.get("/{vote_id}/results/rooms", response_model=Page[RoomResult])
 async def room_results(
-    view: VisibleVote, session: SessionDep, limit: LimitParam = DEFAULT_LIMIT, cursor: CursorParam = None
+    view: VisibleVote,
+    session: SessionDep,
+    limit: LimitParam = DEFAULT_LIMIT,
+    cursor: CursorParam = None,
 ) -> dict[str, Any]:
     """The published record per room (label, area, choice per motion), never names."""
     items, next_cursor = await export.room_results(session, view.vote, view.viewer, limit, cursor)

@@ -77,11 +77,17 @@ def motion_result(item_id: str, title: str, t: rules.MotionTally) -> MotionResul
             "owners_ratio": rules.fraction_str(rules.ratio(t.agree_owners, t.participating_owners)),
         },
         "options": {
-            opt: {"area": rules.area_str(t.area_by_option[opt]), "owners": rules.fraction_str(t.owners_by_option[opt])}
+            opt: {
+                "area": rules.area_str(t.area_by_option[opt]),
+                "owners": rules.fraction_str(t.owners_by_option[opt]),
+            }
             for opt in rules.MOTION_OPTIONS
         },
         "mixed_owners": rules.fraction_str(t.mixed_owners),
-        "deemed": {"area": rules.area_str(t.deemed_area), "owners": rules.fraction_str(t.deemed_owners)},
+        "deemed": {
+            "area": rules.area_str(t.deemed_area),
+            "owners": rules.fraction_str(t.deemed_owners),
+        },
         "thresholds": rules.threshold_strings(t.matter),
     }
 
@@ -133,13 +139,15 @@ async def aggregate_motions(
     summed exactly."""
     total_hundredths, total_owners = (
         await session.execute(
-            select(func.sum(Elector.area_hundredths), func.count(distinct(Elector.owner_unit))).where(
-                Elector.vote_id == vote_id
-            )
+            select(
+                func.sum(Elector.area_hundredths), func.count(distinct(Elector.owner_unit))
+            ).where(Elector.vote_id == vote_id)
         )
     ).one()
     aggregates = {
-        i: rules.MotionAggregate(total_area=_hundredths_to_area(total_hundredths), total_owners=int(total_owners or 0))
+        i: rules.MotionAggregate(
+            total_area=_hundredths_to_area(total_hundredths), total_owners=int(total_owners or 0)
+        )
         for i in item_ids
     }
     a = BallotAnswer
@@ -174,9 +182,13 @@ async def aggregate_motions(
         .group_by(a.item_id, a.owner_unit)
         .subquery("per_owner")
     )
-    one_option = case((per_owner.c.first == per_owner.c.last, per_owner.c.first), else_=None).label("option_id")
+    one_option = case((per_owner.c.first == per_owner.c.last, per_owner.c.first), else_=None).label(
+        "option_id"
+    )
     owners = await session.execute(
-        select(per_owner.c.item_id, one_option, func.count()).group_by(per_owner.c.item_id, one_option)
+        select(per_owner.c.item_id, one_option, func.count()).group_by(
+            per_owner.c.item_id, one_option
+        )
     )
     split_counts: dict[str, int] = {}
     for item_id, option_id, n in owners.all():
@@ -201,7 +213,10 @@ async def aggregate_motions(
     )
     split_rows = await session.execute(
         select(a.item_id, a.owner_unit, a.option_id, func.sum(a.area_hundredths), func.count())
-        .join(split_units, and_(split_units.c.item_id == a.item_id, split_units.c.owner_unit == a.owner_unit))
+        .join(
+            split_units,
+            and_(split_units.c.item_id == a.item_id, split_units.c.owner_unit == a.owner_unit),
+        )
         .where(*standing)
         .group_by(a.item_id, a.owner_unit, a.option_id)
         .order_by(a.item_id, a.owner_unit)
@@ -242,7 +257,10 @@ async def compute_results(
     if vote.kind == "vote":
         tally_rules = rules.TallyRules.from_settings(settings)
         aggregates = await aggregate_motions(
-            session, vote.id, [i.id for i in items], split_details=rules.needs_split_details(tally_rules)
+            session,
+            vote.id,
+            [i.id for i in items],
+            split_details=rules.needs_split_details(tally_rules),
         )
         out["motions"] = [
             motion_result(
@@ -269,7 +287,11 @@ async def compute_results(
     if with_texts:
         text_rows = await session.execute(
             select(BallotAnswer.item_id, BallotAnswer.text)
-            .where(BallotAnswer.vote_id == vote.id, BallotAnswer.standing.is_(True), BallotAnswer.text.is_not(None))
+            .where(
+                BallotAnswer.vote_id == vote.id,
+                BallotAnswer.standing.is_(True),
+                BallotAnswer.text.is_not(None),
+            )
             .order_by(BallotAnswer.id)
         )
         for item_id, text in text_rows.all():
@@ -287,7 +309,8 @@ async def compute_results(
                 q["texts"] = texts.get(i.id, [])
         else:
             q["options"] = [
-                {"id": o["id"], "label": o["label"], "count": counts.get((i.id, o["id"]), 0)} for o in i.options
+                {"id": o["id"], "label": o["label"], "count": counts.get((i.id, o["id"]), 0)}
+                for o in i.options
             ]
         out["questions"].append(q)
     return out
@@ -296,7 +319,9 @@ async def compute_results(
 async def results_for(session: AsyncSession, vote: Vote, viewer: Viewer) -> Results:
     """Owners: the published results after closing. Managers: live while open if the vote
     allows it; free-text answers of surveys only to managers."""
-    if not rules.can_see_results(vote.status, manager=viewer.manager, live_results=vote.live_results):
+    if not rules.can_see_results(
+        vote.status, manager=viewer.manager, live_results=vote.live_results
+    ):
         raise errors.ResultsNotAvailable()
     with_texts = rules.can_see_free_text(vote.kind, manager=viewer.manager)
     if vote.status == "closed" and not with_texts:
