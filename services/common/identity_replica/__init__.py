@@ -2,6 +2,8 @@
 path: rooms (area, state, owner key), verified bindings, staff. Plumbing, not domain rules:
 it stores identity's facts as identity states them, and answers who-is-where questions."""
 
+from collections.abc import Sequence
+
 from services.common.identity_replica.handlers import register_identity_replica
 from services.common.identity_replica.models import (
     ReplicaBinding,
@@ -11,7 +13,8 @@ from services.common.identity_replica.models import (
 )
 
 # What a fresh replica pulls from identity's snapshot endpoint before following events.
-IDENTITY_REPLICA_BACKFILL = {"identity": ("communities", "rooms", "bindings", "staff")}
+# Typed as create_service_app's `backfill_from` takes it (a dict is invariant in its values).
+IDENTITY_REPLICA_BACKFILL: dict[str, Sequence[str]] = {"identity": ("communities", "rooms", "bindings", "staff")}
 
 __all__ = [
     "IDENTITY_REPLICA_BACKFILL",
