@@ -52,3 +52,16 @@ async def test_statistics_for_a_period(world: World, app):
     assert everything["total"] == 4
     for who in (world.owner, world.crew):
         assert_error(await world.client.get(f"/communities/{world.cid}/repairs/stats", headers=who), 404)
+
+
+async def test_an_empty_period_answers_the_same_shape_with_nothing_in_it(world: World):
+    r = await world.client.get(f"/communities/{world.cid}/repairs/stats", headers=world.manager)
+    assert r.json() == {
+        "community_id": world.cid, "from": None, "to": None, "total": 0,
+        "by_status": {s: 0 for s in ("submitted", "accepted", "assigned", "in_progress",
+                                     "on_hold", "resolved", "closed", "cancelled")},
+        "by_category": {},
+        "time_to_accept": {"count": 0, "median_seconds": None, "p90_seconds": None},
+        "time_to_resolve": {"count": 0, "median_seconds": None, "p90_seconds": None},
+        "overdue_share": None, "satisfaction_average": None, "rated": 0, "reopen_rate": None,
+    }
