@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI
 
 from services.common.app import create_service_app
-from services.common.db import utcnow
+from services.common.clock import Clock
 from services.common.events import EventHandlers
 from services.common.identity_replica import IDENTITY_REPLICA_BACKFILL, register_identity_replica
 from services.repairs.events import register_repairs_handlers
@@ -37,6 +37,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         event_handlers=handlers,
         backfill_from=IDENTITY_REPLICA_BACKFILL,
     )
-    # Every use case reads time from here; tests replace it to move the SLA clocks.
-    app.state.clock = utcnow
+    # Every use case reads time from here; tests set and advance it to move the SLA clocks.
+    app.state.clock = Clock()
     return app

@@ -1,28 +1,27 @@
-"""Dependencies of the repairs routes: the clock, the settings, the content checker, and the
-ticket loaded together with the caller's roles on it (404 when it is not theirs)."""
+"""Dependencies of the repairs routes: the settings, the content checker, and what is loaded
+and authorized in one step: the ticket with the caller's roles on it (404 when it is not
+theirs), a photo they may see, a community they run the desk of or manage."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from pathlib import Path as FilePath
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
 
-from services.common.auth import CurrentPrincipal, Principal
+from services.common.auth import CurrentPrincipal, Principal, require_manager
 from services.common.db import SessionDep
-from services.repairs import service
-from services.repairs.errors import CommunityNotFound, ContentRisky
-from services.repairs.models import Ticket
+from services.repairs import rules
+from services.repairs.access import visible_ticket
+from services.repairs.errors import ContentRisky, NotDeskOfCommunity
+from services.repairs.models import Ticket, Upload
 from services.repairs.schemas import TransitionIn
 from services.repairs.settings import Settings
+from services.repairs.uploads import upload_for_viewer
 from services.repairs.wechat import ContentChecker
 
-
-def _now(request: Request) -> datetime:
-    clock: Callable[[], datetime] = request.app.state.clock
-    return clock()
+Id = Annotated[str, Path(max_length=36)]
 
 
 def _settings(request: Request) -> Settings:
@@ -35,7 +34,6 @@ def _checker(request: Request) -> ContentChecker:
     return checker
 
 
-Now = Annotated[datetime, Depends(_now)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 CheckerDep = Annotated[ContentChecker, Depends(_checker)]
 
@@ -62,20 +60,46 @@ class TicketAccess:
 
 
 async def _ticket_access(
-    session: SessionDep, principal: CurrentPrincipal, ticket_id: Annotated[str, Path(max_length=36)]
+    session: SessionDep, principal: CurrentPrincipal, ticket_id: Id
 ) -> TicketAccess:
-    ticket, roles = await service.visible_ticket(session, principal, ticket_id)
+    ticket, roles = await visible_ticket(session, principal, ticket_id)
     return TicketAccess(ticket, roles, principal)
 
 
 VisibleTicket = Annotated[TicketAccess, Depends(_ticket_access)]
 
 
-async def _desk_of_community(principal: CurrentPrincipal, cid: Annotated[str, Path(max_length=36)]) -> str:
+@dataclass(frozen=True)
+class PhotoFile:
+    upload: Upload
+    path: FilePath
+
+
+async def _viewable_upload(
+    session: SessionDep, principal: CurrentPrincipal, settings: SettingsDep, upload_id: Id
+) -> PhotoFile:
+    upload, path = await upload_for_viewer(session, settings, principal, upload_id)
+    return PhotoFile(upload, path)
+
+
+# A photo for its uploader, or anyone who may see its ticket; 404 to everyone else.
+ViewableUpload = Annotated[PhotoFile, Depends(_viewable_upload)]
+
+
+async def _desk_of_community(principal: CurrentPrincipal, cid: Id) -> str:
     """Managers and customer service of the community; to anyone else it does not exist."""
-    if not service.is_desk(principal, cid):
-        raise CommunityNotFound("小区不存在或您无权查看")
+    if not rules.is_desk(principal, cid):
+        raise NotDeskOfCommunity()
     return cid
 
 
 DeskCommunity = Annotated[str, Depends(_desk_of_community)]
+
+
+async def _managed_community(principal: CurrentPrincipal, cid: Id) -> str:
+    """The common "manages this community" check, for routes whose path names it `{cid}`."""
+    require_manager(principal, cid)
+    return cid
+
+
+ManagedCommunity = Annotated[str, Depends(_managed_community)]

@@ -1,16 +1,58 @@
-"""The repairs service's domain errors (Chinese messages, stable codes)."""
+"""Every error the repairs service answers, each with its stable code and Chinese message.
+
+`CommunityNotFound` (404 `community_not_found`, the one "you do not manage this community"
+answer) comes from the shared package and is re-exported here so this list is complete. The
+shared package also answers, for every route: 400 `invalid_cursor` (pagination), 422
+`validation_error` and the 401s (its handlers and token check).
+"""
 
 from __future__ import annotations
 
+from services.common.auth import CommunityNotFound
 from services.common.errors import (
     BadRequest,
     Conflict,
     Forbidden,
     NotFound,
+    PayloadTooLarge,
     TooManyRequests,
     UnprocessableEntity,
 )
 from services.repairs.labels import ACTION_LABELS, STATUS_LABELS
+
+__all__ = [
+    "ActionNotAllowed",
+    "AssigneeNotFound",
+    "AssigneeRequired",
+    "BadImage",
+    "CommunityNotFound",
+    "CompletionPhotoRequired",
+    "ConcurrentChange",
+    "ContentRisky",
+    "EmptyFile",
+    "ImageTooBig",
+    "ImageTooLarge",
+    "InvalidTicket",
+    "NaiveDatetime",
+    "NotDeskOfCommunity",
+    "NotResidentOfCommunity",
+    "PhoneRequired",
+    "PhotoNotFound",
+    "PhotoRequired",
+    "PlaceAmbiguous",
+    "PlaceRequired",
+    "RatingRequired",
+    "ReasonRequired",
+    "RoomNotVerified",
+    "TicketNotFound",
+    "TransitionNotAllowed",
+    "UnknownCategory",
+    "UploadNotFound",
+    "UrgeTooSoon",
+]
+
+
+# --- tickets and who may see them -------------------------------------------------------------
 
 
 class TicketNotFound(NotFound):
@@ -18,12 +60,33 @@ class TicketNotFound(NotFound):
     message = "报修单不存在"
 
 
+class NotResidentOfCommunity(CommunityNotFound):
+    """A public-area report from someone who neither lives in nor works for the community."""
+
+    message = "小区不存在或您未在该小区认证房屋"
+
+
+class NotDeskOfCommunity(CommunityNotFound):
+    """Community-wide views (statistics) for anyone but its managers and customer service."""
+
+    message = "小区不存在或您无权查看"
+
+
+class RoomNotVerified(Forbidden):
+    code = "room_not_verified"
+    message = "您尚未认证该房屋，无法为其报修"
+
+
+# --- the state machine --------------------------------------------------------------------------
+
+
 class TransitionNotAllowed(Conflict):
     code = "transition_not_allowed"
 
     def __init__(self, status: str, action: str) -> None:
         super().__init__(
-            f"报修单当前为「{STATUS_LABELS.get(status, status)}」，不能执行「{ACTION_LABELS.get(action, action)}」",
+            f"报修单当前为「{STATUS_LABELS.get(status, status)}」，"
+            f"不能执行「{ACTION_LABELS.get(action, action)}」",
             details={"status": status, "action": action},
         )
 
@@ -33,7 +96,8 @@ class ActionNotAllowed(Forbidden):
 
     def __init__(self, action: str) -> None:
         super().__init__(
-            f"您没有权限对该报修单执行「{ACTION_LABELS.get(action, action)}」", details={"action": action}
+            f"您没有权限对该报修单执行「{ACTION_LABELS.get(action, action)}」",
+            details={"action": action},
         )
 
 
@@ -47,25 +111,77 @@ class UrgeTooSoon(TooManyRequests):
     message = "催单过于频繁，每 10 分钟只能催一次"
 
 
+# --- input that parses but breaks a rule of the required format --------------------------------
+
+
 class InvalidTicket(UnprocessableEntity):
-    """Input that parses but breaks a rule of the required format."""
+    """Base of the 422s below: input that parses but breaks a rule of the required format."""
 
     code = "invalid_ticket"
+
+
+class PlaceAmbiguous(InvalidTicket):
+    code = "place_ambiguous"
+    message = "请在“我的房屋”和“公共区域”中选择一项"
+
+
+class PlaceRequired(InvalidTicket):
+    code = "place_required"
+    message = "请选择报修房屋或填写公共区域的具体位置"
+
+
+class UnknownCategory(InvalidTicket):
+    code = "unknown_category"
+    message = "未知的报修类别"
+
+    def __init__(self, allowed: list[str]) -> None:
+        super().__init__(details={"allowed": allowed})
+
+
+class PhoneRequired(InvalidTicket):
+    code = "phone_required"
+    message = "请填写联系电话，方便维修人员联系您"
+
+
+class PhotoRequired(InvalidTicket):
+    """A repair report without a picture of the problem."""
+
+    code = "photo_required"
+    message = "报修请至少上传一张现场照片（问题 + 地点 + 联系方式 + 图片）"
+
+
+class CompletionPhotoRequired(PhotoRequired):
+    """A crew resolving a ticket without a picture of the fix."""
+
+    message = "请上传完工照片"
+
+
+_REASON_MESSAGES: dict[str, str] = {
+    "hold": "请填写暂停原因（如：等待配件）",
+    "cancel": "物业取消报修须填写原因",
+}
+
+
+class ReasonRequired(InvalidTicket):
+    code = "reason_required"
+
+    def __init__(self, action: str) -> None:
+        super().__init__(_REASON_MESSAGES.get(action, "请填写原因"))
+
+
+class RatingRequired(InvalidTicket):
+    code = "rating_required"
+    message = "请为本次服务评分（1-5 星）"
+
+
+class AssigneeRequired(InvalidTicket):
+    code = "assignee_required"
+    message = "请选择维修人员"
 
 
 class ContentRisky(UnprocessableEntity):
     code = "content_risky"
     message = "内容含有违规信息，请修改后再提交"
-
-
-class RoomNotVerified(Forbidden):
-    code = "room_not_verified"
-    message = "您尚未认证该房屋，无法为其报修"
-
-
-class CommunityNotFound(NotFound):
-    code = "community_not_found"
-    message = "小区不存在或您未在该小区认证房屋"
 
 
 class PhotoNotFound(UnprocessableEntity):
@@ -78,9 +194,38 @@ class AssigneeNotFound(UnprocessableEntity):
     message = "指派的人员不是本小区的在职员工"
 
 
+class NaiveDatetime(BadRequest):
+    code = "naive_datetime"
+    message = "时间须带时区，例如 2026-11-01T00:00:00+08:00"
+
+
+# --- photos -------------------------------------------------------------------------------------
+
+
 class BadImage(BadRequest):
     code = "unsupported_image"
     message = "仅支持 JPEG、PNG、WebP、HEIC 格式的图片"
+
+
+class EmptyFile(BadImage):
+    code = "empty_file"
+    message = "请选择要上传的图片"
+
+
+class ImageTooBig(BadImage):
+    """Too many pixels: a decompression bomb, or more than any phone takes."""
+
+    code = "image_too_big"
+    message = "图片尺寸过大"
+
+
+class ImageTooLarge(PayloadTooLarge):
+    """Too many bytes."""
+
+    code = "image_too_large"
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(f"图片不能超过 {max_bytes // (1024 * 1024)} MB")
 
 
 class UploadNotFound(NotFound):

@@ -1,6 +1,7 @@
 """Events this service consumes beyond the identity replica's: a removed staff member's open
-tickets are flagged for reassignment. (The events it emits are written in service.py, in the
-same unit of work as the change: repairs.ticket.created|status_changed|overdue.)"""
+tickets are flagged for reassignment. (The events it emits are written by the use cases, in
+the same unit of work as the change: repairs.ticket.created in tickets.py,
+repairs.ticket.status_changed and repairs.ticket.overdue in transitions.py and sla.py.)"""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.db import utcnow
 from services.common.events import EventHandlers, ReceivedEvent
-from services.repairs import service
+from services.repairs.tickets import flag_for_reassignment
 
 
 async def on_staff_removed(session: AsyncSession, event: ReceivedEvent) -> None:
     p = event.payload
-    await service.flag_for_reassignment(session, str(p["community_id"]), str(p["account_id"]), utcnow())
+    await flag_for_reassignment(session, str(p["community_id"]), str(p["account_id"]), utcnow())
 
 
 def register_repairs_handlers(handlers: EventHandlers) -> EventHandlers:

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 import pillow_heif
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from services.common.errors import PayloadTooLarge
-from services.repairs.errors import BadImage
+from services.repairs.errors import BadImage, EmptyFile, ImageTooBig, ImageTooLarge
 
 pillow_heif.register_heif_opener()
 
@@ -39,25 +38,26 @@ class CleanImage:
 
 
 def clean_image(raw: bytes, *, max_bytes: int, max_pixels: int) -> CleanImage:
-    """The image re-encoded without its GPS data; raises BadImage / PayloadTooLarge."""
+    """The image re-encoded without its GPS data; raises BadImage (and its kinds) or
+    ImageTooLarge."""
     if len(raw) > max_bytes:
-        raise PayloadTooLarge(f"图片不能超过 {max_bytes // (1024 * 1024)} MB", code="image_too_large")
+        raise ImageTooLarge(max_bytes)
     if not raw:
-        raise BadImage("请选择要上传的图片", code="empty_file")
+        raise EmptyFile()
     try:
         with warnings.catch_warnings():
             # Pillow only warns between MAX_IMAGE_PIXELS and twice that: make it an error.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(raw), formats=_OPENERS)
+            image: Image.Image = Image.open(io.BytesIO(raw), formats=_OPENERS)
             fmt = image.format or ""
             if fmt not in _OUTPUT:
                 raise BadImage()
             width, height = image.size
             if width * height > max_pixels:
-                raise BadImage("图片尺寸过大", code="image_too_big")
+                raise ImageTooBig()
             image.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise BadImage("图片尺寸过大", code="image_too_big") from exc
+        raise ImageTooBig() from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise BadImage() from exc
     out_format, content_type, extension = _OUTPUT[fmt]

@@ -3,26 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from services.common.db import UTCDateTime, new_metadata, utcnow
+from services.common.community_settings import CommunityConfigColumns
+from services.common.db import UTCDateTime, new_metadata
 
 
 class Base(DeclarativeBase):
     metadata = new_metadata()
 
 
-class CommunityConfig(Base):
-    """Per-community settings of this service (replica key: identity's community id)."""
-
-    __tablename__ = "community_configs"
-
-    community_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+class CommunityConfig(CommunityConfigColumns, Base):
+    """Per-community settings of this service (key: identity's community id): the categories."""
 
 
 class Ticket(Base):
@@ -78,7 +72,7 @@ class Ticket(Base):
     overdue: Mapped[bool] = mapped_column(Boolean, default=False)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         Index("ix_repair_tickets_community_created", "community_id", "created_at", "id"),
         Index("ix_repair_tickets_reporter", "reporter_id", "created_at"),

@@ -1,33 +1,37 @@
-"""HTTP routes of the repairs service: parse, call the service, map to responses."""
+"""HTTP routes of the repairs service: parse, call the use case, map to responses."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, File, Path, Query, UploadFile
+from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import AfterValidator
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import CurrentPrincipal
+from services.common.clock import Now
 from services.common.db import SessionDep
-from services.common.errors import BadRequest, Forbidden
 from services.common.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page
 from services.common.validation import to_utc
-from services.repairs import rules, service
+from services.repairs import access, config, rules, stats, tickets, uploads
 from services.repairs.deps import (
     CheckedTransition,
     CheckerDep,
     DeskCommunity,
-    Now,
+    Id,
+    ManagedCommunity,
     SettingsDep,
+    ViewableUpload,
     VisibleTicket,
 )
+from services.repairs.errors import NaiveDatetime
 from services.repairs.labels import STATUS_LABELS
+from services.repairs.listing import ListFilters
+from services.repairs.listing import list_tickets as list_page
 from services.repairs.models import Ticket, TimelineEntry
 from services.repairs.schemas import (
-    CategoryConfig,
     DuplicateOut,
     PhotoOut,
     RepairsConfig,
@@ -80,7 +84,7 @@ def _timeline_out(settings: Settings, entry: TimelineEntry) -> TimelineOut:
 async def _detail(
     session: AsyncSession, settings: Settings, ticket: Ticket, roles: frozenset[str]
 ) -> dict[str, object]:
-    timeline = await service.timeline_of(session, ticket.id)
+    timeline = await tickets.timeline_of(session, ticket.id)
     return _ticket_out(settings, ticket, roles) | {
         "timeline": [_timeline_out(settings, e) for e in timeline]
     }
@@ -95,7 +99,7 @@ async def upload_photo(
     file: Annotated[UploadFile, File(description="JPEG, PNG, WebP 或 HEIC 图片，≤ 10 MB")],
 ) -> UploadOut:
     raw = await file.read(settings.max_upload_bytes + 1)
-    upload = await service.store_upload(session, settings, principal, raw, now)
+    upload = await uploads.store_upload(session, settings, principal, raw, now)
     return UploadOut(
         **_photo(settings, upload.id).model_dump(),
         content_type=upload.content_type,
@@ -106,14 +110,12 @@ async def upload_photo(
 
 
 @router.get("/uploads/{upload_id}", response_class=FileResponse)
-async def get_photo(
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    settings: SettingsDep,
-    upload_id: Annotated[str, Path(max_length=36)],
-) -> FileResponse:
-    upload, path = await service.upload_for_viewer(session, settings, principal, upload_id)
-    return FileResponse(path, media_type=upload.content_type, headers={"Cache-Control": "private, max-age=3600"})
+async def get_photo(photo: ViewableUpload) -> FileResponse:
+    return FileResponse(
+        photo.path,
+        media_type=photo.upload.content_type,
+        headers={"Cache-Control": "private, max-age=3600"},
+    )
 
 
 @router.post("/repairs", response_model=TicketCreated, status_code=201)
@@ -125,8 +127,10 @@ async def submit_ticket(
     now: Now,
     body: TicketCreate,
 ) -> dict[str, object]:
-    ticket, duplicates = await service.create_ticket(session, settings, checker, principal, body, now)
-    roles = await service.roles_on(session, principal, ticket)
+    ticket, duplicates = await tickets.create_ticket(
+        session, settings, checker, principal, body, now
+    )
+    roles = await access.roles_on(session, principal, ticket)
     return await _detail(session, settings, ticket, roles) | {
         "possible_duplicates": [
             DuplicateOut(
@@ -154,26 +158,37 @@ async def list_tickets(
     cursor: CursorParam = None,
 ) -> Page[TicketOut]:
     _aware(created_from, created_to)
-    filters = service.ListFilters(community_id, status, category, assignee, overdue, created_from, created_to)
-    rows, next_cursor = await service.list_tickets(session, principal, filters, limit, cursor)
-    roles = await service.roles_on_many(session, principal, rows)
-    items = [TicketOut.model_validate(_ticket_out(settings, t, r)) for t, r in zip(rows, roles, strict=True)]
+    filters = ListFilters(
+        community_id, status, category, assignee, overdue, created_from, created_to
+    )
+    rows, next_cursor = await list_page(session, principal, filters, limit, cursor)
+    roles = await access.roles_on_many(session, principal, rows)
+    items = [
+        TicketOut.model_validate(_ticket_out(settings, t, r))
+        for t, r in zip(rows, roles, strict=True)
+    ]
     return Page[TicketOut](items=items, next_cursor=next_cursor)
 
 
 @router.get("/repairs/{ticket_id}", response_model=TicketDetail)
-async def get_ticket(session: SessionDep, settings: SettingsDep, access: VisibleTicket) -> dict[str, object]:
-    return await _detail(session, settings, access.ticket, access.roles)
+async def get_ticket(
+    session: SessionDep, settings: SettingsDep, seen: VisibleTicket
+) -> dict[str, object]:
+    return await _detail(session, settings, seen.ticket, seen.roles)
 
 
 @router.post("/repairs/{ticket_id}/transitions", response_model=TicketDetail)
 async def transition(
-    body: CheckedTransition, session: SessionDep, settings: SettingsDep, now: Now, access: VisibleTicket
+    body: CheckedTransition,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: Now,
+    seen: VisibleTicket,
 ) -> dict[str, object]:
-    ticket = await service.transition(
-        session, settings, access.principal, access.ticket, access.roles, body, now
+    ticket = await tickets.transition(
+        session, settings, seen.principal, seen.ticket, seen.roles, body, now
     )
-    roles = await service.roles_on(session, access.principal, ticket)
+    roles = await access.roles_on(session, seen.principal, ticket)
     return await _detail(session, settings, ticket, roles)
 
 
@@ -185,37 +200,31 @@ async def community_stats(
     created_to: Annotated[InstantParam | None, Query(alias="to")] = None,
 ) -> StatsOut:
     _aware(created_from, created_to)
-    return StatsOut.model_validate(await service.stats(session, cid, created_from, created_to))
+    return await stats.stats(session, cid, created_from, created_to)
 
 
 @router.get("/communities/{cid}/repairs/config", response_model=RepairsConfig)
-async def get_config(session: SessionDep, settings: SettingsDep, principal: CurrentPrincipal, cid: Annotated[str, Path(max_length=36)]) -> RepairsConfig:
+async def get_config(
+    session: SessionDep, settings: SettingsDep, principal: CurrentPrincipal, cid: Id
+) -> RepairsConfig:
     """The community's categories with their departments and SLA minutes (anyone who may
     report there reads them to fill the form)."""
-    categories = await service.categories_of(session, settings, cid)
-    return RepairsConfig(
-        categories=[
-            CategoryConfig(
-                key=c.key, name=c.name, department=c.department,  # type: ignore[arg-type]
-                arrive_minutes=c.arrive_minutes, resolve_minutes=c.resolve_minutes,
-            )
-            for c in categories.values()
-        ]
-    )
+    return await config.config_of(session, settings, cid)
 
 
 @router.put("/communities/{cid}/repairs/config", response_model=RepairsConfig)
 async def put_config(
-    session: SessionDep, settings: SettingsDep, now: Now, principal: CurrentPrincipal, cid: DeskCommunity, body: RepairsConfig
+    session: SessionDep,
+    settings: SettingsDep,
+    now: Now,
+    cid: ManagedCommunity,
+    body: RepairsConfig,
 ) -> RepairsConfig:
-    if not principal.is_manager_of(cid):
-        raise Forbidden("仅小区管理员可以修改报修类别", code="manager_only")
-    await service.set_config(session, cid, body, now)
-    return await get_config(session, settings, principal, cid)
+    await config.set_config(session, cid, body, now)
+    return await config.config_of(session, settings, cid)
 
 
 def _aware(*values: datetime | None) -> None:
     for value in values:
         if value is not None and value.tzinfo is None:
-            raise BadRequest("时间须带时区，例如 2026-11-01T00:00:00+08:00", code="naive_datetime")
-
+            raise NaiveDatetime()

@@ -7,28 +7,31 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, Protocol, get_args
 
-from services.repairs.errors import ActionNotAllowed, TransitionNotAllowed
+from services.common.auth import Principal
+from services.repairs.errors import (
+    ActionNotAllowed,
+    AssigneeRequired,
+    CompletionPhotoRequired,
+    RatingRequired,
+    ReasonRequired,
+    TransitionNotAllowed,
+)
 
+# The API's names for a ticket's status and the actions people send (schemas use these).
 Status = Literal[
     "submitted", "accepted", "assigned", "in_progress", "on_hold", "resolved", "closed", "cancelled"
 ]
-Action = Literal[
-    "accept", "assign", "start", "hold", "resume", "resolve", "confirm", "reopen", "cancel", "urge",
-    "auto_close",
+UserAction = Literal[
+    "accept", "assign", "start", "hold", "resume", "resolve", "confirm", "reopen", "cancel", "urge"
 ]
-# The roles a person can have towards one ticket (several at once: a manager may be a reporter).
-Role = Literal["reporter", "household", "desk", "assignee", "system"]
+Department = Literal["repair", "cleaning", "security", "customer_service"]
 
-STATUSES: tuple[str, ...] = (
-    "submitted", "accepted", "assigned", "in_progress", "on_hold", "resolved", "closed", "cancelled"
-)
+STATUSES: tuple[str, ...] = get_args(Status)
 OPEN_STATUSES: tuple[str, ...] = ("submitted", "accepted", "assigned", "in_progress", "on_hold")
 # Actions people send to POST /repairs/{id}/transitions (auto_close is the scheduler's).
-USER_ACTIONS: tuple[str, ...] = (
-    "accept", "assign", "start", "hold", "resume", "resolve", "confirm", "reopen", "cancel", "urge"
-)
+USER_ACTIONS: tuple[str, ...] = get_args(UserAction)
 ACTIONS: tuple[str, ...] = (*USER_ACTIONS, "auto_close")
 ROLES: tuple[str, ...] = ("reporter", "household", "desk", "assignee", "system")
 
@@ -74,11 +77,12 @@ TRANSITIONS: dict[tuple[str, str], Rule] = {
 }
 
 # What each action needs besides the right role (checked before anything is written).
-NEEDS_NOTE = {"hold"}  # the reason
-NEEDS_NOTE_FOR_DESK = {"cancel"}  # a manager cancelling says why; a reporter need not
-NEEDS_ASSIGNEE = {"assign"}
-NEEDS_PHOTOS = {"resolve"}  # completion photos
-NEEDS_RATING = {"confirm"}
+NEEDS_NOTE = frozenset({"hold"})  # the reason
+NEEDS_NOTE_FOR_DESK = frozenset({"cancel"})  # a manager cancelling says why; a reporter need not
+NEEDS_ASSIGNEE = frozenset({"assign"})
+NEEDS_PHOTOS = frozenset({"resolve"})  # completion photos
+NEEDS_RATING = frozenset({"confirm"})
+
 
 def decide(status: str, action: str, roles: frozenset[str] | set[str]) -> str:
     """The state `action` leads to from `status` for someone holding `roles`.
@@ -108,13 +112,75 @@ def actor_role(status: str, action: str, roles: frozenset[str] | set[str]) -> st
     return next(role for role in ROLES if role in roles and role in allowed)
 
 
+def require_inputs(
+    action: str,
+    role: str,
+    *,
+    note: str | None,
+    assignee_id: str | None,
+    photo_ids: list[str] | tuple[str, ...],
+    rating: int | None,
+) -> None:
+    """Refuses a step that lacks what the NEEDS_* tables ask of `action` taken as `role`."""
+    if not note and (
+        action in NEEDS_NOTE or (action in NEEDS_NOTE_FOR_DESK and role == "desk")
+    ):
+        raise ReasonRequired(action)
+    if action in NEEDS_PHOTOS and not photo_ids:
+        raise CompletionPhotoRequired()
+    if action in NEEDS_RATING and rating is None:
+        raise RatingRequired()
+    if action in NEEDS_ASSIGNEE and not assignee_id:
+        raise AssigneeRequired()
+
+
+# --- who is who on a ticket ---------------------------------------------------------------
+
+
+class TicketParties(Protocol):
+    """What the roles on a ticket are read from (a `Ticket` row has these)."""
+
+    @property
+    def community_id(self) -> str: ...
+    @property
+    def reporter_id(self) -> str: ...
+    @property
+    def room_id(self) -> str | None: ...
+    @property
+    def assignee_id(self) -> str | None: ...
+
+
+def is_desk(principal: Principal, community_id: str) -> bool:
+    """Managers and customer-service staff run the community's tickets."""
+    return (
+        principal.is_manager_of(community_id)
+        or principal.department(community_id) == "customer_service"
+    )
+
+
+def roles_given(
+    principal: Principal, ticket: TicketParties, verified_rooms: set[str]
+) -> frozenset[str]:
+    """The caller's roles on a ticket, knowing the rooms they are verified on."""
+    roles = set()
+    if ticket.reporter_id == principal.account_id:
+        roles.add("reporter")
+    if ticket.room_id is not None and ticket.room_id in verified_rooms:
+        roles.add("household")
+    if is_desk(principal, ticket.community_id):
+        roles.add("desk")
+    if ticket.assignee_id is not None and ticket.assignee_id == principal.account_id:
+        roles.add("assignee")
+    return frozenset(roles)
+
+
 # --- categories ---------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Category:
     key: str
     name: str
-    department: str
+    department: Department
 
 
 DEFAULT_CATEGORIES: tuple[Category, ...] = (
@@ -127,7 +193,6 @@ DEFAULT_CATEGORIES: tuple[Category, ...] = (
     Category("security", "安保", "security"),
     Category("other", "其他", "customer_service"),
 )
-DEPARTMENTS = ("repair", "cleaning", "security", "customer_service")
 
 
 # --- SLA ----------------------------------------------------------------------------------
@@ -194,11 +259,8 @@ def late_clocks(
         return []
     return [
         clock
-        for clock, running in CLOCK_RUNNING.items()
-        if from_status in running
-        and to_status not in running
-        and not already[clock]
-        and due[clock] <= now
+        for clock in breached_clocks(from_status, now, due, already)
+        if to_status not in CLOCK_RUNNING[clock]
     ]
 
 

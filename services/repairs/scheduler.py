@@ -4,12 +4,11 @@ ago. Time comes from `app.state.clock`, so tests move it."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import FastAPI
 
+from services.common.clock import Clock
 from services.common.periodic import periodic_hook
-from services.repairs import service
+from services.repairs import sla
 from services.repairs.errors import ConcurrentChange
 from services.repairs.settings import Settings
 
@@ -17,17 +16,18 @@ from services.repairs.settings import Settings
 async def sweep(app: FastAPI) -> dict[str, int]:
     """One pass; each auto-close in its own transaction so one conflict does not undo others."""
     settings: Settings = app.state.settings
-    now: datetime = app.state.clock()
+    clock: Clock = app.state.clock
+    now = clock.now()
     async with app.state.sessionmaker() as session:
-        breaches = await service.mark_breaches(session, now)
+        breaches = await sla.mark_breaches(session, now)
         await session.commit()
     async with app.state.sessionmaker() as session:
-        due = await service.due_for_auto_close(session, settings, now)
+        due = await sla.due_for_auto_close(session, settings, now)
     closed = 0
     for ticket_id in due:
         async with app.state.sessionmaker() as session:
             try:
-                if await service.auto_close(session, settings, ticket_id, now):
+                if await sla.auto_close(session, settings, ticket_id, now):
                     await session.commit()
                     closed += 1
             except ConcurrentChange:

@@ -14,15 +14,10 @@ from pydantic import (
     field_validator,
 )
 
-from services.repairs.rules import valid_phone
+from services.repairs.rules import Department, Status, UserAction, valid_phone
 
 Kind = Literal["repair", "complaint", "suggestion"]
-UserAction = Literal[
-    "accept", "assign", "start", "hold", "resume", "resolve", "confirm", "reopen", "cancel", "urge"
-]
-StatusName = Literal[
-    "submitted", "accepted", "assigned", "in_progress", "on_hold", "resolved", "closed", "cancelled"
-]
+StatusName = Status
 MAX_PHOTOS = 9
 Text = Annotated[str, StringConstraints(strip_whitespace=True)]
 
@@ -168,7 +163,7 @@ class TicketCreated(TicketDetail):
 class CategoryConfig(_In):
     key: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
     name: Text = Field(min_length=1, max_length=20)
-    department: Literal["repair", "cleaning", "security", "customer_service"]
+    department: Department
     arrive_minutes: int | None = Field(default=None, ge=1, le=30 * 24 * 60)
     resolve_minutes: int | None = Field(default=None, ge=1, le=90 * 24 * 60)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.repairs.helpers import World, make_world, repairs_app
+from tests.repairs.factories import World, make_world, repairs_app
 from tests.support import client_for
 
 

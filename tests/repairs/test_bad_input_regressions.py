@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from services.repairs.models import Ticket
-from tests.repairs.helpers import World
+from tests.repairs.factories import World
 from tests.support import client_for
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from services.common.auth import Principal
 from services.repairs import rules
-from services.repairs.errors import ActionNotAllowed, TransitionNotAllowed
+from services.repairs.errors import ActionNotAllowed, InvalidTicket, TransitionNotAllowed
 
 # domain.md (Repairs), written out independently of rules.TRANSITIONS:
 # state, action -> next state, who (R reporter, H household, D desk, A assignee, S system)
@@ -126,3 +128,104 @@ def test_similar_places(a, b, same):
 )
 def test_phone_format(phone, ok):
     assert rules.valid_phone(phone) is ok
+
+
+# action, role, what is given -> the error code refusing it (None: nothing is missing)
+REQUIREMENTS = [
+    ("hold", "assignee", {}, "reason_required"),
+    ("hold", "assignee", {"note": "等待配件"}, None),
+    ("cancel", "desk", {}, "reason_required"),
+    ("cancel", "desk", {"note": "业主已自行处理"}, None),
+    ("cancel", "reporter", {}, None),  # a reporter need not say why
+    ("resolve", "assignee", {}, "photo_required"),
+    ("resolve", "assignee", {"photo_ids": ["p1"]}, None),
+    ("confirm", "reporter", {}, "rating_required"),
+    ("confirm", "household", {"rating": 1}, None),
+    ("assign", "desk", {}, "assignee_required"),
+    ("assign", "desk", {"assignee_id": "crew-1"}, None),
+    ("accept", "desk", {}, None),
+    ("urge", "reporter", {}, None),
+    ("auto_close", "system", {}, None),
+]
+
+
+@pytest.mark.parametrize(("action", "role", "given", "code"), REQUIREMENTS)
+def test_what_each_step_needs(action, role, given, code):
+    inputs = {"note": None, "assignee_id": None, "photo_ids": [], "rating": None} | given
+    if code is None:
+        rules.require_inputs(action, role, **inputs)
+    else:
+        with pytest.raises(InvalidTicket) as exc:
+            rules.require_inputs(action, role, **inputs)
+        assert exc.value.code == code and exc.value.status_code == 422
+
+
+def test_the_requirement_tables_name_only_real_actions():
+    tables = (rules.NEEDS_NOTE, rules.NEEDS_NOTE_FOR_DESK, rules.NEEDS_ASSIGNEE,
+              rules.NEEDS_PHOTOS, rules.NEEDS_RATING)
+    for table in tables:
+        assert table <= set(rules.USER_ACTIONS)
+
+
+CID = "c-1"
+
+
+def _principal(staff: dict | None = None, **kw) -> Principal:
+    return Principal(account_id="me", staff={CID: staff} if staff else {}, **kw)
+
+
+@pytest.mark.parametrize(
+    ("principal", "desk"),
+    [
+        (_principal({"role": "manager", "department": None}), True),
+        (_principal({"role": "crew", "department": "customer_service"}), True),
+        (_principal({"role": "crew", "department": "repair"}), False),
+        (_principal(platform_admin=True), True),
+        (_principal(), False),
+    ],
+    ids=["manager", "customer-service", "repair-crew", "platform-admin", "resident"],
+)
+def test_who_runs_the_desk(principal, desk):
+    assert rules.is_desk(principal, CID) is desk
+    assert rules.is_desk(principal, "another-community") is principal.platform_admin
+
+
+@dataclass
+class _Ticket:
+    community_id: str = CID
+    reporter_id: str = "someone"
+    room_id: str | None = "room-1"
+    assignee_id: str | None = None
+
+
+@pytest.mark.parametrize(
+    ("ticket", "principal", "verified", "roles"),
+    [
+        (_Ticket(reporter_id="me"), _principal(), set(), {"reporter"}),
+        (_Ticket(), _principal(), {"room-1"}, {"household"}),
+        (_Ticket(room_id=None), _principal(), {"room-1"}, set()),
+        (_Ticket(assignee_id="me"), _principal({"role": "crew", "department": "repair"}),
+         set(), {"assignee"}),
+        (_Ticket(reporter_id="me"), _principal({"role": "manager", "department": None}),
+         {"room-1"}, {"reporter", "household", "desk"}),
+        (_Ticket(community_id="elsewhere"), _principal({"role": "manager", "department": None}),
+         set(), set()),
+    ],
+    ids=["reporter", "household", "public-place", "assignee", "manager-who-reported", "foreign"],
+)
+def test_roles_on_a_ticket(ticket, principal, verified, roles):
+    assert rules.roles_given(principal, ticket, verified) == roles
+
+
+def test_a_step_taken_late_is_a_breach_unless_it_cancels():
+    t0 = datetime(2026, 11, 25, tzinfo=UTC)
+    due = {"acknowledge": t0, "arrive": t0 + timedelta(hours=1), "resolve": t0 + timedelta(days=1)}
+    none = {"acknowledge": False, "arrive": False, "resolve": False}
+    late = t0 + timedelta(minutes=7)
+    assert rules.late_clocks("submitted", "accepted", "accept", late, due, none) == ["acknowledge"]
+    assert rules.late_clocks("submitted", "accepted", "accept", t0 - timedelta(seconds=1), due,
+                             none) == []
+    assert rules.late_clocks("submitted", "cancelled", "cancel", late, due, none) == []
+    assert rules.late_clocks("submitted", "submitted", "urge", late, due, none) == []
+    assert rules.late_clocks("submitted", "accepted", "accept", late, due,
+                             none | {"acknowledge": True}) == []

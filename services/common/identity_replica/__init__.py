@@ -13,6 +13,7 @@ from services.common.identity_replica.models import (
 )
 
 # What a fresh replica pulls from identity's snapshot endpoint before following events.
+# Typed as create_service_app's `backfill_from` takes it (a dict is invariant in its values).
 IDENTITY_REPLICA_BACKFILL: dict[str, Sequence[str]] = {"identity": ("communities", "rooms", "bindings", "staff")}
 
 __all__ = [

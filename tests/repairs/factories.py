@@ -1,4 +1,4 @@
-"""Factories for the repairs tests: an app with a movable clock and a WeChat server, images,
+"""Factories for the repairs tests: an app with its clock set and a WeChat server, images,
 a community with an owner, a family member, a crew member and a manager, and a submitted ticket."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,25 +25,15 @@ from tests import identity_events as ie
 from tests.support import auth, crew_token, manager_token, running_app, token
 from wechat_standin.app import create_app as create_standin
 
-
-class Clock:
-    """The app's `now`, moved by the test."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
+# Where every test's clock starts (10:00 in Shanghai); tests move it with `advance`.
+T0 = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 
 
 @asynccontextmanager
 async def repairs_app(database_url: str, uploads_dir: Path, **overrides: Any) -> AsyncIterator[Any]:
     overrides.setdefault("scheduler_interval_seconds", 0)
     async with running_app("repairs", database_url, uploads_dir=str(uploads_dir), **overrides) as app:
-        app.state.clock = Clock()
+        app.state.clock.set(T0)
         # The WeChat stand-in, in process: its default markers make text risky ("违禁内容",
         # "[risky]") or due for review ("待审内容", "[review]").
         app.state.wechat = create_standin()
@@ -190,3 +180,13 @@ async def make_world(app: Any, client: httpx.AsyncClient) -> World:
     w.manager = auth(manager_token(cid, account_id=w.manager_id))
     w.stranger = auth(token(openid="o-stranger"))
     return w
+
+
+async def ticket_in(world: World, status: str) -> str:
+    """A new ticket of the owner's, taken along the main path to `status`."""
+    tid = (await world.ticket())["id"]
+    if status == "cancelled":
+        await world.ok(world.owner, tid, "cancel")
+    elif status != "submitted":
+        await world.drive(tid, status)
+    return tid

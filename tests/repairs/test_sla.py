@@ -1,58 +1,13 @@
-"""Concurrent conflicting transitions (one wins, the rest 409, the timeline stays whole), and
-the SLA clocks and auto-close driven by the scheduler with a controllable clock."""
+"""SLA clocks and auto-close (services/repairs/sla.py), driven by the scheduler with the
+app's clock moved by the test."""
 
 from __future__ import annotations
 
 import asyncio
 
 from services.repairs.scheduler import sweep
-from tests.repairs.helpers import World
-from tests.support import auth, manager_token
-
-
-async def test_concurrent_conflicting_transitions_one_wins(world: World):
-    tid = (await world.ticket())["id"]
-    managers = [auth(manager_token(world.cid)) for _ in range(4)]
-    results = await asyncio.gather(
-        *(world.act(m, tid, "accept") for m in managers),
-        # Cancels made against the version the residents saw conflict with any accept.
-        world.act(world.owner, tid, "cancel", version=1),
-        world.act(world.family, tid, "cancel", version=1),
-    )
-    codes = sorted(r.status_code for r in results)
-    assert codes.count(200) == 1 and codes.count(409) == 5, [r.text for r in results]
-    for r in results:
-        if r.status_code == 409:
-            assert r.json()["error"]["code"] in ("transition_not_allowed", "concurrent_change")
-    t = (await world.client.get(f"/repairs/{tid}", headers=world.manager)).json()
-    assert [e["seq"] for e in t["timeline"]] == [1, 2]
-    assert t["timeline"][1]["to_status"] == t["status"]
-    assert len(await world.events("repairs.ticket.status_changed")) == 1
-
-
-async def test_crew_start_races_the_residents_cancel(world: World):
-    for _ in range(3):
-        tid = (await world.ticket())["id"]
-        await world.drive(tid, "assigned")
-        results = await asyncio.gather(
-            world.act(world.crew, tid, "start"),
-            world.act(world.owner, tid, "cancel"),
-            world.act(world.family, tid, "cancel"),
-        )
-        codes = [r.status_code for r in results]
-        assert codes.count(200) == 1 and all(c in (200, 403, 409) for c in codes), codes
-        winner = next(r.json() for r in results if r.status_code == 200)
-        t = (await world.client.get(f"/repairs/{tid}", headers=world.manager)).json()
-        assert t["status"] == winner["status"] in ("in_progress", "cancelled")
-        assert [e["seq"] for e in t["timeline"]] == [1, 2, 3, 4]
-        assert t["timeline"][-1]["to_status"] == t["status"]
-
-
-async def test_concurrent_urges_count_once(world: World):
-    tid = (await world.ticket())["id"]
-    results = await asyncio.gather(*(world.act(world.owner, tid, "urge") for _ in range(5)))
-    assert sorted(r.status_code for r in results).count(200) == 1
-    assert all(r.status_code in (200, 409, 429) for r in results)
+from tests.repairs.factories import World, make_world, repairs_app
+from tests.support import client_for
 
 
 async def test_acknowledge_breach_is_recorded_and_announced_once(world: World, app):
@@ -117,9 +72,6 @@ async def test_resolved_tickets_close_themselves_after_seven_days(world: World, 
 
 
 async def test_the_scheduler_runs_in_the_lifespan(database_urls, tmp_path):
-    from tests.repairs.helpers import make_world, repairs_app
-    from tests.support import client_for
-
     async with (
         repairs_app(database_urls["repairs"], tmp_path, scheduler_interval_seconds=0.05) as app,
         client_for(app) as client,

@@ -1,0 +1,45 @@
+"""Who is who on a ticket: the caller's roles on it, read with the identity replica, and the
+ticket as only those with a role may see it (404 to anyone else)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.common.auth import Principal
+from services.common.identity_replica import queries as replica
+from services.repairs import rules
+from services.repairs.errors import TicketNotFound
+from services.repairs.models import Ticket
+
+
+async def roles_on(session: AsyncSession, principal: Principal, ticket: Ticket) -> frozenset[str]:
+    room_id = ticket.room_id
+    verified = (
+        {room_id}
+        if room_id and await replica.is_verified_on(session, principal.account_id, room_id)
+        else set()
+    )
+    return rules.roles_given(principal, ticket, verified)
+
+
+async def roles_on_many(
+    session: AsyncSession, principal: Principal, tickets: Sequence[Ticket]
+) -> list[frozenset[str]]:
+    """Roles on a page of tickets with one replica query, not one per ticket."""
+    verified = await replica.verified_room_ids(session, principal.account_id) if tickets else set()
+    return [rules.roles_given(principal, t, verified) for t in tickets]
+
+
+async def visible_ticket(
+    session: AsyncSession, principal: Principal, ticket_id: str
+) -> tuple[Ticket, frozenset[str]]:
+    """The ticket and the caller's roles on it; 404 when it is not theirs to see."""
+    ticket = await session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise TicketNotFound()
+    roles = await roles_on(session, principal, ticket)
+    if not roles:
+        raise TicketNotFound()
+    return ticket, roles

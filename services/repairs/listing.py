@@ -1,0 +1,65 @@
+"""Ticket lists: a crew's queue, the desk's view of a community, a resident's own and their
+household's; filtered, newest first, a page at a time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.common.auth import Principal
+from services.common.identity_replica import queries as replica
+from services.common.pagination import keyset_page, newest_first
+from services.repairs import rules
+from services.repairs.models import Ticket
+
+_NEWEST_FIRST = newest_first(Ticket)
+
+
+@dataclass(frozen=True)
+class ListFilters:
+    community_id: str | None = None
+    status: str | None = None
+    category: str | None = None
+    assignee: str | None = None
+    overdue: bool | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+
+async def list_tickets(
+    session: AsyncSession, principal: Principal, f: ListFilters, limit: int, cursor: str | None
+) -> tuple[list[Ticket], str | None]:
+    """Crews: their queue (`assignee=me`); desk staff with `community_id`: the community's,
+    filtered; everyone else: their own tickets and their household's."""
+    stmt: Select[tuple[Ticket]] = select(Ticket)
+    me = principal.account_id
+    if f.assignee == "me":
+        stmt = stmt.where(Ticket.assignee_id == me)
+        if f.community_id:
+            stmt = stmt.where(Ticket.community_id == f.community_id)
+    elif f.community_id and rules.is_desk(principal, f.community_id):
+        stmt = stmt.where(Ticket.community_id == f.community_id)
+        if f.assignee:
+            stmt = stmt.where(Ticket.assignee_id == f.assignee)
+    elif f.community_id and principal.is_staff_of(f.community_id):
+        stmt = stmt.where(Ticket.community_id == f.community_id, Ticket.assignee_id == me)
+    else:
+        rooms = await replica.verified_room_ids(session, me, f.community_id)
+        mine = Ticket.reporter_id == me
+        stmt = stmt.where(or_(mine, Ticket.room_id.in_(rooms)) if rooms else mine)
+        if f.community_id:
+            stmt = stmt.where(Ticket.community_id == f.community_id)
+    if f.status:
+        stmt = stmt.where(Ticket.status == f.status)
+    if f.category:
+        stmt = stmt.where(Ticket.category == f.category)
+    if f.overdue is not None:
+        stmt = stmt.where(Ticket.overdue.is_(f.overdue))
+    if f.created_from:
+        stmt = stmt.where(Ticket.created_at >= f.created_from)
+    if f.created_to:
+        stmt = stmt.where(Ticket.created_at < f.created_to)
+    return await keyset_page(session, stmt, _NEWEST_FIRST, limit, cursor)
