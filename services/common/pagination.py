@@ -120,7 +120,7 @@ def newest_first(model: Any) -> Keyset:
 
 async def keyset_page(
     session: AsyncSession,
-    stmt: Select[Any],
+    stmt: Select[*tuple[Any, ...]],
     keyset: Keyset,
     limit: int,
     cursor: str | None,
@@ -146,7 +146,7 @@ async def keyset_page(
     return rows, keyset.cursor_of(values)
 
 
-def _single_entity(stmt: Select[Any]) -> bool:
+def _single_entity(stmt: Select[*tuple[Any, ...]]) -> bool:
     descriptions = stmt.column_descriptions
     return len(descriptions) == 1 and isinstance(descriptions[0].get("entity"), type) and (
         descriptions[0].get("expr") is descriptions[0].get("entity")

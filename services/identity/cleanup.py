@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import TypedDict
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,18 +15,57 @@ from services.identity.models import Binding, Building, Room, Staff
 REPORT_LIMIT = 1000
 
 
-async def cleanup_report(session: AsyncSession, cid: str, pending_stale_days: int) -> dict[str, Any]:
+class CleanupItem(TypedDict):
+    binding_id: str
+    account_id: str
+    room_id: str
+    room_label: str
+    relation: str
+    name: str
+    phone: str | None
+    status: str
+    created_at: datetime
+
+
+class CleanupAccount(TypedDict):
+    account_id: str
+    name: str
+    requests: int
+
+
+class CleanupStaff(TypedDict):
+    staff_id: str
+    account_id: str
+    name: str
+    role: str
+    left_at: datetime | None
+
+
+class CleanupReportView(TypedDict):
+    community_id: str
+    pending_stale_days: int
+    unmatched_bindings: list[CleanupItem]
+    stale_pending: list[CleanupItem]
+    accounts_without_verified_binding: list[CleanupAccount]
+    staff_left: list[CleanupStaff]
+
+
+async def cleanup_report(
+    session: AsyncSession, cid: str, pending_stale_days: int
+) -> CleanupReportView:
+    """Verified owners the roster no longer lists, requests waiting too long, accounts with no
+    verified room, and staff who left (each list at most `REPORT_LIMIT` long)."""
     rows = (
         await session.execute(
             select(Binding, Room, Building)
             .join(Room, Room.id == Binding.room_id)
             .join(Building, Building.id == Room.building_id)
-            .where(Binding.community_id == cid, Binding.status.in_(("pending", "verified", "rejected")))
+            .where(Binding.community_id == cid, Binding.status.in_(rules.REPORTED_STATUSES))
             .order_by(Binding.created_at, Binding.id)
         )
     ).all()
 
-    def item(b: Binding, room: Room, building: Building) -> dict[str, Any]:
+    def item(b: Binding, room: Room, building: Building) -> CleanupItem:
         return {
             "binding_id": b.id,
             "account_id": b.account_id,
@@ -49,10 +88,12 @@ async def cleanup_report(session: AsyncSession, cid: str, pending_stale_days: in
     ]
     stale_pending = [item(b, r, bd) for b, r, bd in rows if b.status == "pending" and b.created_at < cutoff]
     verified_accounts = {b.account_id for b, _, _ in rows if b.status == "verified"}
-    unverified: dict[str, dict[str, Any]] = {}
+    unverified: dict[str, CleanupAccount] = {}
     for b, _, _ in rows:
         if b.account_id not in verified_accounts:
-            entry = unverified.setdefault(b.account_id, {"account_id": b.account_id, "name": b.name, "requests": 0})
+            entry = unverified.setdefault(
+                b.account_id, {"account_id": b.account_id, "name": b.name, "requests": 0}
+            )
             entry["requests"] += 1
     left = (
         await session.scalars(
@@ -66,7 +107,13 @@ async def cleanup_report(session: AsyncSession, cid: str, pending_stale_days: in
         "stale_pending": stale_pending[:REPORT_LIMIT],
         "accounts_without_verified_binding": list(unverified.values())[:REPORT_LIMIT],
         "staff_left": [
-            {"staff_id": s.id, "account_id": s.account_id, "name": s.name, "role": s.role, "left_at": s.left_at}
+            {
+                "staff_id": s.id,
+                "account_id": s.account_id,
+                "name": s.name,
+                "role": s.role,
+                "left_at": s.left_at,
+            }
             for s in left[:REPORT_LIMIT]
         ],
     }

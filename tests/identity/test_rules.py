@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 from services.identity import rules
+from services.identity.errors import RosterFileError
 from tests.identity.factories import EN_HEADER, ZH_HEADER, roster
 
 
@@ -92,14 +93,14 @@ def test_line_numbers_count_blank_lines_and_the_header():
     ],
 )
 def test_files_that_are_not_a_roster_are_refused_as_a_whole(data, code):
-    with pytest.raises(rules.RosterFileError) as info:
+    with pytest.raises(RosterFileError) as info:
         parse(data)
     assert info.value.code == code
     assert info.value.message  # Chinese, shown as is
 
 
 def test_missing_columns_are_named_in_chinese():
-    with pytest.raises(rules.RosterFileError) as info:
+    with pytest.raises(RosterFileError) as info:
         parse(b"building,room,area\r\n")
     assert "状态" in info.value.message and "手机号" in info.value.message
 
