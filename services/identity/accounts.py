@@ -8,8 +8,8 @@ import hashlib
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, TypedDict
+from datetime import timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -21,13 +21,21 @@ from services.common.auth import Principal
 from services.common.db import new_id, utcnow
 from services.common.tokens import AccessClaims, SigningKey, issue_access_token
 from services.identity import events, rules
-from services.identity.bindings import BindingView, binding_views, live_account, revoke_binding
+from services.identity.bindings import binding_views, live_account, revoke_binding
 from services.identity.errors import (
     AccountDisabled,
     InvalidRefreshToken,
     TooManyLoginAttempts,
 )
 from services.identity.models import Account, Binding, LoginFailure, RefreshToken, Staff
+from services.identity.schemas import (
+    AccountOut,
+    HouseholdMember,
+    MeOut,
+    ResidentRole,
+    Roles,
+    StaffRole,
+)
 from services.identity.settings import Settings
 from services.identity.wechat import WeChatClient
 
@@ -246,40 +254,7 @@ async def set_phone(session: AsyncSession, account_id: str, wechat: WeChatClient
     return account
 
 
-class AccountView(TypedDict):
-    id: str
-    name: str | None
-    phone: str | None
-    username: str | None
-    created_at: datetime
-
-
-class StaffRoleView(TypedDict):
-    community_id: str
-    role: str
-    department: str | None
-
-
-class ResidentRoleView(TypedDict):
-    community_id: str
-    room_id: str
-    relation: str
-
-
-class RolesView(TypedDict):
-    platform_admin: bool
-    staff: list[StaffRoleView]
-    residents: list[ResidentRoleView]
-
-
-class MeView(TypedDict):
-    account: AccountView
-    display_name: str
-    roles: RolesView
-    bindings: list[BindingView]
-
-
-async def me(session: AsyncSession, principal: Principal) -> MeView:
+async def me(session: AsyncSession, principal: Principal) -> MeOut:
     account = await live_account(session, principal.account_id)
     bindings = list(
         (
@@ -309,44 +284,42 @@ async def me(session: AsyncSession, principal: Principal) -> MeView:
         )
     member_views = await binding_views(session, members, principal)
     for view in views:
-        view["household"] = [
-            {
-                "id": m["id"],
-                "relation": m["relation"],
-                "name": m["name"],
-                "phone": m["phone"],
-                "status": m["status"],
-                "display_name": m["display_name"],
-            }
+        view.household = [
+            HouseholdMember(
+                id=m.id,
+                relation=m.relation,
+                name=m.name,
+                phone=m.phone,
+                status=m.status,
+                display_name=m.display_name,
+            )
             for m in member_views
-            if m["parent_binding_id"] == view["id"]
+            if m.parent_binding_id == view.id
         ]
     staff = await staff_roles(session, account.id)
-    verified = [v for v in views if v["status"] == "verified"]
-    return {
-        "account": {
-            "id": account.id,
-            "name": account.name,
-            "phone": account.phone,
-            "username": account.username,
-            "created_at": account.created_at,
-        },
-        "display_name": rules.account_display_name(
-            [v["display_name"] for v in verified], account.name
+    verified = [v for v in views if v.status == "verified"]
+    return MeOut(
+        account=AccountOut(
+            id=account.id,
+            name=account.name,
+            phone=account.phone,
+            username=account.username,
+            created_at=account.created_at,
         ),
-        "roles": {
-            "platform_admin": account.platform_admin,
-            "staff": [
-                {"community_id": cid, "role": entry["role"], "department": entry["department"]}
+        display_name=rules.account_display_name([v.display_name for v in verified], account.name),
+        roles=Roles(
+            platform_admin=account.platform_admin,
+            staff=[
+                StaffRole(community_id=cid, role=entry["role"], department=entry["department"])
                 for cid, entry in sorted(staff.items())
             ],
-            "residents": [
-                {"community_id": v["community_id"], "room_id": v["room_id"], "relation": v["relation"]}
+            residents=[
+                ResidentRole(community_id=v.community_id, room_id=v.room_id, relation=v.relation)
                 for v in verified
             ],
-        },
-        "bindings": views,
-    }
+        ),
+        bindings=views,
+    )
 
 
 async def delete_account(session: AsyncSession, account_id: str) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime
-from typing import NotRequired, TypedDict
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -28,37 +27,10 @@ from services.identity.errors import (
     RoomNotFound,
 )
 from services.identity.models import Account, Binding, Building, Invitation, Room
+from services.identity.schemas import BindingOut
 
 # The review queue: oldest request first, so the one waiting longest is handled first.
 _OLDEST_FIRST = Keyset((Binding.created_at, Binding.id), ("datetime", "str"), descending=False)
-
-
-class HouseholdView(TypedDict):
-    id: str
-    relation: str
-    name: str
-    phone: str | None
-    status: str
-    display_name: str
-
-
-class BindingView(TypedDict):
-    """A binding as the API shows it; `household` only on `GET /me`."""
-
-    id: str
-    community_id: str
-    room_id: str
-    room_label: str
-    relation: str
-    status: str
-    reason: str | None
-    name: str
-    phone: str | None
-    display_name: str
-    parent_binding_id: str | None
-    created_at: datetime
-    decided_at: datetime | None
-    household: NotRequired[list[HouseholdView]]
 
 
 def _hash_code(code: str) -> str:
@@ -281,7 +253,7 @@ async def review_queue(
 
 async def binding_views(
     session: AsyncSession, bindings: list[Binding], viewer: Principal
-) -> list[BindingView]:
+) -> list[BindingOut]:
     """Bindings as the API shows them, with room labels and phones masked for the viewer."""
     room_ids = {b.room_id for b in bindings}
     places: dict[str, tuple[Room, Building]] = {}
@@ -290,29 +262,29 @@ async def binding_views(
             select(Room, Building).join(Building, Building.id == Room.building_id).where(Room.id.in_(room_ids))
         )
         places = {room.id: (room, building) for room, building in rows}
-    out: list[BindingView] = []
+    out: list[BindingOut] = []
     for b in bindings:
         room, building = places[b.room_id]
         out.append(
-            {
-                "id": b.id,
-                "community_id": b.community_id,
-                "room_id": b.room_id,
-                "room_label": rules.room_label(building.name, room.unit, room.room_no),
-                "relation": b.relation,
-                "status": b.status,
-                "reason": b.reason,
-                "name": b.name,
-                "phone": rules.phone_for_viewer(
+            BindingOut(
+                id=b.id,
+                community_id=b.community_id,
+                room_id=b.room_id,
+                room_label=rules.room_label(building.name, room.unit, room.room_no),
+                relation=b.relation,
+                status=b.status,
+                reason=b.reason,
+                name=b.name,
+                phone=rules.phone_for_viewer(
                     b.phone,
                     owner_account_id=b.account_id,
                     viewer_account_id=viewer.account_id,
                     viewer_manages_community=viewer.is_manager_of(b.community_id),
                 ),
-                "display_name": rules.display_name(building.name, room.room_no, b.name),
-                "parent_binding_id": b.parent_binding_id,
-                "created_at": b.created_at,
-                "decided_at": b.decided_at,
-            }
+                display_name=rules.display_name(building.name, room.room_no, b.name),
+                parent_binding_id=b.parent_binding_id,
+                created_at=b.created_at,
+                decided_at=b.decided_at,
+            )
         )
     return out

@@ -12,7 +12,6 @@ from services.common.db import SessionDep
 from services.common.pagination import CursorParam, LimitParam, Page
 from services.common.tokens import jwks_document
 from services.identity import accounts, bindings, cleanup, places, staff
-from services.identity.bindings import BindingView
 from services.identity.deps import (
     ManagedCommunity,
     SettingsDep,
@@ -110,7 +109,7 @@ async def staff_login(body: StaffLoginIn, settings: SettingsDep, request: Reques
 
 
 @router.get("/me", response_model=MeOut, tags=["me"])
-async def get_me(session: SessionDep, principal: CurrentPrincipal) -> accounts.MeView:
+async def get_me(session: SessionDep, principal: CurrentPrincipal) -> MeOut:
     return await accounts.me(session, principal)
 
 
@@ -123,7 +122,7 @@ async def delete_me(session: SessionDep, principal: CurrentPrincipal) -> Respons
 @router.post("/me/phone", response_model=MeOut, tags=["me"])
 async def set_phone(
     body: PhoneCodeIn, session: SessionDep, principal: CurrentPrincipal, wechat: WeChatDep
-) -> accounts.MeView:
+) -> MeOut:
     """The phone number from the Mini Program's getPhoneNumber button (optional)."""
     await accounts.set_phone(session, principal.account_id, wechat, body.code)
     return await accounts.me(session, principal)
@@ -132,7 +131,7 @@ async def set_phone(
 @router.post("/me/bindings", status_code=201, response_model=BindingOut, tags=["me"])
 async def request_binding(
     body: BindingCreate, session: SessionDep, principal: CurrentPrincipal
-) -> BindingView:
+) -> BindingOut:
     binding = await bindings.request_binding(
         session, principal.account_id, body.room_id, body.relation, body.name, body.phone
     )
@@ -142,7 +141,7 @@ async def request_binding(
 @router.post("/me/bindings/accept-invitation", status_code=201, response_model=BindingOut, tags=["me"])
 async def accept_invitation(
     body: AcceptInvitationIn, session: SessionDep, principal: CurrentPrincipal
-) -> BindingView:
+) -> BindingOut:
     binding = await bindings.accept_invitation(
         session, principal.account_id, body.invite_code, body.name, body.phone
     )
@@ -150,7 +149,7 @@ async def accept_invitation(
 
 
 @router.delete("/me/bindings/{binding_id}", response_model=BindingOut, tags=["me"])
-async def unbind(binding_id: str, session: SessionDep, principal: CurrentPrincipal) -> BindingView:
+async def unbind(binding_id: str, session: SessionDep, principal: CurrentPrincipal) -> BindingOut:
     binding = await bindings.unbind(session, principal.account_id, binding_id)
     return (await bindings.binding_views(session, [binding], principal))[0]
 
@@ -214,11 +213,11 @@ async def review_queue(
 ) -> Page[BindingOut]:
     items, next_cursor = await bindings.review_queue(session, cid, status, cursor, limit)
     views = await bindings.binding_views(session, items, principal)
-    return Page(items=[BindingOut.model_validate(v) for v in views], next_cursor=next_cursor)
+    return Page(items=views, next_cursor=next_cursor)
 
 
 @router.post("/bindings/{binding_id}/approve", response_model=BindingOut, tags=["communities"])
-async def approve(binding_id: str, session: SessionDep, principal: CurrentPrincipal) -> BindingView:
+async def approve(binding_id: str, session: SessionDep, principal: CurrentPrincipal) -> BindingOut:
     binding = await bindings.approve(session, principal, binding_id)
     return (await bindings.binding_views(session, [binding], principal))[0]
 
@@ -226,7 +225,7 @@ async def approve(binding_id: str, session: SessionDep, principal: CurrentPrinci
 @router.post("/bindings/{binding_id}/reject", response_model=BindingOut, tags=["communities"])
 async def reject(
     binding_id: str, body: RejectIn, session: SessionDep, principal: CurrentPrincipal
-) -> BindingView:
+) -> BindingOut:
     binding = await bindings.reject(session, principal, binding_id, body.reason)
     return (await bindings.binding_views(session, [binding], principal))[0]
 
@@ -244,7 +243,7 @@ async def add_staff(cid: ManagedCommunity, body: StaffCreate, session: SessionDe
         department=body.department,
     )
     view = staff.staff_view(member, member.phone)
-    return StaffCreated.model_validate({**view, "initial_password": initial_password})
+    return StaffCreated(**view.model_dump(), initial_password=initial_password)
 
 
 @router.get("/communities/{cid}/staff", response_model=Page[StaffOut], tags=["communities"])
@@ -257,7 +256,7 @@ async def list_staff(
 ) -> Page[StaffOut]:
     """Staff of the community; phones shown to managers and to each person, masked otherwise."""
     views, next_cursor = await staff.list_staff(session, cid, principal, cursor, limit)
-    return Page(items=[StaffOut.model_validate(v) for v in views], next_cursor=next_cursor)
+    return Page(items=views, next_cursor=next_cursor)
 
 
 @router.delete("/communities/{cid}/staff/{staff_id}", status_code=204, tags=["communities"])
@@ -269,5 +268,5 @@ async def remove_staff(cid: ManagedCommunity, staff_id: str, session: SessionDep
 @router.get("/communities/{cid}/cleanup-report", response_model=CleanupReport, tags=["communities"])
 async def cleanup_report(
     cid: ManagedCommunity, session: SessionDep, settings: SettingsDep
-) -> cleanup.CleanupReportView:
+) -> CleanupReport:
     return await cleanup.cleanup_report(session, cid, settings.pending_stale_days)

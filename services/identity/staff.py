@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
-from typing import TypedDict
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,34 +14,25 @@ from services.identity import events, rules
 from services.identity.accounts import hash_password, revoke_all_refresh_tokens
 from services.identity.errors import StaffNotFound
 from services.identity.models import Account, Staff
+from services.identity.rules import Department, Role
+from services.identity.schemas import StaffOut
 
 # Staff are listed in the order they joined.
 _OLDEST_FIRST = Keyset((Staff.created_at, Staff.id), ("datetime", "str"), descending=False)
 
 
-class StaffView(TypedDict):
-    id: str
-    community_id: str
-    account_id: str
-    name: str
-    phone: str | None
-    role: str
-    department: str | None
-    created_at: datetime
-
-
-def staff_view(staff: Staff, phone: str | None) -> StaffView:
+def staff_view(staff: Staff, phone: str | None) -> StaffOut:
     """A staff member as the API shows them, with `phone` as the viewer may see it."""
-    return {
-        "id": staff.id,
-        "community_id": staff.community_id,
-        "account_id": staff.account_id,
-        "name": staff.name,
-        "phone": phone,
-        "role": staff.role,
-        "department": staff.department,
-        "created_at": staff.created_at,
-    }
+    return StaffOut(
+        id=staff.id,
+        community_id=staff.community_id,
+        account_id=staff.account_id,
+        name=staff.name,
+        phone=phone,
+        role=staff.role,
+        department=staff.department,
+        created_at=staff.created_at,
+    )
 
 
 async def add_staff(
@@ -54,8 +43,8 @@ async def add_staff(
     password: str | None,
     name: str,
     phone: str,
-    role: str,
-    department: str | None,
+    role: Role,
+    department: Department | None,
 ) -> tuple[Staff, str | None]:
     """Creates the login when the username is new (with the given or a generated password,
     returned once); an existing login keeps its password. Re-adding updates the role."""
@@ -86,7 +75,7 @@ async def add_staff(
 
 async def list_staff(
     session: AsyncSession, cid: str, viewer: Principal, cursor: str | None, limit: int
-) -> tuple[list[StaffView], str | None]:
+) -> tuple[list[StaffOut], str | None]:
     """One page of the community's current staff; phones shown to the community's managers
     and to each person, masked otherwise."""
     query = select(Staff).where(Staff.community_id == cid, Staff.left_at.is_(None))

@@ -8,14 +8,7 @@ import jwt
 from sqlalchemy import select
 
 from services.identity.models import Account, Binding
-from tests.identity.factories import (
-    bind,
-    identity,
-    login,
-    outbox,
-    room_id,
-    setup_community,
-)
+from tests.identity.factories import bind, identity, login, outbox, room_id, setup_community
 from tests.support import assert_error, auth
 
 

@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-from tests.identity.factories import (
-    bind,
-    identity,
-    login,
-    outbox,
-    room_id,
-    setup_community,
-)
+from tests.identity.factories import bind, identity, login, outbox, room_id, setup_community
 from tests.support import auth, manager_token
 
 

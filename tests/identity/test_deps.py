@@ -4,13 +4,7 @@ do nothing in another, and crews do not review."""
 from __future__ import annotations
 
 from services.identity.models import Binding
-from tests.identity.factories import (
-    bind,
-    identity,
-    login,
-    room_id,
-    setup_community,
-)
+from tests.identity.factories import bind, identity, login, room_id, setup_community
 from tests.support import assert_error, auth, crew_token, manager_token
 
 

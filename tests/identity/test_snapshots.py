@@ -3,14 +3,7 @@
 from __future__ import annotations
 
 from services.identity import snapshots
-from tests.identity.factories import (
-    bind,
-    identity,
-    login,
-    outbox,
-    room_id,
-    setup_community,
-)
+from tests.identity.factories import bind, identity, login, outbox, room_id, setup_community
 from tests.support import auth, manager_token
 
 

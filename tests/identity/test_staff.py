@@ -5,11 +5,7 @@ from __future__ import annotations
 
 import jwt
 
-from tests.identity.factories import (
-    identity,
-    new_community,
-    outbox,
-)
+from tests.identity.factories import identity, new_community, outbox
 from tests.support import admin_token, assert_error, auth, crew_token, manager_token
 
 
