@@ -115,9 +115,10 @@ async def building_tree(session: AsyncSession, cid: str) -> RoomPicker:
 # ---------------------------------------------------------------- roster import
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RoomRow:
-    """A room as the import wrote it (a plain row: the ORM would cost more than the SQL)."""
+    """A room as the import wrote it: a plain row (not frozen: thousands are made per import,
+    and the ORM would cost more than the SQL)."""
 
     id: str
     community_id: str
