@@ -19,11 +19,23 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.auth import Principal
 from services.common.db import new_id, utcnow
-from services.common.errors import Forbidden, TooManyRequests, Unauthorized
 from services.common.tokens import AccessClaims, SigningKey, issue_access_token
 from services.identity import events, rules
-from services.identity.bindings import ACTIVE, binding_views, live_account, revoke_binding
+from services.identity.bindings import binding_views, live_account, revoke_binding
+from services.identity.errors import (
+    AccountDisabled,
+    InvalidRefreshToken,
+    TooManyLoginAttempts,
+)
 from services.identity.models import Account, Binding, LoginFailure, RefreshToken, Staff
+from services.identity.schemas import (
+    AccountOut,
+    HouseholdMember,
+    MeOut,
+    ResidentRole,
+    Roles,
+    StaffRole,
+)
 from services.identity.settings import Settings
 from services.identity.wechat import WeChatClient
 
@@ -32,31 +44,6 @@ log = logging.getLogger("identity.accounts")
 _hasher = PasswordHasher()
 # Verified against when the username is unknown, so both paths cost the same time.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
-
-
-class InvalidRefreshToken(Unauthorized):
-    code = "invalid_refresh_token"
-    message = "登录已失效，请重新登录"
-
-
-class RefreshTokenReused(Unauthorized):
-    code = "refresh_token_reused"
-    message = "登录凭证已被使用，为保护账号安全，请重新登录"
-
-
-class InvalidCredentials(Unauthorized):
-    code = "invalid_credentials"
-    message = "用户名或密码错误"
-
-
-class TooManyLoginAttempts(TooManyRequests):
-    code = "too_many_login_attempts"
-    message = "登录失败次数过多，请 15 分钟后再试"
-
-
-class AccountDisabled(Forbidden):
-    code = "account_disabled"
-    message = "该账号已停用"
 
 
 @dataclass
@@ -267,7 +254,7 @@ async def set_phone(session: AsyncSession, account_id: str, wechat: WeChatClient
     return account
 
 
-async def me(session: AsyncSession, principal: Principal) -> dict[str, Any]:
+async def me(session: AsyncSession, principal: Principal) -> MeOut:
     account = await live_account(session, principal.account_id)
     bindings = list(
         (
@@ -287,40 +274,52 @@ async def me(session: AsyncSession, principal: Principal) -> dict[str, Any]:
             (
                 await session.scalars(
                     select(Binding)
-                    .where(Binding.parent_binding_id.in_(owner_ids), Binding.status.in_(ACTIVE))
+                    .where(
+                        Binding.parent_binding_id.in_(owner_ids),
+                        Binding.status.in_(rules.LIVE_STATUSES),
+                    )
                     .order_by(Binding.created_at, Binding.id)
                 )
             ).all()
         )
     member_views = await binding_views(session, members, principal)
     for view in views:
-        view["household"] = [
-            {k: m[k] for k in ("id", "relation", "name", "phone", "status", "display_name")}
+        view.household = [
+            HouseholdMember(
+                id=m.id,
+                relation=m.relation,
+                name=m.name,
+                phone=m.phone,
+                status=m.status,
+                display_name=m.display_name,
+            )
             for m in member_views
-            if m["parent_binding_id"] == view["id"]
+            if m.parent_binding_id == view.id
         ]
     staff = await staff_roles(session, account.id)
-    verified = [v for v in views if v["status"] == "verified"]
-    display = verified[0]["display_name"] if verified else (account.name or "微信用户")
-    return {
-        "account": {
-            "id": account.id,
-            "name": account.name,
-            "phone": account.phone,
-            "username": account.username,
-            "created_at": account.created_at,
-        },
-        "display_name": display,
-        "roles": {
-            "platform_admin": account.platform_admin,
-            "staff": [{"community_id": cid, **entry} for cid, entry in sorted(staff.items())],
-            "residents": [
-                {"community_id": v["community_id"], "room_id": v["room_id"], "relation": v["relation"]}
+    verified = [v for v in views if v.status == "verified"]
+    return MeOut(
+        account=AccountOut(
+            id=account.id,
+            name=account.name,
+            phone=account.phone,
+            username=account.username,
+            created_at=account.created_at,
+        ),
+        display_name=rules.account_display_name([v.display_name for v in verified], account.name),
+        roles=Roles(
+            platform_admin=account.platform_admin,
+            staff=[
+                StaffRole(community_id=cid, role=entry["role"], department=entry["department"])
+                for cid, entry in sorted(staff.items())
+            ],
+            residents=[
+                ResidentRole(community_id=v.community_id, room_id=v.room_id, relation=v.relation)
                 for v in verified
             ],
-        },
-        "bindings": views,
-    }
+        ),
+        bindings=views,
+    )
 
 
 async def delete_account(session: AsyncSession, account_id: str) -> None:

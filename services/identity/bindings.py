@@ -5,63 +5,32 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.common.auth import Principal
+from services.common.auth import Principal, require_manager
 from services.common.db import new_id, utcnow
-from services.common.errors import BadRequest, Conflict, NotFound
+from services.common.pagination import Keyset, keyset_page
 from services.identity import events, rules
+from services.identity.errors import (
+    AccountGone,
+    AlreadyBound,
+    BindingInactive,
+    BindingNotFound,
+    BindingNotPending,
+    CommunityNotFound,
+    InvitationInvalid,
+    NotVerifiedOwner,
+    RoomNotFound,
+)
 from services.identity.models import Account, Binding, Building, Invitation, Room
+from services.identity.schemas import BindingOut
 
-INVITATION_TTL = timedelta(days=7)
-ACTIVE = ("pending", "verified")
-# Unambiguous characters only: the code may be read out or typed.
-_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-
-
-class RoomNotFound(NotFound):
-    code = "room_not_found"
-    message = "房间不存在"
-
-
-class BindingNotFound(NotFound):
-    code = "binding_not_found"
-    message = "绑定记录不存在"
-
-
-class AlreadyBound(Conflict):
-    code = "already_bound"
-    message = "您已绑定该房间或申请正在审核中"
-
-
-class BindingNotPending(Conflict):
-    code = "binding_not_pending"
-    message = "该申请已处理，无法再次审核"
-
-
-class BindingInactive(Conflict):
-    code = "binding_inactive"
-    message = "该绑定已失效"
-
-
-class NotVerifiedOwner(Conflict):
-    code = "not_verified_owner"
-    message = "只有已认证的业主才能邀请家庭成员或租户"
-
-
-class InvitationInvalid(BadRequest):
-    code = "invitation_invalid"
-    message = "邀请码无效、已使用或已过期"
-
-
-class AccountGone(NotFound):
-    code = "account_not_found"
-    message = "账号不存在或已注销"
+# The review queue: oldest request first, so the one waiting longest is handled first.
+_OLDEST_FIRST = Keyset((Binding.created_at, Binding.id), ("datetime", "str"), descending=False)
 
 
 def _hash_code(code: str) -> str:
@@ -89,7 +58,7 @@ async def room_with_building(session: AsyncSession, room_id: str) -> tuple[Room,
 async def _ensure_not_bound(session: AsyncSession, account_id: str, room_id: str) -> None:
     existing = await session.scalar(
         select(Binding.id).where(
-            Binding.account_id == account_id, Binding.room_id == room_id, Binding.status.in_(ACTIVE)
+            Binding.account_id == account_id, Binding.room_id == room_id, Binding.status.in_(rules.LIVE_STATUSES)
         )
     )
     if existing is not None:
@@ -125,9 +94,15 @@ async def request_binding(
 
 
 async def _binding_for_manager(session: AsyncSession, principal: Principal, binding_id: str) -> Binding:
+    """The binding, when the caller manages its community; unknown and foreign look the same
+    (`binding_not_found`: the community is not in the request, the binding is)."""
     binding = await session.get(Binding, binding_id)
-    if binding is None or not principal.is_manager_of(binding.community_id):
+    if binding is None:
         raise BindingNotFound()
+    try:
+        require_manager(principal, binding.community_id)
+    except CommunityNotFound:
+        raise BindingNotFound() from None
     return binding
 
 
@@ -160,7 +135,7 @@ async def reject(session: AsyncSession, principal: Principal, binding_id: str, r
 async def revoke_binding(session: AsyncSession, binding: Binding, reason: str) -> int:
     """Ends a pending or verified binding and everything hanging off it; an event for each
     that was verified. Returns how many bindings ended."""
-    if binding.status not in ACTIVE:
+    if binding.status not in rules.LIVE_STATUSES:
         return 0
     was_verified = binding.status == "verified"
     binding.status = "revoked"
@@ -171,7 +146,7 @@ async def revoke_binding(session: AsyncSession, binding: Binding, reason: str) -
         events.binding_revoked(session, binding)
     children = (
         await session.scalars(
-            select(Binding).where(Binding.parent_binding_id == binding.id, Binding.status.in_(ACTIVE))
+            select(Binding).where(Binding.parent_binding_id == binding.id, Binding.status.in_(rules.LIVE_STATUSES))
         )
     ).all()
     for child in children:
@@ -184,7 +159,7 @@ async def unbind(session: AsyncSession, account_id: str, binding_id: str) -> Bin
     binding = await session.get(Binding, binding_id)
     if binding is None or binding.account_id != account_id:
         raise BindingNotFound()
-    if binding.status not in ACTIVE:
+    if binding.status not in rules.LIVE_STATUSES:
         raise BindingInactive()
     await revoke_binding(session, binding, "unbound")
     return binding
@@ -199,8 +174,10 @@ async def create_invitation(
         raise BindingNotFound()
     if binding.relation != "owner" or binding.status != "verified":
         raise NotVerifiedOwner()
-    code = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(10))
-    expires_at = utcnow() + INVITATION_TTL
+    code = "".join(
+        secrets.choice(rules.INVITATION_CODE_ALPHABET) for _ in range(rules.INVITATION_CODE_LENGTH)
+    )
+    expires_at = utcnow() + rules.INVITATION_TTL
     session.add(
         Invitation(
             id=new_id(),
@@ -265,23 +242,18 @@ async def _insert_live(session: AsyncSession, binding: Binding) -> None:
 
 
 async def review_queue(
-    session: AsyncSession, cid: str, status: str | None, after: tuple[datetime, str] | None, limit: int
-) -> list[Binding]:
+    session: AsyncSession, cid: str, status: str | None, cursor: str | None, limit: int
+) -> tuple[list[Binding], str | None]:
+    """One page of the community's bindings (of one status, if given), oldest first."""
     query = select(Binding).where(Binding.community_id == cid)
     if status:
         query = query.where(Binding.status == status)
-    if after:
-        created, bid = after
-        query = query.where(
-            (Binding.created_at > created) | ((Binding.created_at == created) & (Binding.id > bid))
-        )
-    query = query.order_by(Binding.created_at, Binding.id).limit(limit + 1)
-    return list((await session.scalars(query)).all())
+    return await keyset_page(session, query, _OLDEST_FIRST, limit, cursor)
 
 
 async def binding_views(
     session: AsyncSession, bindings: list[Binding], viewer: Principal
-) -> list[dict[str, Any]]:
+) -> list[BindingOut]:
     """Bindings as the API shows them, with room labels and phones masked for the viewer."""
     room_ids = {b.room_id for b in bindings}
     places: dict[str, tuple[Room, Building]] = {}
@@ -290,29 +262,29 @@ async def binding_views(
             select(Room, Building).join(Building, Building.id == Room.building_id).where(Room.id.in_(room_ids))
         )
         places = {room.id: (room, building) for room, building in rows}
-    out = []
+    out: list[BindingOut] = []
     for b in bindings:
         room, building = places[b.room_id]
         out.append(
-            {
-                "id": b.id,
-                "community_id": b.community_id,
-                "room_id": b.room_id,
-                "room_label": rules.room_label(building.name, room.unit, room.room_no),
-                "relation": b.relation,
-                "status": b.status,
-                "reason": b.reason,
-                "name": b.name,
-                "phone": rules.phone_for_viewer(
+            BindingOut(
+                id=b.id,
+                community_id=b.community_id,
+                room_id=b.room_id,
+                room_label=rules.room_label(building.name, room.unit, room.room_no),
+                relation=b.relation,
+                status=b.status,
+                reason=b.reason,
+                name=b.name,
+                phone=rules.phone_for_viewer(
                     b.phone,
                     owner_account_id=b.account_id,
                     viewer_account_id=viewer.account_id,
                     viewer_manages_community=viewer.is_manager_of(b.community_id),
                 ),
-                "display_name": rules.display_name(building.name, room.room_no, b.name),
-                "parent_binding_id": b.parent_binding_id,
-                "created_at": b.created_at,
-                "decided_at": b.decided_at,
-            }
+                display_name=rules.display_name(building.name, room.room_no, b.name),
+                parent_binding_id=b.parent_binding_id,
+                created_at=b.created_at,
+                decided_at=b.decided_at,
+            )
         )
     return out

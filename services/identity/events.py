@@ -3,17 +3,39 @@ and the `emit` calls, always inside the caller's unit of work."""
 
 from __future__ import annotations
 
-from typing import Any
+from decimal import Decimal
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.events import emit
 from services.common.events.outbox import emit_many
 from services.identity import rules
-from services.identity.models import Account, Binding, Building, Community, Room, Staff
+from services.identity.models import Account, Binding, Building, Community, Staff
 
 
-def room_payload(room: Room, building: Building) -> dict[str, Any]:
+class RoomFacts(Protocol):
+    """What a room event says about a room: a `Room`, or a row the roster import wrote."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def community_id(self) -> str: ...
+    @property
+    def unit(self) -> str: ...
+    @property
+    def room_no(self) -> str: ...
+    @property
+    def area(self) -> Decimal: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def owner_key(self) -> str | None: ...
+    @property
+    def owners(self) -> list[dict[str, Any]]: ...
+
+
+def room_payload(room: RoomFacts, building: Building) -> dict[str, Any]:
     return {
         "community_id": room.community_id,
         "room_id": room.id,
@@ -33,7 +55,7 @@ def room_payload(room: Room, building: Building) -> dict[str, Any]:
 
 
 def binding_verified_payload(
-    binding: Binding, room: Room, building: Building, openid: str | None
+    binding: Binding, room: RoomFacts, building: Building, openid: str | None
 ) -> dict[str, Any]:
     """`openid` lets notices address WeChat pushes; identity stays the owner of openids."""
     return {
@@ -68,11 +90,9 @@ def community_created(session: AsyncSession, community: Community) -> None:
     )
 
 
-def room_upserted(session: AsyncSession, room: Room, building: Building) -> None:
-    emit(session, "identity.room.upserted", room_payload(room, building), ordering_key=room.id)
-
-
-async def rooms_upserted(session: AsyncSession, rooms: list[tuple[Any, Building]]) -> None:
+async def rooms_upserted(
+    session: AsyncSession, rooms: list[tuple[RoomFacts, Building]]
+) -> None:
     """`identity.room.upserted` for many rooms at once (the roster import)."""
     await emit_many(
         session,
@@ -83,7 +103,7 @@ async def rooms_upserted(session: AsyncSession, rooms: list[tuple[Any, Building]
 
 
 async def binding_verified(
-    session: AsyncSession, binding: Binding, room: Room, building: Building
+    session: AsyncSession, binding: Binding, room: RoomFacts, building: Building
 ) -> None:
     account = await session.get(Account, binding.account_id)
     emit(

@@ -11,6 +11,7 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Index, Numeric, String, Unique
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.db import UTCDateTime, new_id, new_metadata, utcnow
+from services.identity.rules import BindingStatus, Department, Relation, Role, RoomState
 
 
 class Base(DeclarativeBase):
@@ -58,7 +59,7 @@ class Room(Base):
     unit: Mapped[str] = mapped_column(String(50), default="")
     room_no: Mapped[str] = mapped_column(String(50))
     area: Mapped[Decimal] = mapped_column(Numeric(12, 2, asdecimal=True))
-    state: Mapped[str] = mapped_column(String(20))
+    state: Mapped[RoomState] = mapped_column(String(20))
     owner_key: Mapped[str | None] = mapped_column(String(200))
     owners: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -97,10 +98,10 @@ class Binding(Base):
     community_id: Mapped[str] = mapped_column(ForeignKey("communities.id"))
     room_id: Mapped[str] = mapped_column(ForeignKey("rooms.id"))
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
-    relation: Mapped[str] = mapped_column(String(10))
+    relation: Mapped[Relation] = mapped_column(String(10))
     name: Mapped[str] = mapped_column(String(50))
     phone: Mapped[str | None] = mapped_column(String(20))
-    status: Mapped[str] = mapped_column(String(10))
+    status: Mapped[BindingStatus] = mapped_column(String(10))
     reason: Mapped[str | None] = mapped_column(String(200))
     parent_binding_id: Mapped[str | None] = mapped_column(ForeignKey("bindings.id"))
     decided_by: Mapped[str | None] = mapped_column(String(36))
@@ -132,7 +133,7 @@ class Invitation(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     community_id: Mapped[str] = mapped_column(ForeignKey("communities.id"))
     binding_id: Mapped[str] = mapped_column(ForeignKey("bindings.id"))
-    relation: Mapped[str] = mapped_column(String(10))
+    relation: Mapped[Relation] = mapped_column(String(10))
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -147,8 +148,8 @@ class Staff(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     community_id: Mapped[str] = mapped_column(ForeignKey("communities.id"))
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
-    role: Mapped[str] = mapped_column(String(10))
-    department: Mapped[str | None] = mapped_column(String(20))
+    role: Mapped[Role] = mapped_column(String(10))
+    department: Mapped[Department | None] = mapped_column(String(20))
     name: Mapped[str] = mapped_column(String(50))
     phone: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from dataclasses import asdict
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Query, Request, Response, UploadFile
 
 from services.common.auth import CurrentPrincipal, PlatformAdmin
 from services.common.db import SessionDep
-from services.common.pagination import CursorParam, LimitParam, Page, decode_cursor, page_of
+from services.common.pagination import CursorParam, LimitParam, Page
 from services.common.tokens import jwks_document
-from services.identity import accounts, bindings, cleanup, rules, service, staff
+from services.identity import accounts, bindings, cleanup, places, staff
 from services.identity.deps import (
     ManagedCommunity,
     SettingsDep,
     StaffedCommunity,
     WeChatDep,
     client_ip,
-    time_cursor,
 )
+from services.identity.errors import InvalidCredentials, RefreshTokenReused
+from services.identity.rules import BindingStatus
 from services.identity.schemas import (
     AcceptInvitationIn,
     BindingCreate,
@@ -41,7 +43,6 @@ from services.identity.schemas import (
     StaffOut,
     TokenPairOut,
     WeChatLoginIn,
-    staff_out,
 )
 
 router = APIRouter()
@@ -87,7 +88,7 @@ async def refresh(body: RefreshIn, settings: SettingsDep, request: Request) -> T
         outcome = await accounts.refresh(session, settings, request.app.state.signing_key, body.refresh_token)
         await session.commit()
     if outcome.pair is None:
-        raise accounts.RefreshTokenReused()
+        raise RefreshTokenReused()
     return _pair_out(outcome.pair)
 
 
@@ -100,7 +101,7 @@ async def staff_login(body: StaffLoginIn, settings: SettingsDep, request: Reques
         )
         await session.commit()
     if pair is None:
-        raise accounts.InvalidCredentials()
+        raise InvalidCredentials()
     return _pair_out(pair)
 
 
@@ -108,7 +109,7 @@ async def staff_login(body: StaffLoginIn, settings: SettingsDep, request: Reques
 
 
 @router.get("/me", response_model=MeOut, tags=["me"])
-async def get_me(session: SessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
+async def get_me(session: SessionDep, principal: CurrentPrincipal) -> MeOut:
     return await accounts.me(session, principal)
 
 
@@ -121,14 +122,16 @@ async def delete_me(session: SessionDep, principal: CurrentPrincipal) -> Respons
 @router.post("/me/phone", response_model=MeOut, tags=["me"])
 async def set_phone(
     body: PhoneCodeIn, session: SessionDep, principal: CurrentPrincipal, wechat: WeChatDep
-) -> dict[str, Any]:
+) -> MeOut:
     """The phone number from the Mini Program's getPhoneNumber button (optional)."""
     await accounts.set_phone(session, principal.account_id, wechat, body.code)
     return await accounts.me(session, principal)
 
 
 @router.post("/me/bindings", status_code=201, response_model=BindingOut, tags=["me"])
-async def request_binding(body: BindingCreate, session: SessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
+async def request_binding(
+    body: BindingCreate, session: SessionDep, principal: CurrentPrincipal
+) -> BindingOut:
     binding = await bindings.request_binding(
         session, principal.account_id, body.room_id, body.relation, body.name, body.phone
     )
@@ -138,7 +141,7 @@ async def request_binding(body: BindingCreate, session: SessionDep, principal: C
 @router.post("/me/bindings/accept-invitation", status_code=201, response_model=BindingOut, tags=["me"])
 async def accept_invitation(
     body: AcceptInvitationIn, session: SessionDep, principal: CurrentPrincipal
-) -> dict[str, Any]:
+) -> BindingOut:
     binding = await bindings.accept_invitation(
         session, principal.account_id, body.invite_code, body.name, body.phone
     )
@@ -146,7 +149,7 @@ async def accept_invitation(
 
 
 @router.delete("/me/bindings/{binding_id}", response_model=BindingOut, tags=["me"])
-async def unbind(binding_id: str, session: SessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
+async def unbind(binding_id: str, session: SessionDep, principal: CurrentPrincipal) -> BindingOut:
     binding = await bindings.unbind(session, principal.account_id, binding_id)
     return (await bindings.binding_views(session, [binding], principal))[0]
 
@@ -164,7 +167,7 @@ async def invite(
 
 @router.post("/communities", status_code=201, response_model=CommunityOut, tags=["communities"])
 async def create_community(body: CommunityCreate, session: SessionDep, admin: PlatformAdmin) -> CommunityOut:
-    community = await service.create_community(session, body.name)
+    community = await places.create_community(session, body.name)
     return CommunityOut.model_validate(community)
 
 
@@ -173,21 +176,21 @@ async def list_communities(
     session: SessionDep, principal: CurrentPrincipal, limit: LimitParam = 20, cursor: CursorParam = None
 ) -> Page[CommunityBrief]:
     """Communities to choose from before binding a room (names only)."""
-    after = decode_cursor(cursor, 1)
-    rows = await service.list_communities(session, str(after[0]) if after else None, limit)
-    items, next_cursor = page_of(rows, limit, lambda c: [c.id])
+    items, next_cursor = await places.list_communities(session, cursor, limit)
     return Page(items=[CommunityBrief.model_validate(c) for c in items], next_cursor=next_cursor)
 
 
 @router.get("/communities/{cid}", response_model=CommunityOut, tags=["communities"])
 async def get_community(cid: StaffedCommunity, session: SessionDep) -> CommunityOut:
-    return CommunityOut.model_validate(await service.get_community(session, cid))
+    return CommunityOut.model_validate(await places.get_community(session, cid))
 
 
 @router.get("/communities/{cid}/buildings", response_model=BuildingTree, tags=["communities"])
-async def building_tree(cid: str, session: SessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
+async def building_tree(
+    cid: str, session: SessionDep, principal: CurrentPrincipal
+) -> places.RoomPicker:
     """The room picker: buildings, units and rooms in one call (no personal data)."""
-    return {"community_id": cid, "buildings": await service.building_tree(session, cid)}
+    return await places.building_tree(session, cid)
 
 
 @router.post("/communities/{cid}/roster", response_model=RosterImportOut, tags=["communities"])
@@ -195,8 +198,8 @@ async def import_roster(
     cid: ManagedCommunity, session: SessionDep, file: Annotated[UploadFile, File()]
 ) -> RosterImportOut:
     data = await file.read()
-    result = await service.import_roster(session, cid, data)
-    return RosterImportOut(**result.__dict__)
+    result = await places.import_roster(session, cid, data)
+    return RosterImportOut(**asdict(result))
 
 
 @router.get("/communities/{cid}/bindings", response_model=Page[BindingOut], tags=["communities"])
@@ -204,30 +207,31 @@ async def review_queue(
     cid: ManagedCommunity,
     session: SessionDep,
     principal: CurrentPrincipal,
-    status: Literal["pending", "verified", "rejected", "revoked"] | None = Query(default=None),
+    status: BindingStatus | None = Query(default=None),
     limit: LimitParam = 20,
     cursor: CursorParam = None,
 ) -> Page[BindingOut]:
-    rows = await bindings.review_queue(session, cid, status, time_cursor(cursor), limit)
-    items, next_cursor = page_of(rows, limit, lambda b: [b.created_at.isoformat(), b.id])
+    items, next_cursor = await bindings.review_queue(session, cid, status, cursor, limit)
     views = await bindings.binding_views(session, items, principal)
-    return Page(items=[BindingOut.model_validate(v) for v in views], next_cursor=next_cursor)
+    return Page(items=views, next_cursor=next_cursor)
 
 
 @router.post("/bindings/{binding_id}/approve", response_model=BindingOut, tags=["communities"])
-async def approve(binding_id: str, session: SessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
+async def approve(binding_id: str, session: SessionDep, principal: CurrentPrincipal) -> BindingOut:
     binding = await bindings.approve(session, principal, binding_id)
     return (await bindings.binding_views(session, [binding], principal))[0]
 
 
 @router.post("/bindings/{binding_id}/reject", response_model=BindingOut, tags=["communities"])
-async def reject(binding_id: str, body: RejectIn, session: SessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
+async def reject(
+    binding_id: str, body: RejectIn, session: SessionDep, principal: CurrentPrincipal
+) -> BindingOut:
     binding = await bindings.reject(session, principal, binding_id, body.reason)
     return (await bindings.binding_views(session, [binding], principal))[0]
 
 
 @router.post("/communities/{cid}/staff", status_code=201, response_model=StaffCreated, tags=["communities"])
-async def add_staff(cid: ManagedCommunity, body: StaffCreate, session: SessionDep) -> dict[str, Any]:
+async def add_staff(cid: ManagedCommunity, body: StaffCreate, session: SessionDep) -> StaffCreated:
     member, initial_password = await staff.add_staff(
         session,
         cid,
@@ -238,7 +242,8 @@ async def add_staff(cid: ManagedCommunity, body: StaffCreate, session: SessionDe
         role=body.role,
         department=body.department,
     )
-    return {**staff_out(member, member.phone), "initial_password": initial_password}
+    view = staff.staff_view(member, member.phone)
+    return StaffCreated(**view.model_dump(), initial_password=initial_password)
 
 
 @router.get("/communities/{cid}/staff", response_model=Page[StaffOut], tags=["communities"])
@@ -250,23 +255,8 @@ async def list_staff(
     cursor: CursorParam = None,
 ) -> Page[StaffOut]:
     """Staff of the community; phones shown to managers and to each person, masked otherwise."""
-    rows = await staff.list_staff(session, cid, time_cursor(cursor), limit)
-    items, next_cursor = page_of(rows, limit, lambda s: [s.created_at.isoformat(), s.id])
-    out = [
-        StaffOut.model_validate(
-            staff_out(
-                s,
-                rules.phone_for_viewer(
-                    s.phone,
-                    owner_account_id=s.account_id,
-                    viewer_account_id=principal.account_id,
-                    viewer_manages_community=principal.is_manager_of(cid),
-                ),
-            )
-        )
-        for s in items
-    ]
-    return Page(items=out, next_cursor=next_cursor)
+    views, next_cursor = await staff.list_staff(session, cid, principal, cursor, limit)
+    return Page(items=views, next_cursor=next_cursor)
 
 
 @router.delete("/communities/{cid}/staff/{staff_id}", status_code=204, tags=["communities"])
@@ -276,5 +266,7 @@ async def remove_staff(cid: ManagedCommunity, staff_id: str, session: SessionDep
 
 
 @router.get("/communities/{cid}/cleanup-report", response_model=CleanupReport, tags=["communities"])
-async def cleanup_report(cid: ManagedCommunity, session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
+async def cleanup_report(
+    cid: ManagedCommunity, session: SessionDep, settings: SettingsDep
+) -> CleanupReport:
     return await cleanup.cleanup_report(session, cid, settings.pending_stale_days)

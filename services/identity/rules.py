@@ -8,14 +8,35 @@ import hashlib
 import io
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
-RELATIONS = ("owner", "family", "tenant")
-STATES = ("unsold", "sold", "delivered")
-ROLES = ("manager", "crew")
-DEPARTMENTS = ("repair", "cleaning", "security", "customer_service")
-BINDING_STATUSES = ("pending", "verified", "rejected", "revoked")
+from services.identity.errors import (
+    RosterBadDelimiter,
+    RosterBadHeader,
+    RosterEmpty,
+    RosterNotCsv,
+    RosterTooManyRows,
+)
+
+# The vocabularies the API and the tables use.
+Relation = Literal["owner", "family", "tenant"]
+InvitedRelation = Literal["family", "tenant"]
+RoomState = Literal["unsold", "sold", "delivered"]
+Role = Literal["manager", "crew"]
+Department = Literal["repair", "cleaning", "security", "customer_service"]
+BindingStatus = Literal["pending", "verified", "rejected", "revoked"]
+
+# A binding that still counts (one per account and room): awaiting review or verified.
+LIVE_STATUSES: tuple[BindingStatus, ...] = ("pending", "verified")
+# What the clean-up report looks at: every binding that has not ended.
+REPORTED_STATUSES: tuple[BindingStatus, ...] = ("pending", "verified", "rejected")
+
+INVITATION_TTL = timedelta(days=7)
+# Unambiguous characters only: an invitation code may be read out or typed.
+INVITATION_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+INVITATION_CODE_LENGTH = 10
 
 MAX_ROSTER_ROWS = 100_000
 
@@ -103,6 +124,22 @@ def display_name(building_name: str, room_no: str, name: str) -> str:
     return f"{building_name}{room_no}{name}"
 
 
+_NATURAL_RE = re.compile(r"(\d+)")
+
+
+def natural_key(text: str) -> tuple[Any, ...]:
+    """The order people count in: "2栋" before "10栋", "101" before "1001"."""
+    return tuple(int(p) if p.isdigit() else p for p in _NATURAL_RE.split(text))
+
+
+def account_display_name(verified_display_names: list[str], account_name: str | None) -> str:
+    """How an account is named to others: its first verified room (`1栋101李明`), else its
+    own name, else "微信用户"."""
+    if verified_display_names:
+        return verified_display_names[0]
+    return account_name or "微信用户"
+
+
 # ---------------------------------------------------------------- roster CSV
 
 _HEADER_ALIASES: dict[str, str] = {
@@ -173,22 +210,12 @@ class RosterParse:
         return len({o.owner_key for r in self.rooms for o in r.owners})
 
 
-class RosterFileError(Exception):
-    """The file as a whole cannot be read (not text, empty, no header...)."""
-
-    def __init__(self, message: str, code: str = "roster_unreadable", line: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.line = line
-
-
 def decode_roster(data: bytes) -> str:
     """UTF-8 (with or without BOM), else GB18030 (a superset of GBK, Excel's Chinese export)."""
     if not data.strip():
-        raise RosterFileError("文件为空", "roster_empty")
+        raise RosterEmpty()
     if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:65536]:
-        raise RosterFileError("文件不是 CSV 文本，请在 Excel 中另存为 CSV（逗号分隔）", "roster_not_csv")
+        raise RosterNotCsv("文件不是 CSV 文本，请在 Excel 中另存为 CSV（逗号分隔）")
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     for encoding in ("utf-8", "gb18030"):
@@ -199,7 +226,7 @@ def decode_roster(data: bytes) -> str:
         if _looks_binary(text):
             break
         return text
-    raise RosterFileError("无法识别文件内容，请保存为 UTF-8 或 GBK 编码的 CSV 文件", "roster_not_csv")
+    raise RosterNotCsv("无法识别文件内容，请保存为 UTF-8 或 GBK 编码的 CSV 文件")
 
 
 def _looks_binary(text: str) -> bool:
@@ -221,9 +248,9 @@ def parse_roster(text: str) -> RosterParse:
     try:
         header = next(reader)
     except StopIteration:
-        raise RosterFileError("文件为空", "roster_empty") from None
+        raise RosterEmpty() from None
     except csv.Error as exc:
-        raise RosterFileError("文件不是有效的 CSV", "roster_not_csv") from exc
+        raise RosterNotCsv() from exc
     columns = _read_header(header)
 
     rooms: dict[tuple[str, str, str], RosterRoom] = {}
@@ -243,33 +270,31 @@ def parse_roster(text: str) -> RosterParse:
             continue
         data_rows += 1
         if data_rows > MAX_ROSTER_ROWS:
-            raise RosterFileError(f"文件行数过多，单次最多导入 {MAX_ROSTER_ROWS} 行", "roster_too_many_rows")
+            raise RosterTooManyRows(f"文件行数过多，单次最多导入 {MAX_ROSTER_ROWS} 行")
         problems, room = _read_row(cells, columns, len(header), line)
         if room is not None:
             problems += _merge_room(room, rooms, owner_lines)
         if problems:
             errors.append({"line": line, "reason": "；".join(problems)})
     if data_rows == 0 and not errors:
-        raise RosterFileError("文件没有数据行", "roster_empty")
+        raise RosterEmpty("文件没有数据行")
     return RosterParse(rooms=list(rooms.values()), errors=errors)
 
 
 def _read_header(header: list[str]) -> dict[str, int]:
     if len(header) == 1 and any(sep in header[0] for sep in (";", "\t", "|", "，")):
-        raise RosterFileError("分隔符不正确，请使用逗号分隔的 CSV 文件", "roster_bad_delimiter", line=1)
+        raise RosterBadDelimiter(line=1)
     columns: dict[str, int] = {}
     for index, raw in enumerate(header):
         key = _header_key(raw)
         if not key:
             continue
         if key in columns:
-            raise RosterFileError(f"表头第 1 行“{_COLUMN_NAMES_ZH[key]}”列重复", "roster_bad_header", line=1)
+            raise RosterBadHeader(f"表头第 1 行“{_COLUMN_NAMES_ZH[key]}”列重复", line=1)
         columns[key] = index
     missing = [_COLUMN_NAMES_ZH[c] for c in _REQUIRED_COLUMNS if c not in columns]
     if missing:
-        raise RosterFileError(
-            "表头（第 1 行）缺少必需的列：" + "、".join(missing), "roster_bad_header", line=1
-        )
+        raise RosterBadHeader("表头（第 1 行）缺少必需的列：" + "、".join(missing), line=1)
     return columns
 
 

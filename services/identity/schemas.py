@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from services.identity import rules
+from services.identity.rules import (
+    BindingStatus,
+    Department,
+    InvitedRelation,
+    Relation,
+    Role,
+    RoomState,
+)
 
 
 def _phone(value: str) -> str:
@@ -96,7 +104,7 @@ class RoomNode(BaseModel):
     room_no: str
     label: str
     area: str
-    state: Literal["unsold", "sold", "delivered"]
+    state: RoomState
 
 
 class UnitNode(BaseModel):
@@ -128,7 +136,7 @@ class RosterImportOut(BaseModel):
 
 class BindingCreate(Strict):
     room_id: Id
-    relation: Literal["owner", "family", "tenant"]
+    relation: Relation
     name: PersonName
     phone: Phone
 
@@ -138,7 +146,7 @@ class RejectIn(Strict):
 
 
 class InvitationCreate(Strict):
-    relation: Literal["family", "tenant"]
+    relation: InvitedRelation
 
 
 class InvitationOut(BaseModel):
@@ -166,8 +174,8 @@ class BindingOut(BaseModel):
     community_id: str
     room_id: str
     room_label: str
-    relation: Literal["owner", "family", "tenant"]
-    status: Literal["pending", "verified", "rejected", "revoked"]
+    relation: Relation
+    status: BindingStatus
     reason: str | None
     name: str
     phone: str | None
@@ -188,14 +196,14 @@ class AccountOut(BaseModel):
 
 class StaffRole(BaseModel):
     community_id: str
-    role: Literal["manager", "crew"]
+    role: Role
     department: str | None
 
 
 class ResidentRole(BaseModel):
     community_id: str
     room_id: str
-    relation: Literal["owner", "family", "tenant"]
+    relation: Relation
 
 
 class Roles(BaseModel):
@@ -213,15 +221,12 @@ class MeOut(BaseModel):
 
 # ---------------------------------------------------------------- staff
 
-Department = Literal["repair", "cleaning", "security", "customer_service"]
-
-
 class StaffCreate(Strict):
     username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
     password: str | None = Field(default=None, min_length=8, max_length=128)
     name: PersonName
     phone: Phone
-    role: Literal["manager", "crew"]
+    role: Role
     department: Department | None = None
 
     @model_validator(mode="after")
@@ -237,7 +242,7 @@ class StaffOut(BaseModel):
     account_id: str
     name: str
     phone: str | None
-    role: Literal["manager", "crew"]
+    role: Role
     department: str | None
     created_at: datetime
 
@@ -280,16 +285,3 @@ class CleanupReport(BaseModel):
     stale_pending: list[CleanupItem]
     accounts_without_verified_binding: list[CleanupAccount]
     staff_left: list[CleanupStaff]
-
-
-def staff_out(staff: Any, phone: str | None) -> dict[str, Any]:
-    return {
-        "id": staff.id,
-        "community_id": staff.community_id,
-        "account_id": staff.account_id,
-        "name": staff.name,
-        "phone": phone,
-        "role": staff.role,
-        "department": staff.department,
-        "created_at": staff.created_at,
-    }

@@ -10,30 +10,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.events.backfill import SnapshotItem, Snapshots
 from services.common.events.backfill import SnapshotPage as EventsSnapshotPage
-from services.common.pagination import decode_cursor, encode_cursor
+from services.common.pagination import Keyset, keyset_page
 from services.identity.events import binding_verified_payload, room_payload, staff_payload
 from services.identity.models import Account, Binding, Building, Community, Room, Staff
 
 SnapshotPage = tuple[list[dict[str, Any]], str | None]
 
 
-def _paged(query: Select[Any], id_column: Any, cursor: str | None, limit: int) -> Select[Any]:
-    after = decode_cursor(cursor, 1)
-    if after:
-        query = query.where(id_column > str(after[0]))
-    return query.order_by(id_column).limit(limit + 1)
+def _by_id(id_column: Any) -> Keyset:
+    """Ascending ids: a row changing or appearing behind the cursor never shifts the pages."""
+    return Keyset((id_column,), ("str",), descending=False)
 
 
-def _page(items: list[tuple[str, dict[str, Any]]], limit: int) -> SnapshotPage:
-    if len(items) > limit:
-        items = items[:limit]
-        return [p for _, p in items], encode_cursor([items[-1][0]])
-    return [p for _, p in items], None
+def _first_id(row: Any) -> list[str]:
+    """The sort key of a joined row: the id of its first entity."""
+    return [row[0].id]
 
 
 async def communities(
@@ -43,8 +39,8 @@ async def communities(
     query = select(Community)
     if community_id:
         query = query.where(Community.id == community_id)
-    rows = (await session.scalars(_paged(query, Community.id, cursor, limit))).all()
-    return _page([(c.id, {"community_id": c.id, "name": c.name}) for c in rows], limit)
+    rows, next_cursor = await keyset_page(session, query, _by_id(Community.id), limit, cursor)
+    return [{"community_id": c.id, "name": c.name} for c in rows], next_cursor
 
 
 async def rooms(
@@ -54,8 +50,10 @@ async def rooms(
     query = select(Room, Building).join(Building, Building.id == Room.building_id)
     if community_id:
         query = query.where(Room.community_id == community_id)
-    rows = (await session.execute(_paged(query, Room.id, cursor, limit))).all()
-    return _page([(r.id, room_payload(r, b)) for r, b in rows], limit)
+    rows, next_cursor = await keyset_page(
+        session, query, _by_id(Room.id), limit, cursor, key=_first_id
+    )
+    return [room_payload(r, b) for r, b in rows], next_cursor
 
 
 async def verified_bindings(
@@ -71,8 +69,10 @@ async def verified_bindings(
     )
     if community_id:
         query = query.where(Binding.community_id == community_id)
-    rows = (await session.execute(_paged(query, Binding.id, cursor, limit))).all()
-    return _page([(b.id, binding_verified_payload(b, r, bd, oid)) for b, r, bd, oid in rows], limit)
+    rows, next_cursor = await keyset_page(
+        session, query, _by_id(Binding.id), limit, cursor, key=_first_id
+    )
+    return [binding_verified_payload(b, r, bd, oid) for b, r, bd, oid in rows], next_cursor
 
 
 async def staff(
@@ -82,8 +82,8 @@ async def staff(
     query = select(Staff).where(Staff.left_at.is_(None))
     if community_id:
         query = query.where(Staff.community_id == community_id)
-    rows = (await session.scalars(_paged(query, Staff.id, cursor, limit))).all()
-    return _page([(s.id, staff_payload(s)) for s in rows], limit)
+    rows, next_cursor = await keyset_page(session, query, _by_id(Staff.id), limit, cursor)
+    return [staff_payload(s) for s in rows], next_cursor
 
 
 # stream name -> (function, event type, payload field that is the event's ordering key)

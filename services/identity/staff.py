@@ -3,21 +3,36 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.common.auth import Principal
 from services.common.db import new_id, utcnow
-from services.common.errors import NotFound
+from services.common.pagination import Keyset, keyset_page
 from services.identity import events, rules
 from services.identity.accounts import hash_password, revoke_all_refresh_tokens
+from services.identity.errors import StaffNotFound
 from services.identity.models import Account, Staff
+from services.identity.rules import Department, Role
+from services.identity.schemas import StaffOut
+
+# Staff are listed in the order they joined.
+_OLDEST_FIRST = Keyset((Staff.created_at, Staff.id), ("datetime", "str"), descending=False)
 
 
-class StaffNotFound(NotFound):
-    code = "staff_not_found"
-    message = "员工不存在或已离职"
+def staff_view(staff: Staff, phone: str | None) -> StaffOut:
+    """A staff member as the API shows them, with `phone` as the viewer may see it."""
+    return StaffOut(
+        id=staff.id,
+        community_id=staff.community_id,
+        account_id=staff.account_id,
+        name=staff.name,
+        phone=phone,
+        role=staff.role,
+        department=staff.department,
+        created_at=staff.created_at,
+    )
 
 
 async def add_staff(
@@ -28,8 +43,8 @@ async def add_staff(
     password: str | None,
     name: str,
     phone: str,
-    role: str,
-    department: str | None,
+    role: Role,
+    department: Department | None,
 ) -> tuple[Staff, str | None]:
     """Creates the login when the username is new (with the given or a generated password,
     returned once); an existing login keeps its password. Re-adding updates the role."""
@@ -59,14 +74,25 @@ async def add_staff(
 
 
 async def list_staff(
-    session: AsyncSession, cid: str, after: tuple[datetime, str] | None, limit: int
-) -> list[Staff]:
+    session: AsyncSession, cid: str, viewer: Principal, cursor: str | None, limit: int
+) -> tuple[list[StaffOut], str | None]:
+    """One page of the community's current staff; phones shown to the community's managers
+    and to each person, masked otherwise."""
     query = select(Staff).where(Staff.community_id == cid, Staff.left_at.is_(None))
-    if after:
-        created, sid = after
-        query = query.where((Staff.created_at > created) | ((Staff.created_at == created) & (Staff.id > sid)))
-    query = query.order_by(Staff.created_at, Staff.id).limit(limit + 1)
-    return list((await session.scalars(query)).all())
+    rows, next_cursor = await keyset_page(session, query, _OLDEST_FIRST, limit, cursor)
+    views = [
+        staff_view(
+            s,
+            rules.phone_for_viewer(
+                s.phone,
+                owner_account_id=s.account_id,
+                viewer_account_id=viewer.account_id,
+                viewer_manages_community=viewer.is_manager_of(cid),
+            ),
+        )
+        for s in rows
+    ]
+    return views, next_cursor
 
 
 async def remove_staff(session: AsyncSession, cid: str, staff_id: str) -> Staff:

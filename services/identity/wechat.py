@@ -12,8 +12,13 @@ from typing import Any
 
 import httpx
 
-from services.common.errors import BadRequest, Forbidden, ServiceUnavailable
 from services.common.wechat_token import StableAccessToken
+from services.identity.errors import (
+    WeChatCodeInvalid,
+    WeChatPhoneCodeInvalid,
+    WeChatRiskyUser,
+    WeChatUnavailable,
+)
 
 log = logging.getLogger("identity.wechat")
 
@@ -21,26 +26,6 @@ log = logging.getLogger("identity.wechat")
 RETRYABLE_ERRCODES = frozenset({-1, 45011})
 INVALID_CODE_ERRCODES = frozenset({40029, 40163})
 EXPIRED_TOKEN_ERRCODES = frozenset({40001, 42001})
-
-
-class WeChatCodeInvalid(BadRequest):
-    code = "wechat_code_invalid"
-    message = "微信登录凭证无效或已使用，请重新登录"
-
-
-class WeChatPhoneCodeInvalid(BadRequest):
-    code = "wechat_phone_code_invalid"
-    message = "手机号授权码无效或已使用，请重新授权"
-
-
-class WeChatRiskyUser(Forbidden):
-    code = "wechat_risky_user"
-    message = "该微信账号存在风险，暂时无法登录"
-
-
-class WeChatUnavailable(ServiceUnavailable):
-    code = "wechat_unavailable"
-    message = "微信服务暂时不可用，请稍后再试"
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from services.common.events.models import OutboxEvent
 from tests.identity.wechat_fake import WeChatForTests, install
-from tests.support import admin_token, auth, client_for, running_app
+from tests.support import admin_token, auth, client_for, manager_token, running_app
 
 EN_HEADER = ["building", "unit", "room", "area", "state", "owner_name", "owner_phone", "owner_key"]
 ZH_HEADER = ["楼栋", "单元", "房号", "面积", "状态", "业主姓名", "手机号", "业主标识"]
@@ -84,3 +84,34 @@ async def outbox(app: Any, type_: str | None = None) -> list[OutboxEvent]:
         if type_:
             q = q.where(OutboxEvent.type == type_)
         return list((await s.scalars(q)).all())
+
+
+TWO_ROOMS = [
+    ["1", "", "101", "89.50", "delivered", "李明", "13812341234", ""],
+    ["1", "", "102", "95.00", "delivered", "王芳", "13812345678", ""],
+]
+
+
+async def setup_community(
+    c: httpx.AsyncClient, name: str = "阳光花园", rows: list[list[str]] = TWO_ROOMS
+) -> str:
+    """A community with its roster imported (two delivered rooms with one owner each)."""
+    cid = await new_community(c, name)
+    r = await upload(c, cid, roster(rows), manager_token(cid))
+    assert r.status_code == 200, r.text
+    return cid
+
+
+async def bind(
+    c: httpx.AsyncClient,
+    tok: str,
+    rid: str,
+    relation: str = "owner",
+    name: str = "李明",
+    phone: str = "13812341234",
+) -> httpx.Response:
+    return await c.post(
+        "/me/bindings",
+        json={"room_id": rid, "relation": relation, "name": name, "phone": phone},
+        headers=auth(tok),
+    )

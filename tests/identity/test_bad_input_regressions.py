@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from services.identity.models import Community, LoginFailure
 from tests.identity.factories import identity
-from tests.support import admin_token, auth
+from tests.support import admin_token, assert_error, auth
 
 
 def _is_nul_refusal(r) -> bool:
@@ -49,8 +49,7 @@ async def _communities(app) -> int:
 async def test_a_body_that_is_not_utf8_gets_a_clear_400_and_creates_nothing(database_urls):
     async with identity(database_urls) as (app, c, _fake):
         r = await _post_raw_community(c, b'{"name": "\xb0\xa2\xb9\xe2"}')  # GBK, not UTF-8
-        assert r.status_code == 400
-        assert r.json()["error"]["code"] == "body_unparsable"
+        assert_error(r, 400, "body_unparsable")
         assert "无法解析" in r.json()["error"]["message"]
         assert await _communities(app) == 0
 

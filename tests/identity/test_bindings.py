@@ -1,32 +1,21 @@
-"""Bindings: auto-verified on a roster match, pending, approved, rejected; invitations;
-GET /me, masking, account deletion, cross-community denials, the clean-up report."""
+"""Bindings (services/identity/bindings.py): auto-verified on a roster match, pending,
+approved, rejected; the review queue; invitations; GET /me and masking; unknown ids."""
 
 from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from services.identity import snapshots
-from services.identity.models import Account, Binding
-from tests.identity.factories import identity, login, new_community, outbox, room_id, roster, upload
-from tests.support import auth, crew_token, manager_token
-
-ROWS = [
-    ["1", "", "101", "89.50", "delivered", "李明", "13812341234", ""],
-    ["1", "", "102", "95.00", "delivered", "王芳", "13812345678", ""],
-]
-
-
-async def setup_community(c, name="阳光花园", rows=ROWS):
-    cid = await new_community(c, name)
-    r = await upload(c, cid, roster(rows), manager_token(cid))
-    assert r.status_code == 200, r.text
-    return cid
-
-
-async def bind(c, tok, rid, relation="owner", name="李明", phone="13812341234"):
-    return await c.post(
-        "/me/bindings", json={"room_id": rid, "relation": relation, "name": name, "phone": phone}, headers=auth(tok)
-    )
+from services.identity.models import Binding
+from tests.identity.factories import (
+    bind,
+    identity,
+    login,
+    new_community,
+    outbox,
+    room_id,
+    setup_community,
+)
+from tests.support import assert_error, auth, manager_token
 
 
 async def test_a_roster_match_is_verified_at_once(database_urls):
@@ -67,7 +56,7 @@ async def test_a_mismatch_waits_for_a_manager_who_approves(database_urls):
         assert ok.status_code == 200 and ok.json()["status"] == "verified"
         assert len(await outbox(app, "identity.binding.verified")) == 1
         twice = await c.post(f"/bindings/{r.json()['id']}/approve", headers=auth(manager_token(cid)))
-        assert twice.status_code == 409 and twice.json()["error"]["code"] == "binding_not_pending"
+        assert_error(twice, 409, "binding_not_pending")
 
 
 async def test_a_manager_rejects_with_a_reason_the_owner_sees(database_urls):
@@ -98,7 +87,7 @@ async def test_bad_binding_requests_are_4xx_and_change_nothing(database_urls):
         rid = await room_id(c, cid, "1栋101", tok)
         assert (await bind(c, tok, rid)).status_code == 201
         twice = await bind(c, tok, rid)
-        assert twice.status_code == 409 and twice.json()["error"]["code"] == "already_bound"
+        assert_error(twice, 409, "already_bound")
         unknown = await bind(c, tok, "00000000-0000-0000-0000-000000000000")
         assert unknown.status_code == 404 and unknown.json()["error"]["message"] == "房间不存在"
         for body in (
@@ -108,7 +97,7 @@ async def test_bad_binding_requests_are_4xx_and_change_nothing(database_urls):
             {"room_id": rid, "relation": "owner", "name": " ", "phone": "13812341234"},
         ):
             r = await c.post("/me/bindings", json=body, headers=auth(tok))
-            assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error", body
+            assert_error(r, 422, "validation_error")
         async with app.state.sessionmaker() as s:
             assert await s.scalar(select(func.count()).select_from(Binding)) == 1
 
@@ -139,7 +128,7 @@ async def test_an_owner_invites_family_who_fall_with_the_owner(database_urls):
             json={"invite_code": code, "name": "路人", "phone": "13911113333"},
             headers=auth(stranger["access_token"]),
         )
-        assert reused.status_code == 400 and reused.json()["error"]["code"] == "invitation_invalid"
+        assert_error(reused, 400, "invitation_invalid")
 
         # The owner sees the household with the family member's phone masked; she sees her own.
         owner_view = (await c.get("/me", headers=auth(owner["access_token"]))).json()
@@ -178,126 +167,6 @@ async def test_one_account_holds_rooms_in_several_communities(database_urls):
             assert r.json()["status"] == "verified"
         profile = (await c.get("/me", headers=auth(me["access_token"]))).json()
         assert {r["community_id"] for r in profile["roles"]["residents"]} == {a, b}
-
-
-async def test_a_manager_of_one_community_can_do_nothing_in_another(database_urls):
-    async with identity(database_urls) as (app, c, fake):
-        a = await setup_community(c, "A")
-        b = await setup_community(c, "B")
-        me = await login(c, fake, "o-5")
-        pending = await bind(c, me["access_token"], await room_id(c, b, "1栋101", me["access_token"]), phone="13900000000")
-        mgr_a = auth(manager_token(a))
-        for method, path, body in [
-            ("get", f"/communities/{b}", None),
-            ("get", f"/communities/{b}/bindings?status=pending", None),
-            ("post", f"/bindings/{pending.json()['id']}/approve", None),
-            ("post", f"/bindings/{pending.json()['id']}/reject", {"reason": "x"}),
-            ("get", f"/communities/{b}/staff", None),
-            ("post", f"/communities/{b}/staff", {"username": "evil", "name": "坏人", "phone": "13600000009", "role": "manager"}),
-            ("get", f"/communities/{b}/cleanup-report", None),
-        ]:
-            r = await c.request(method, path, json=body, headers=mgr_a)
-            assert r.status_code == 404, (path, r.text)
-        # Crews do not review either, even in their own community.
-        r = await c.post(f"/bindings/{pending.json()['id']}/approve", headers=auth(crew_token(b)))
-        assert r.status_code == 404
-        async with app.state.sessionmaker() as s:
-            assert (await s.get(Binding, pending.json()["id"])).status == "pending"
-
-
-async def test_crew_see_masked_phones_and_managers_the_numbers(database_urls):
-    async with identity(database_urls) as (app, c, _fake):
-        cid = await new_community(c)
-        await c.post(
-            f"/communities/{cid}/staff",
-            json={"username": "li.repair", "name": "李师傅", "phone": "13600000002", "role": "crew", "department": "repair"},
-            headers=auth(manager_token(cid)),
-        )
-        as_crew = (await c.get(f"/communities/{cid}/staff", headers=auth(crew_token(cid)))).json()
-        as_manager = (await c.get(f"/communities/{cid}/staff", headers=auth(manager_token(cid)))).json()
-        assert as_crew["items"][0]["phone"] == "136****0002"
-        assert as_manager["items"][0]["phone"] == "13600000002"
-        (event,) = await outbox(app, "identity.staff.upserted")
-        assert event.payload["department"] == "repair" and event.ordering_key == event.payload["account_id"]
-
-
-async def test_deleting_my_account_revokes_bindings_and_erases_my_data(database_urls):
-    async with identity(database_urls) as (app, c, fake):
-        a = await setup_community(c, "A")
-        b = await setup_community(c, "B")
-        me = await login(c, fake, "o-leaving")
-        tok = me["access_token"]
-        await bind(c, tok, await room_id(c, a, "1栋101", tok))
-        await bind(c, tok, await room_id(c, b, "1栋102", tok), name="王芳", phone="13812345678")
-        assert (await c.delete("/me", headers=auth(tok))).status_code == 204
-        assert len(await outbox(app, "identity.binding.revoked")) == 2
-        deleted = await outbox(app, "identity.account.deleted")
-        assert {e.payload["community_id"] for e in deleted} == {a, b}
-        assert all(e.payload["account_id"] == me["account"]["id"] for e in deleted)
-        assert (await c.get("/me", headers=auth(tok))).status_code == 404
-        assert (await c.post("/auth/refresh", json={"refresh_token": me["refresh_token"]})).status_code == 401
-        async with app.state.sessionmaker() as s:
-            account = await s.get(Account, me["account"]["id"])
-            assert (account.openid, account.name, account.phone) == (None, None, None)
-            rows = (await s.scalars(select(Binding).where(Binding.account_id == account.id))).all()
-            assert all(r.phone is None and r.name == "" and r.status == "revoked" for r in rows)
-        # Logging in again with WeChat starts a fresh account.
-        again = await login(c, fake, "o-leaving")
-        assert again["account"]["id"] != me["account"]["id"]
-
-
-async def test_cleanup_report_lists_what_to_tidy(database_urls):
-    async with identity(database_urls, pending_stale_days=0) as (app, c, fake):
-        cid = await setup_community(c)
-        mgr = auth(manager_token(cid))
-        odd = await login(c, fake, "o-odd")
-        r = await bind(c, odd["access_token"], await room_id(c, cid, "1栋101", odd["access_token"]), phone="13900000000")
-        await c.post(f"/bindings/{r.json()['id']}/approve", headers=mgr)  # approved though not on the roster
-        waiting = await login(c, fake, "o-waiting")
-        p = await bind(c, waiting["access_token"], await room_id(c, cid, "1栋102", waiting["access_token"]), phone="13900000001")
-        crew = await c.post(
-            f"/communities/{cid}/staff",
-            json={"username": "gone.crew", "name": "离职者", "phone": "13600000003", "role": "crew", "department": "cleaning"},
-            headers=mgr,
-        )
-        await c.delete(f"/communities/{cid}/staff/{crew.json()['id']}", headers=mgr)
-        report = await c.get(f"/communities/{cid}/cleanup-report", headers=mgr)
-        assert report.status_code == 200
-        body = report.json()
-        assert [i["binding_id"] for i in body["unmatched_bindings"]] == [r.json()["id"]]
-        assert [i["binding_id"] for i in body["stale_pending"]] == [p.json()["id"]]
-        assert [a["account_id"] for a in body["accounts_without_verified_binding"]] == [waiting["account"]["id"]]
-        assert [s["staff_id"] for s in body["staff_left"]] == [crew.json()["id"]]
-        (removed,) = await outbox(app, "identity.staff.removed")
-        assert removed.payload == {"community_id": cid, "account_id": crew.json()["account_id"], "staff_id": crew.json()["id"]}
-
-
-async def test_snapshots_page_through_the_same_payloads_as_the_events(database_urls):
-    async with identity(database_urls) as (app, c, fake):
-        cid = await setup_community(c)
-        me = await login(c, fake, "o-snap")
-        await bind(c, me["access_token"], await room_id(c, cid, "1栋101", me["access_token"]))
-        await c.post(
-            f"/communities/{cid}/staff",
-            json={"username": "m1", "password": "password-1", "name": "经理", "phone": "13600000004", "role": "manager"},
-            headers=auth(manager_token(cid)),
-        )
-        async with app.state.sessionmaker() as s:
-            page1, cursor = await snapshots.rooms(s, None, 1, community_id=cid)
-            page2, end = await snapshots.rooms(s, cursor, 1, community_id=cid)
-            assert end is None or (await snapshots.rooms(s, end, 1, community_id=cid))[0] == []
-            rooms = page1 + page2
-            bound, _ = await snapshots.verified_bindings(s, community_id=cid)
-            staff, _ = await snapshots.staff(s)
-            communities, _ = await snapshots.communities(s)
-        by_id = {e.payload["room_id"]: e.payload for e in await outbox(app, "identity.room.upserted")}
-        assert sorted(rooms, key=lambda p: p["room_id"]) == sorted(by_id.values(), key=lambda p: p["room_id"])
-        assert bound == [e.payload for e in await outbox(app, "identity.binding.verified")]
-        assert staff == [e.payload for e in await outbox(app, "identity.staff.upserted")]
-        assert communities == [e.payload for e in await outbox(app, "identity.community.created")]
-        for name, (_fn, event_type, key_field) in snapshots.STREAMS.items():
-            for event in await outbox(app, event_type):
-                assert event.ordering_key == event.payload[key_field], name
 
 
 async def test_the_review_queue_pages_with_a_cursor(database_urls):
@@ -343,7 +212,7 @@ async def test_unknown_and_foreign_ids_are_404_and_change_nothing(database_urls)
         )
         # B's staff id through A's path, by A's manager: not found, and still on B's list.
         r = await c.delete(f"/communities/{a}/staff/{crew_b.json()['id']}", headers=auth(manager_token(a)))
-        assert r.status_code == 404 and r.json()["error"]["code"] == "staff_not_found"
+        assert_error(r, 404, "staff_not_found")
         listing = await c.get(f"/communities/{b}/staff", headers=auth(manager_token(b)))
         assert len(listing.json()["items"]) == 1
 
@@ -361,3 +230,11 @@ async def test_unknown_and_foreign_ids_are_404_and_change_nothing(database_urls)
         assert r.status_code == 404
         profile = (await c.get("/me", headers=auth(owner["access_token"]))).json()
         assert profile["bindings"][0]["status"] == "verified"
+
+
+async def test_a_malformed_cursor_is_400(database_urls):
+    async with identity(database_urls) as (_app, c, _):
+        cid = await new_community(c)
+        for cursor in ("%%%", "WyJub3QtYS1kYXRlIiwieCJd"):  # the second: ["not-a-date","x"]
+            r = await c.get(f"/communities/{cid}/bindings?cursor={cursor}", headers=auth(manager_token(cid)))
+            assert_error(r, 400, "invalid_cursor")

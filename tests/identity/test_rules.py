@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 from services.identity import rules
+from services.identity.errors import RosterFileError
 from tests.identity.factories import EN_HEADER, ZH_HEADER, roster
 
 
@@ -92,14 +93,14 @@ def test_line_numbers_count_blank_lines_and_the_header():
     ],
 )
 def test_files_that_are_not_a_roster_are_refused_as_a_whole(data, code):
-    with pytest.raises(rules.RosterFileError) as info:
+    with pytest.raises(RosterFileError) as info:
         parse(data)
     assert info.value.code == code
     assert info.value.message  # Chinese, shown as is
 
 
 def test_missing_columns_are_named_in_chinese():
-    with pytest.raises(rules.RosterFileError) as info:
+    with pytest.raises(RosterFileError) as info:
         parse(b"building,room,area\r\n")
     assert "状态" in info.value.message and "手机号" in info.value.message
 
@@ -147,3 +148,21 @@ def test_roster_match_needs_both_name_and_phone():
 def test_derived_owner_keys_do_not_reveal_the_phone():
     key = rules.derived_owner_key("李明", "13812341234")
     assert "1381234" not in key and key == rules.derived_owner_key(" 李明", "138 1234 1234")
+
+
+def test_places_sort_the_way_people_count():
+    names = ["10栋", "2栋", "1栋", "商业楼", "2栋"]
+    assert sorted(names, key=rules.natural_key) == ["1栋", "2栋", "2栋", "10栋", "商业楼"]
+    assert sorted(["1001", "101", "99"], key=rules.natural_key) == ["99", "101", "1001"]
+
+
+@pytest.mark.parametrize(
+    "verified, name, shown",
+    [
+        (["1栋101李明", "2栋202李明"], "李明", "1栋101李明"),
+        ([], "李明", "李明"),
+        ([], None, "微信用户"),
+    ],
+)
+def test_an_account_is_named_by_its_first_verified_room(verified, name, shown):
+    assert rules.account_display_name(verified, name) == shown

@@ -5,12 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from services.identity.wechat import (
-    WeChatClient,
-    WeChatCodeInvalid,
-    WeChatRiskyUser,
-    WeChatUnavailable,
-)
+from services.identity.errors import WeChatCodeInvalid, WeChatRiskyUser, WeChatUnavailable
+from services.identity.wechat import WeChatClient
 
 
 def client(answers: list[httpx.Response | Exception], sleeps: list[float]) -> WeChatClient:

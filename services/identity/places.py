@@ -3,29 +3,25 @@ Load, apply rules, write, add outbox events. Flush, never commit."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from types import SimpleNamespace
-from typing import Any
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, TypedDict, cast
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.db import new_id, utcnow
-from services.common.errors import NotFound, UnprocessableEntity
+from services.common.pagination import Keyset, keyset_page
 from services.identity import events, rules
 from services.identity.bindings import revoke_binding
+from services.identity.errors import CommunityNotFound, RosterInvalid
 from services.identity.models import Binding, Building, Community, Room
 
-
-class CommunityNotFound(NotFound):
-    code = "community_not_found"
-    message = "小区不存在"
-
-
-class RosterInvalid(UnprocessableEntity):
-    code = "roster_invalid"
-    message = "花名册有错误，未导入任何数据"
+_ROOMS = cast(Table, Room.__table__)
+_BUILDINGS = cast(Table, Building.__table__)
+# Communities to choose from are listed by id: stable while new ones are created.
+_BY_ID = Keyset((Community.id,), ("str",), descending=False)
 
 
 async def create_community(session: AsyncSession, name: str) -> Community:
@@ -44,23 +40,40 @@ async def get_community(session: AsyncSession, cid: str) -> Community:
     return community
 
 
-async def list_communities(session: AsyncSession, after: str | None, limit: int) -> list[Community]:
-    query = select(Community).order_by(Community.id).limit(limit + 1)
-    if after:
-        query = query.where(Community.id > after)
-    return list((await session.scalars(query)).all())
+async def list_communities(
+    session: AsyncSession, cursor: str | None, limit: int
+) -> tuple[list[Community], str | None]:
+    """One page of every community (names only are shown), in id order."""
+    return await keyset_page(session, select(Community), _BY_ID, limit, cursor)
 
 
 # ---------------------------------------------------------------- the room picker
 
-_NATURAL_RE = re.compile(r"(\d+)")
+class RoomView(TypedDict):
+    id: str
+    room_no: str
+    label: str
+    area: str
+    state: str
 
 
-def _natural(text: str) -> tuple[Any, ...]:
-    return tuple(int(p) if p.isdigit() else p for p in _NATURAL_RE.split(text))
+class UnitView(TypedDict):
+    unit: str | None
+    rooms: list[RoomView]
 
 
-async def building_tree(session: AsyncSession, cid: str) -> list[dict[str, Any]]:
+class BuildingView(TypedDict):
+    id: str
+    name: str
+    units: list[UnitView]
+
+
+class RoomPicker(TypedDict):
+    community_id: str
+    buildings: list[BuildingView]
+
+
+async def building_tree(session: AsyncSession, cid: str) -> RoomPicker:
     """Buildings → units → rooms in one answer, sorted as people count (2栋 before 10栋)."""
     await get_community(session, cid)
     buildings = (
@@ -76,10 +89,10 @@ async def building_tree(session: AsyncSession, cid: str) -> list[dict[str, Any]]
     by_building: dict[str, dict[str, list[Any]]] = {b.id: {} for b in buildings}
     for r in rooms:
         by_building.setdefault(r.building_id, {}).setdefault(r.unit, []).append(r)
-    tree = []
-    for b in sorted(buildings, key=lambda b: _natural(b.name)):
-        units = []
-        for unit, unit_rooms in sorted(by_building[b.id].items(), key=lambda kv: _natural(kv[0])):
+    tree: list[BuildingView] = []
+    for b in sorted(buildings, key=lambda b: rules.natural_key(b.name)):
+        units: list[UnitView] = []
+        for unit, unit_rooms in sorted(by_building[b.id].items(), key=lambda kv: rules.natural_key(kv[0])):
             units.append(
                 {
                     "unit": unit or None,
@@ -91,15 +104,33 @@ async def building_tree(session: AsyncSession, cid: str) -> list[dict[str, Any]]
                             "area": f"{r.area:.2f}",
                             "state": r.state,
                         }
-                        for r in sorted(unit_rooms, key=lambda r: _natural(r.room_no))
+                        for r in sorted(unit_rooms, key=lambda r: rules.natural_key(r.room_no))
                     ],
                 }
             )
         tree.append({"id": b.id, "name": b.name, "units": units})
-    return tree
+    return {"community_id": cid, "buildings": tree}
 
 
 # ---------------------------------------------------------------- roster import
+
+
+@dataclass(slots=True)
+class RoomRow:
+    """A room as the import wrote it: a plain row (not frozen: thousands are made per import,
+    and the ORM would cost more than the SQL)."""
+
+    id: str
+    community_id: str
+    building_id: str
+    unit: str
+    room_no: str
+    area: Decimal
+    state: str
+    owner_key: str | None
+    owners: list[dict[str, Any]]
+    created_at: datetime
+    updated_at: datetime
 
 
 @dataclass
@@ -114,18 +145,9 @@ class ImportResult:
 async def import_roster(session: AsyncSession, cid: str, data: bytes) -> ImportResult:
     """All or nothing: a file with any bad line raises and writes nothing. Set-based: a fixed
     handful of statements whatever the size of the file (no per-row round trips)."""
-    try:
-        text = rules.decode_roster(data)
-        parsed = rules.parse_roster(text)
-    except rules.RosterFileError as exc:
-        raise RosterInvalid(
-            exc.message, code=exc.code, details={"errors": [{"line": exc.line, "reason": exc.message}]}
-        ) from exc
+    parsed = rules.parse_roster(rules.decode_roster(data))
     if parsed.errors:
-        raise RosterInvalid(
-            f"花名册有 {len(parsed.errors)} 行错误，未导入任何数据",
-            details={"errors": parsed.errors},
-        )
+        raise RosterInvalid(parsed.errors)
 
     # Serialises concurrent imports of one community (PostgreSQL; SQLite's BEGIN IMMEDIATE
     # already does).
@@ -138,7 +160,7 @@ async def import_roster(session: AsyncSession, cid: str, data: bytes) -> ImportR
     now = utcnow()
     buildings = await _ensure_buildings(session, cid, {r.building for r in parsed.rooms}, now)
 
-    rt = Room.__table__
+    rt = _ROOMS
     existing = {
         (row.building_id, row.unit, row.room_no): row
         for row in (await session.execute(select(rt).where(rt.c.community_id == cid))).all()
@@ -160,14 +182,14 @@ async def import_roster(session: AsyncSession, cid: str, data: bytes) -> ImportR
         }
         if old is None:
             row = {
-                    "id": new_id(),
-                    "community_id": cid,
-                    "building_id": building.id,
-                    "unit": room.unit,
-                    "room_no": room.room_no,
-                    "created_at": now,
-                    **values,
-                }
+                "id": new_id(),
+                "community_id": cid,
+                "building_id": building.id,
+                "unit": room.unit,
+                "room_no": room.room_no,
+                "created_at": now,
+                **values,
+            }
             created.append(row)
             changed_rows.append(row)
         elif (old.area, old.state, old.owner_key, old.owners) != (
@@ -195,7 +217,7 @@ async def import_roster(session: AsyncSession, cid: str, data: bytes) -> ImportR
         )
     by_id = {b.id: b for b in buildings.values()}
     await events.rooms_upserted(
-        session, [(SimpleNamespace(**row), by_id[row["building_id"]]) for row in changed_rows]
+        session, [(RoomRow(**row), by_id[row["building_id"]]) for row in changed_rows]
     )
 
     revoked, verified = await _reconcile_owner_bindings(session, owners_changed, by_id)
@@ -210,18 +232,18 @@ async def import_roster(session: AsyncSession, cid: str, data: bytes) -> ImportR
 
 
 async def _ensure_buildings(
-    session: AsyncSession, cid: str, names: set[str], now: Any
+    session: AsyncSession, cid: str, names: set[str], now: datetime
 ) -> dict[str, Building]:
     known = {
         b.name: b
         for b in (await session.scalars(select(Building).where(Building.community_id == cid))).all()
     }
-    missing = [
+    missing: list[dict[str, Any]] = [
         {"id": new_id(), "community_id": cid, "name": name, "created_at": now}
         for name in sorted(names - known.keys())
     ]
     if missing:
-        await session.execute(insert(Building.__table__), missing)
+        await session.execute(insert(_BUILDINGS), missing)
         for row in missing:
             known[row["name"]] = Building(**row)
     return known
@@ -235,7 +257,7 @@ async def _reconcile_owner_bindings(
     verified, as they would have been had the roster said so when they were made."""
     if not changed:
         return 0, 0
-    rooms_by_id = {row["id"]: SimpleNamespace(**row) for row in changed}
+    rooms_by_id = {row["id"]: RoomRow(**row) for row in changed}
     revoked = verified = 0
     room_ids = list(rooms_by_id)
     for start in range(0, len(room_ids), 500):

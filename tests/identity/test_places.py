@@ -16,7 +16,7 @@ from tests.identity.factories import (
     roster,
     upload,
 )
-from tests.support import admin_token, auth, crew_token, manager_token, token
+from tests.support import admin_token, assert_error, auth, crew_token, manager_token, token
 
 
 async def count_rooms(app) -> int:
@@ -113,13 +113,13 @@ async def test_files_that_are_not_rosters_are_4xx_and_change_nothing(database_ur
         ]
         for data, status, code in cases:
             r = await upload(c, cid, data, tok)
-            assert (r.status_code, r.json()["error"]["code"]) == (status, code), r.text
+            assert_error(r, status, code)
             assert r.json()["error"]["details"]["errors"][0]["reason"]
         huge = b"x" * (11 * 1024 * 1024)
         r = await upload(c, cid, huge, tok)
-        assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large"
+        assert_error(r, 413, "payload_too_large")
         r = await c.post(f"/communities/{cid}/roster", headers=auth(tok))
-        assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error"
+        assert_error(r, 422, "validation_error")
         assert await count_rooms(app) == 0
 
 
@@ -129,7 +129,7 @@ async def test_only_managers_of_that_community_import(database_urls):
         data = roster(grid(1, 1, 1, 1))
         for tok in (manager_token(a), crew_token(b), token()):
             r = await upload(c, b, data, tok)
-            assert r.status_code == 404 and r.json()["error"]["code"] == "community_not_found"
+            assert_error(r, 404, "community_not_found")
         assert (await upload(c, "no-such-community", data, admin_token())).status_code == 404
         assert await count_rooms(app) == 0
 
