@@ -374,8 +374,6 @@ class Gateway:
 def create_app(settings: GatewaySettings | None = None) -> Gateway:
     settings = settings or GatewaySettings()
     configure_logging("gateway", settings.log_level)
-    # httpx logs every call at INFO (readiness probes, JWKS): noise in the gateway's log.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     access = logging.getLogger("access")
     for old in [f for f in access.filters if isinstance(f, _FailuresOnly)]:
         access.removeFilter(old)

@@ -3,6 +3,7 @@ Load, apply rules, write, add outbox events. Flush, never commit."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -145,7 +146,8 @@ class ImportResult:
 async def import_roster(session: AsyncSession, cid: str, data: bytes) -> ImportResult:
     """All or nothing: a file with any bad line raises and writes nothing. Set-based: a fixed
     handful of statements whatever the size of the file (no per-row round trips)."""
-    parsed = rules.parse_roster(rules.decode_roster(data))
+    # Off the event loop: a large or hostile file must not stall other requests.
+    parsed = await asyncio.to_thread(rules.read_roster, data)
     if parsed.errors:
         raise RosterInvalid(parsed.errors)
 

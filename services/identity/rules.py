@@ -237,8 +237,20 @@ def _looks_binary(text: str) -> bool:
 
 def _header_key(raw: str) -> str:
     key = raw.strip().lower().replace(" ", "")
-    key = re.sub(r"[（(].*?[）)]$", "", key)  # "面积(m²)", "面积（平方米）"
+    # A trailing note in brackets goes: "面积(m²)", "面积（平方米）", "手机号(必填)". Plain string
+    # scans, no regex: a header cell is anyone's input and must cost linear time (the lazy
+    # pattern this replaces was quadratic on a cell of opening brackets).
+    if key.endswith((")", "）")):
+        opened = [i for i in (key.find("("), key.find("（")) if i >= 0]
+        if opened:
+            key = key[: min(opened)]
     return _HEADER_ALIASES.get(key, "")
+
+
+def read_roster(data: bytes) -> RosterParse:
+    """Decodes and parses an uploaded roster: the CPU-bound part of an import, in one call so
+    it can run in a worker thread, off the event loop."""
+    return parse_roster(decode_roster(data))
 
 
 def parse_roster(text: str) -> RosterParse:
