@@ -8,7 +8,7 @@ import hashlib
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -23,7 +23,7 @@ from services.common.errors import Forbidden, TooManyRequests, Unauthorized
 from services.common.tokens import AccessClaims, SigningKey, issue_access_token
 from services.identity import events, rules
 from services.identity.bindings import ACTIVE, binding_views, live_account, revoke_binding
-from services.identity.models import Account, Binding, LoginFailure, RefreshToken, Staff
+from services.identity.models import Account, Binding, LoginFailure, RefreshToken, RoleChange, Staff
 from services.identity.settings import Settings
 from services.identity.wechat import WeChatClient
 
@@ -110,6 +110,7 @@ async def issue_pair(
         name=account.name,
         # Services pass it to WeChat's content check (msgSecCheck v2 needs the user's openid).
         openid=account.openid,
+        roles_version=account.roles_version,
     )
     access = issue_access_token(
         key,
@@ -181,7 +182,44 @@ async def refresh(session: AsyncSession, settings: Settings, key: SigningKey, ra
     account = await session.get(Account, token.account_id)
     if account is None or account.deleted_at is not None:
         raise InvalidRefreshToken()
+    if await _staff_login_without_roles(session, account):
+        # A username-only login whose last staff role ended: nothing left to log in to.
+        raise InvalidRefreshToken()
     return RefreshOutcome(await issue_pair(session, settings, key, account, token.family_id))
+
+
+async def _staff_login_without_roles(session: AsyncSession, account: Account) -> bool:
+    if account.openid is not None or account.platform_admin:
+        return False
+    return not await staff_roles(session, account.id)
+
+
+async def bump_roles_version(session: AsyncSession, account_id: str) -> None:
+    """A staff role of the account ended or shrank: every access token issued before now is
+    refused within seconds everywhere (services/common/role_changes.py); a refresh issues
+    the current roles, so the person stays logged in to their other communities."""
+    version = await session.scalar(
+        update(Account)
+        .where(Account.id == account_id)
+        .values(roles_version=Account.roles_version + 1)
+        .returning(Account.roles_version)
+    )
+    if version is not None:
+        session.add(RoleChange(account_id=account_id, roles_version=version, changed_at=utcnow()))
+        await session.flush()
+
+
+async def recent_role_changes(
+    session: AsyncSession, after: int, since: datetime, limit: int
+) -> list[RoleChange]:
+    """Changes after sequence number `after` and not older than `since`, oldest first."""
+    rows = await session.scalars(
+        select(RoleChange)
+        .where(RoleChange.seq > after, RoleChange.changed_at >= since)
+        .order_by(RoleChange.seq)
+        .limit(limit)
+    )
+    return list(rows.all())
 
 
 async def revoke_family(session: AsyncSession, family_id: str) -> None:
@@ -342,6 +380,7 @@ async def delete_account(session: AsyncSession, account_id: str) -> None:
         staff.name = ""
         staff.phone = None
     await revoke_all_refresh_tokens(session, account_id)
+    await bump_roles_version(session, account_id)  # its live access tokens stop too
     account.openid = None
     account.unionid = None
     account.username = None

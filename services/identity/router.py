@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Query, Request, Response, UploadFile
 
 from services.common.auth import CurrentPrincipal, PlatformAdmin
-from services.common.db import SessionDep
+from services.common.db import SessionDep, utcnow
 from services.common.pagination import CursorParam, LimitParam, Page, decode_cursor, page_of
 from services.common.tokens import jwks_document
 from services.identity import accounts, bindings, cleanup, rules, service, staff
@@ -66,6 +67,25 @@ def _pair_out(pair: accounts.TokenPair) -> TokenPairOut:
 @internal.get("/.well-known/jwks.json")
 async def jwks(request: Request) -> dict[str, Any]:
     return jwks_document(request.app.state.signing_keys)
+
+
+@internal.get("/internal/role-changes")
+async def role_changes(
+    session: SessionDep,
+    settings: SettingsDep,
+    after: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 1000,
+) -> dict[str, Any]:
+    """Recent bumps of accounts' roles versions, for every token verifier (role_changes.py).
+    Internal: the gateway never routes /internal."""
+    since = utcnow() - timedelta(seconds=settings.access_token_ttl_seconds + 60)
+    rows = await accounts.recent_role_changes(session, after, since, limit)
+    return {
+        "items": [
+            {"seq": r.seq, "account_id": r.account_id, "roles_version": r.roles_version}
+            for r in rows
+        ]
+    }
 
 
 # ---------------------------------------------------------------- auth
@@ -227,7 +247,9 @@ async def reject(binding_id: str, body: RejectIn, session: SessionDep, principal
 
 
 @router.post("/communities/{cid}/staff", status_code=201, response_model=StaffCreated, tags=["communities"])
-async def add_staff(cid: ManagedCommunity, body: StaffCreate, session: SessionDep) -> dict[str, Any]:
+async def add_staff(
+    cid: ManagedCommunity, body: StaffCreate, session: SessionDep, principal: CurrentPrincipal
+) -> dict[str, Any]:
     member, initial_password = await staff.add_staff(
         session,
         cid,
@@ -237,6 +259,7 @@ async def add_staff(cid: ManagedCommunity, body: StaffCreate, session: SessionDe
         phone=body.phone,
         role=body.role,
         department=body.department,
+        by_platform_admin=principal.platform_admin,
     )
     return {**staff_out(member, member.phone), "initial_password": initial_password}
 
