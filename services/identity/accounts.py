@@ -22,7 +22,13 @@ from services.common.db import new_id, utcnow
 from services.common.errors import Forbidden, TooManyRequests, Unauthorized
 from services.common.tokens import AccessClaims, SigningKey, issue_access_token
 from services.identity import events, rules
-from services.identity.bindings import ACTIVE, binding_views, live_account, revoke_binding
+from services.identity.bindings import (
+    ACTIVE,
+    binding_views,
+    live_account,
+    revoke_binding,
+    verify_pending_by_phone,
+)
 from services.identity.models import Account, Binding, LoginFailure, RefreshToken, RoleChange, Staff
 from services.identity.settings import Settings
 from services.identity.wechat import WeChatClient
@@ -299,9 +305,12 @@ async def ensure_platform_admin(
 
 
 async def set_phone(session: AsyncSession, account_id: str, wechat: WeChatClient, code: str) -> Account:
+    """The phone WeChat verified (getPhoneNumber); pending owner claims it matches on the
+    roster are verified now."""
     account = await live_account(session, account_id)
     account.phone = rules.normalize_phone(await wechat.phone_number(code))
     await session.flush()
+    await verify_pending_by_phone(session, account)
     return account
 
 

@@ -148,9 +148,13 @@ async def set_phone(
 
 
 @router.post("/me/bindings", status_code=201, response_model=BindingOut, tags=["me"])
-async def request_binding(body: BindingCreate, session: SessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
+async def request_binding(
+    body: BindingCreate, session: SessionDep, principal: CurrentPrincipal, settings: SettingsDep
+) -> dict[str, Any]:
+    """Verified at once only when the account's WeChat-verified phone (POST /me/phone) and the
+    name match a roster owner of the room; otherwise pending."""
     binding = await bindings.request_binding(
-        session, principal.account_id, body.room_id, body.relation, body.name, body.phone
+        session, settings, principal.account_id, body.room_id, body.relation, body.name, body.phone
     )
     return (await bindings.binding_views(session, [binding], principal))[0]
 
@@ -177,6 +181,26 @@ async def invite(
 ) -> InvitationOut:
     code, expires_at = await bindings.create_invitation(session, principal.account_id, binding_id, body.relation)
     return InvitationOut(invite_code=code, expires_at=expires_at)
+
+
+@router.get("/me/bindings/{binding_id}/members", response_model=list[BindingOut], tags=["me"])
+async def household_members(
+    binding_id: str, session: SessionDep, principal: CurrentPrincipal
+) -> list[dict[str, Any]]:
+    """The family members and tenants of the room of the caller's verified owner binding."""
+    members = await bindings.household_members(session, principal.account_id, binding_id)
+    return await bindings.binding_views(session, members, principal)
+
+
+@router.delete(
+    "/me/bindings/{binding_id}/members/{member_id}", response_model=BindingOut, tags=["me"]
+)
+async def remove_member(
+    binding_id: str, member_id: str, session: SessionDep, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    """A verified owner removes a family member or tenant of their room."""
+    member = await bindings.remove_member(session, principal.account_id, binding_id, member_id)
+    return (await bindings.binding_views(session, [member], principal))[0]
 
 
 # ---------------------------------------------------------------- communities and places
@@ -243,6 +267,15 @@ async def approve(binding_id: str, session: SessionDep, principal: CurrentPrinci
 @router.post("/bindings/{binding_id}/reject", response_model=BindingOut, tags=["communities"])
 async def reject(binding_id: str, body: RejectIn, session: SessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
     binding = await bindings.reject(session, principal, binding_id, body.reason)
+    return (await bindings.binding_views(session, [binding], principal))[0]
+
+
+@router.post("/bindings/{binding_id}/revoke", response_model=BindingOut, tags=["communities"])
+async def revoke(
+    binding_id: str, body: RejectIn, session: SessionDep, principal: CurrentPrincipal
+) -> dict[str, Any]:
+    """A manager of the community undoes a verified binding, with a reason."""
+    binding = await bindings.revoke_by_manager(session, principal, binding_id, body.reason)
     return (await bindings.binding_views(session, [binding], principal))[0]
 
 

@@ -379,6 +379,28 @@ def _merge_room(
 # ---------------------------------------------------------------- bindings
 
 
+def owner_claim_verifies(
+    relation: str, owners: list[dict[str, Any]], name: str, verified_phone: str | None
+) -> bool:
+    """An owner binding is verified at once only by the account's WeChat-verified phone (and
+    the name) on the room's roster; a typed phone never verifies, so typed guesses learn
+    nothing from the answer."""
+    return relation == "owner" and verified_phone is not None and matches_roster(
+        owners, name, verified_phone
+    )
+
+
+def binding_request_refusal(
+    requests_today: int, pending_on_room: int, per_day: int, pending_per_room: int
+) -> str | None:
+    """Why a new binding request is refused ("account_daily" or "room_pending"), or None."""
+    if requests_today >= per_day:
+        return "account_daily"
+    if pending_on_room >= pending_per_room:
+        return "room_pending"
+    return None
+
+
 def matches_roster(owners: list[dict[str, Any]], name: str, phone: str) -> bool:
     """A binding claim matches when the room's roster lists this exact name and phone."""
     n, p = normalize_name(name), normalize_phone(phone)

@@ -38,3 +38,7 @@ class Settings(WeChatAppSettings, ServiceSettings):
 
     # Clean-up report: pending binding requests older than this are listed.
     pending_stale_days: int = 7
+    # Binding requests: per account per rolling day, and pending at once per room (429 past
+    # either). Each request costs a manager's review, and together they bound a guesser.
+    binding_requests_per_day: int = 10
+    binding_pending_per_room: int = 5

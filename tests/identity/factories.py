@@ -84,3 +84,9 @@ async def outbox(app: Any, type_: str | None = None) -> list[OutboxEvent]:
         if type_:
             q = q.where(OutboxEvent.type == type_)
         return list((await s.scalars(q)).all())
+
+
+async def verify_phone(c: httpx.AsyncClient, fake: WeChatForTests, tok: str, phone: str) -> None:
+    """The Mini Program's getPhoneNumber step: WeChat vouches for the account's phone."""
+    r = await c.post("/me/phone", json={"code": await fake.phone_code(phone)}, headers=auth(tok))
+    assert r.status_code == 200, r.text

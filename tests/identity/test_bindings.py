@@ -7,8 +7,17 @@ from sqlalchemy import func, select
 
 from services.identity import snapshots
 from services.identity.models import Account, Binding
-from tests.identity.factories import identity, login, new_community, outbox, room_id, roster, upload
-from tests.support import auth, crew_token, manager_token
+from tests.identity.factories import (
+    identity,
+    login,
+    new_community,
+    outbox,
+    room_id,
+    roster,
+    upload,
+    verify_phone,
+)
+from tests.support import assert_error, auth, crew_token, manager_token
 
 ROWS = [
     ["1", "", "101", "89.50", "delivered", "李明", "13812341234", ""],
@@ -34,6 +43,7 @@ async def test_a_roster_match_is_verified_at_once(database_urls):
         cid = await setup_community(c)
         me = await login(c, fake, "o-1")
         rid = await room_id(c, cid, "1栋101", me["access_token"])
+        await verify_phone(c, fake, me["access_token"], "13812341234")
         r = await bind(c, me["access_token"], rid, name="李 明", phone="138-1234-1234")
         assert r.status_code == 201
         assert r.json()["status"] == "verified" and r.json()["display_name"] == "1栋101李明"
@@ -118,6 +128,7 @@ async def test_an_owner_invites_family_who_fall_with_the_owner(database_urls):
         cid = await setup_community(c)
         owner = await login(c, fake, "o-owner")
         rid = await room_id(c, cid, "1栋101", owner["access_token"])
+        await verify_phone(c, fake, owner["access_token"], "13812341234")
         own = (await bind(c, owner["access_token"], rid)).json()
         inv = await c.post(f"/me/bindings/{own['id']}/invitations", json={"relation": "family"}, headers=auth(owner["access_token"]))
         assert inv.status_code == 201
@@ -173,6 +184,7 @@ async def test_one_account_holds_rooms_in_several_communities(database_urls):
         a = await setup_community(c, "A")
         b = await setup_community(c, "B")
         me = await login(c, fake, "o-multi")
+        await verify_phone(c, fake, me["access_token"], "13812341234")
         for cid in (a, b):
             r = await bind(c, me["access_token"], await room_id(c, cid, "1栋101", me["access_token"]))
             assert r.json()["status"] == "verified"
@@ -227,10 +239,12 @@ async def test_deleting_my_account_revokes_bindings_and_erases_my_data(database_
         b = await setup_community(c, "B")
         me = await login(c, fake, "o-leaving")
         tok = me["access_token"]
+        await verify_phone(c, fake, tok, "13812341234")
         await bind(c, tok, await room_id(c, a, "1栋101", tok))
+        # Pending (the verified phone is not 王芳's): it is revoked without an event.
         await bind(c, tok, await room_id(c, b, "1栋102", tok), name="王芳", phone="13812345678")
         assert (await c.delete("/me", headers=auth(tok))).status_code == 204
-        assert len(await outbox(app, "identity.binding.revoked")) == 2
+        assert len(await outbox(app, "identity.binding.revoked")) == 1
         deleted = await outbox(app, "identity.account.deleted")
         assert {e.payload["community_id"] for e in deleted} == {a, b}
         assert all(e.payload["account_id"] == me["account"]["id"] for e in deleted)
@@ -349,6 +363,7 @@ async def test_unknown_and_foreign_ids_are_404_and_change_nothing(database_urls)
 
         owner = await login(c, fake, "o-owner-b")
         other = await login(c, fake, "o-other")
+        await verify_phone(c, fake, owner["access_token"], "13812341234")
         mine = await bind(c, owner["access_token"], await room_id(c, b, "1栋101", owner["access_token"]))
         for method, path in [
             ("delete", f"/me/bindings/{mine.json()['id']}"),
@@ -361,3 +376,114 @@ async def test_unknown_and_foreign_ids_are_404_and_change_nothing(database_urls)
         assert r.status_code == 404
         profile = (await c.get("/me", headers=auth(owner["access_token"]))).json()
         assert profile["bindings"][0]["status"] == "verified"
+
+
+# --- trust: no takeover by guessing, revocation by managers and owners ---------------------
+
+
+async def test_typed_name_and_phone_never_verify_and_the_answer_does_not_tell_a_match(database_urls):
+    async with identity(database_urls) as (app, c, fake):
+        cid = await setup_community(c)
+        guesser = await login(c, fake, "o-guesser")
+        tok = guesser["access_token"]
+        rid = await room_id(c, cid, "1栋101", tok)
+        right = await bind(c, tok, rid, name="李明", phone="13812341234")  # the roster's own data
+        assert (await c.delete(f"/me/bindings/{right.json()['id']}", headers=auth(tok))).status_code == 200
+        wrong = await bind(c, tok, rid, name="李明", phone="13812349999")
+        assert right.status_code == wrong.status_code == 201
+        assert right.json()["status"] == wrong.json()["status"] == "pending"
+        assert set(right.json()) == set(wrong.json())
+        assert await outbox(app, "identity.binding.verified") == []
+
+
+async def test_a_pending_claim_is_verified_when_the_matching_phone_is_verified_later(database_urls):
+    async with identity(database_urls) as (app, c, fake):
+        cid = await setup_community(c)
+        me = await login(c, fake, "o-later")
+        tok = me["access_token"]
+        claim = await bind(c, tok, await room_id(c, cid, "1栋101", tok))
+        assert claim.json()["status"] == "pending"
+        await verify_phone(c, fake, tok, "13900000000")  # not the roster's phone: still pending
+        assert await outbox(app, "identity.binding.verified") == []
+        await verify_phone(c, fake, tok, "13812341234")
+        (event,) = await outbox(app, "identity.binding.verified")
+        assert event.payload["binding_id"] == claim.json()["id"]
+        profile = (await c.get("/me", headers=auth(tok))).json()
+        assert profile["bindings"][0]["status"] == "verified"
+
+
+async def test_binding_requests_are_limited_per_account_per_day_and_per_room(database_urls):
+    async with identity(database_urls, binding_requests_per_day=3, binding_pending_per_room=2) as (app, c, fake):
+        cid = await setup_community(c)
+        me = await login(c, fake, "o-busy")
+        tok = me["access_token"]
+        rid = await room_id(c, cid, "1栋101", tok)
+        for _ in range(3):  # request, withdraw, request again: each counts
+            r = await bind(c, tok, rid, phone="13900000001")
+            assert r.status_code == 201
+            await c.delete(f"/me/bindings/{r.json()['id']}", headers=auth(tok))
+        assert_error(await bind(c, tok, rid), 429, "binding_requests_exceeded")
+
+        other = await setup_community(c, "B")
+        rid_b = await room_id(c, other, "1栋102", tok)
+        for n in range(2):
+            who = (await login(c, fake, f"o-room-{n}"))["access_token"]
+            assert (await bind(c, who, rid_b, name="王芳", phone="13900000002")).status_code == 201
+        late = (await login(c, fake, "o-room-late"))["access_token"]
+        assert_error(await bind(c, late, rid_b, name="王芳"), 429, "room_pending_exceeded")
+        profile = (await c.get("/me", headers=auth(late))).json()
+        assert profile["bindings"] == []
+
+
+async def test_a_manager_revokes_a_verified_binding_of_their_community_only(database_urls):
+    async with identity(database_urls) as (app, c, fake):
+        cid = await setup_community(c)
+        other = await setup_community(c, "B")
+        me = await login(c, fake, "o-revoked")
+        tok = me["access_token"]
+        await verify_phone(c, fake, tok, "13812341234")
+        bound = (await bind(c, tok, await room_id(c, cid, "1栋101", tok))).json()
+        body = {"reason": "房屋已出售"}
+        assert_error(
+            await c.post(f"/bindings/{bound['id']}/revoke", json=body, headers=auth(manager_token(other))),
+            404, "binding_not_found",
+        )
+        assert_error(
+            await c.post(f"/bindings/{bound['id']}/revoke", json={}, headers=auth(manager_token(cid))), 422
+        )
+        r = await c.post(f"/bindings/{bound['id']}/revoke", json=body, headers=auth(manager_token(cid)))
+        assert r.status_code == 200 and r.json()["status"] == "revoked" and r.json()["reason"] == "房屋已出售"
+        (event,) = await outbox(app, "identity.binding.revoked")
+        assert event.payload["binding_id"] == bound["id"]
+        again = await c.post(f"/bindings/{bound['id']}/revoke", json=body, headers=auth(manager_token(cid)))
+        assert_error(again, 409, "binding_inactive")
+
+
+async def test_an_owner_removes_family_and_tenants_of_their_room_and_nobody_else_can(database_urls):
+    async with identity(database_urls) as (app, c, fake):
+        cid = await setup_community(c)
+        owner = await login(c, fake, "o-landlord")
+        await verify_phone(c, fake, owner["access_token"], "13812341234")
+        own = (await bind(c, owner["access_token"], await room_id(c, cid, "1栋101", owner["access_token"]))).json()
+        inv = await c.post(f"/me/bindings/{own['id']}/invitations", json={"relation": "tenant"},
+                           headers=auth(owner["access_token"]))
+        tenant = await login(c, fake, "o-tenant")
+        ten = (await c.post("/me/bindings/accept-invitation",
+                            json={"invite_code": inv.json()["invite_code"], "name": "赵租", "phone": "13911113333"},
+                            headers=auth(tenant["access_token"]))).json()
+        members = await c.get(f"/me/bindings/{own['id']}/members", headers=auth(owner["access_token"]))
+        assert [m["id"] for m in members.json()] == [ten["id"]]
+        assert members.json()[0]["phone"] == "139****3333"  # another person's number, masked
+        # The tenant cannot turn it around, and a stranger cannot use the owner's binding id.
+        stranger = await login(c, fake, "o-stranger")
+        for tok, path in (
+            (tenant["access_token"], f"/me/bindings/{ten['id']}/members/{own['id']}"),
+            (stranger["access_token"], f"/me/bindings/{own['id']}/members/{ten['id']}"),
+        ):
+            assert_error(await c.delete(path, headers=auth(tok)), 404, "binding_not_found")
+        removed = await c.delete(f"/me/bindings/{own['id']}/members/{ten['id']}", headers=auth(owner["access_token"]))
+        assert removed.status_code == 200 and removed.json()["status"] == "revoked"
+        (event,) = await outbox(app, "identity.binding.revoked")
+        assert event.payload["binding_id"] == ten["id"]
+        owner_profile = (await c.get("/me", headers=auth(owner["access_token"]))).json()
+        assert owner_profile["bindings"][0]["status"] == "verified"
