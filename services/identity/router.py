@@ -113,12 +113,16 @@ async def refresh(body: RefreshIn, settings: SettingsDep, request: Request) -> T
 
 @router.post("/auth/staff-login", response_model=TokenPairOut, tags=["auth"])
 async def staff_login(body: StaffLoginIn, settings: SettingsDep, request: Request) -> TokenPairOut:
-    # Its own unit of work: a failed attempt is recorded even though the answer is an error.
-    async with request.app.state.sessionmaker() as session:
-        pair = await accounts.staff_login(
-            session, settings, request.app.state.signing_key, body.username, body.password, client_ip(request)
-        )
-        await session.commit()
+    # Its own units of work: a failed attempt is recorded even though the answer is an error,
+    # and the password check runs outside any transaction.
+    pair = await accounts.staff_login(
+        request.app.state.sessionmaker,
+        settings,
+        request.app.state.signing_key,
+        body.username,
+        body.password,
+        client_ip(request),
+    )
     if pair is None:
         raise accounts.InvalidCredentials()
     return _pair_out(pair)

@@ -8,6 +8,7 @@ import hashlib
 import io
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -377,6 +378,33 @@ def _merge_room(
 
 
 # ---------------------------------------------------------------- bindings
+
+
+def login_wait_seconds(
+    pair_failures: int,
+    user_failures: int,
+    last_user_failure: datetime | None,
+    now: datetime,
+    *,
+    pair_max: int,
+    user_free: int,
+    window_seconds: int,
+) -> int:
+    """Seconds a staff login must wait before it may be tried (0: go ahead).
+
+    Per username and address: `pair_max` failures in the window close it for the window.
+    Per username across addresses (a guesser with many addresses): after `user_free`
+    failures, each further try waits 2^(failures - free) seconds after the last failure,
+    capped at the window, so a real user locked out by someone else waits minutes, not days.
+    """
+    if pair_failures >= pair_max:
+        return window_seconds
+    if user_failures >= user_free and last_user_failure is not None:
+        backoff = min(window_seconds, 2 ** min(user_failures - user_free, 30))
+        waited = (now - last_user_failure).total_seconds()
+        if waited < backoff:
+            return max(1, int(backoff - waited + 0.999))
+    return 0
 
 
 def owner_claim_verifies(

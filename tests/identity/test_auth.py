@@ -204,3 +204,62 @@ async def test_wechat_access_token_carries_the_openid_for_content_checks(databas
         me = await login(c, fake, "o-claims")
         claims = jwt.decode(me["access_token"], options={"verify_signature": False})
         assert claims["openid"] == "o-claims"
+
+
+async def test_failures_count_per_username_across_addresses_with_back_off(database_urls):
+    settings = {"platform_admin_username": "root", "platform_admin_password": "right-password",
+                "login_user_free_failures": 3}
+    async with identity(database_urls, **settings) as (_app, c, _):
+        for n in range(3):  # three addresses, one failure each: under every per-address limit
+            r = await c.post("/auth/staff-login", json={"username": "root", "password": "wrong"},
+                             headers={"X-Forwarded-For": f"10.1.0.{n}"})
+            assert r.status_code == 401
+        fresh = {"X-Forwarded-For": "10.1.0.99"}
+        r = await c.post("/auth/staff-login", json={"username": "root", "password": "right-password"}, headers=fresh)
+        assert r.status_code == 429 and r.json()["error"]["code"] == "too_many_login_attempts"
+        assert 1 <= int(r.headers["retry-after"]) <= 1  # 2^0 s after the third failure
+
+
+async def test_concurrent_guesses_cannot_outrun_the_limit(database_urls):
+    import asyncio
+
+    from services.identity.models import LoginFailure
+
+    settings = {"platform_admin_username": "root", "platform_admin_password": "right-password"}
+    async with identity(database_urls, **settings) as (app, c, _):
+        ip = {"X-Forwarded-For": "10.2.0.1"}
+        answers = await asyncio.gather(
+            *(c.post("/auth/staff-login", json={"username": "root", "password": f"guess-{n}"}, headers=ip)
+              for n in range(20))
+        )
+        codes = sorted(r.status_code for r in answers)
+        # Exactly the limit's worth of passwords were tried; the rest never reached Argon2.
+        assert codes.count(401) == 5 and codes.count(429) == 15
+        async with app.state.sessionmaker() as s:
+            assert len((await s.scalars(select(LoginFailure))).all()) == 5
+
+
+async def test_the_password_check_runs_outside_any_transaction(database_urls, monkeypatch):
+    from services.identity import accounts
+
+    settings = {"platform_admin_username": "root", "platform_admin_password": "right-password"}
+    async with identity(database_urls, **settings) as (app, c, _):
+        held_during_check: list[int] = []
+
+        class WatchingHasher:
+            """argon2's hasher, noting how many connections are out while it verifies."""
+
+            def __init__(self, real):
+                self.real = real
+
+            def verify(self, hash_: str, password: str) -> bool:
+                held_during_check.append(app.state.engine.pool.checkedout())
+                return self.real.verify(hash_, password)
+
+            def __getattr__(self, name):
+                return getattr(self.real, name)
+
+        monkeypatch.setattr(accounts, "_hasher", WatchingHasher(accounts._hasher))
+        for password in ("wrong", "right-password"):
+            await c.post("/auth/staff-login", json={"username": "root", "password": password})
+        assert held_during_check == [0, 0]  # no connection (so no transaction, no lock) held
