@@ -27,7 +27,7 @@ from gateway.routing import PREFIX, needs_token, resolve
 from gateway.settings import GatewaySettings
 from gateway.tokens import CachingVerifier
 from gateway.upstream import Headers, UpstreamError, UpstreamPool, UpstreamTimeout
-from services.common.auth import Principal, TokenVerifier, bearer_token
+from services.common.auth import Principal, bearer_token, verifier_from_settings
 from services.common.errors import (
     DomainError,
     NotFound,
@@ -137,18 +137,14 @@ class GatewayCore:
         }
         # For JWKS and readiness checks only: off the hot path.
         self.http = create_http_client(max(s.readyz_timeout_seconds, 3.0))
-        self.verifier = CachingVerifier(
-            TokenVerifier(
-                jwks_url=s.jwks_url,
-                jwks=json.loads(s.jwks_json) if s.jwks_json else None,
-                http_client=self.http,
-                issuer=s.token_issuer,
-                audience=s.token_audience,
-            )
-        )
+        verifier = verifier_from_settings(s, self.http)
+        verifier.role_changes.start()
+        self.verifier = CachingVerifier(verifier)
         self.limiter = create_rate_limiter(s.redis_url)
 
     async def shutdown(self) -> None:
+        if self.verifier is not None:
+            await self.verifier.verifier.role_changes.stop()
         for pool in self.pools.values():
             await pool.aclose()
         if self.http is not None:

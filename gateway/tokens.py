@@ -30,6 +30,8 @@ class CachingVerifier:
         hit = self._cache.get(token)
         if hit is not None:
             if hit[1] > time.time():
+                # The signature holds until exp; the roles may not (role_changes.py).
+                self.verifier.check_current(hit[0])
                 return hit[0]
             del self._cache[token]
         principal = await self.verifier.verify(token)

@@ -44,12 +44,14 @@ def token(
     ttl_seconds: int = 900,
     now: float | None = None,
     openid: str | None = None,
+    roles_version: int = 0,
 ) -> str:
     claims = AccessClaims(
         account_id=account_id or str(uuid.uuid4()),
         platform_admin=platform_admin,
         staff=staff or {},
         openid=openid,
+        roles_version=roles_version,
     )
     return issue_access_token(SIGNING_KEY, claims, ttl_seconds=ttl_seconds, now=now)
 
@@ -105,6 +107,8 @@ def settings_for(service: str, database_url: str, **overrides: Any) -> Any:
     # No background dispatcher unless a test asks for one (events tests drive it themselves).
     overrides.setdefault("events_dispatcher_enabled", False)
     overrides.setdefault("events_backfill_enabled", False)
+    # Role changes are pulled only where a test wires a source (role_changes.py).
+    overrides.setdefault("role_changes_poll_seconds", 0)
     return module.Settings(database_url=database_url, jwks_json=JWKS_JSON, **overrides)
 
 

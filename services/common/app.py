@@ -25,6 +25,7 @@ from services.common.middleware import (
     RequestContextMiddleware,
 )
 from services.common.migrations import head_revisions
+from services.common.role_changes import Fetch
 from services.common.settings import SERVICE_NAMES, ServiceSettings
 
 # Called with the app once the shared state exists, and must return a shutdown callable.
@@ -42,6 +43,7 @@ def create_service_app(
     event_handlers: EventHandlers | None = None,
     snapshots: events_backfill.Snapshots | None = None,
     backfill_from: dict[str, Sequence[str]] | None = None,
+    role_changes_source: Callable[[FastAPI], Fetch] | None = None,
     **fastapi_kwargs: Any,
 ) -> FastAPI:
     configure_logging(settings.service_name, settings.log_level)
@@ -51,7 +53,10 @@ def create_service_app(
         app.state.engine = create_engine(settings.database_url)
         app.state.sessionmaker = create_sessionmaker(app.state.engine)
         app.state.http = create_http_client(settings.http_timeout_seconds)
-        app.state.token_verifier = verifier_from_settings(settings, app.state.http)
+        app.state.token_verifier = verifier_from_settings(
+            settings, app.state.http, role_changes_source(app) if role_changes_source else None
+        )
+        app.state.token_verifier.role_changes.start()
         app.state.migration_heads = head_revisions(settings.service_name)
         shutdowns = []
         # The event machinery: the dispatcher delivers this service's outbox (unless it runs
@@ -75,6 +80,7 @@ def create_service_app(
         hooks = list(startup_hooks)
         if backfill_from:
             hooks.append(events_backfill.backfill_hook(backfill_from))
+        shutdowns.append(app.state.token_verifier.role_changes.stop)
         try:
             for hook in hooks:
                 stop = await hook(app)

@@ -15,6 +15,7 @@ import jwt
 from fastapi import Depends, Request
 
 from services.common.errors import Forbidden, NotFound, ServiceUnavailable, Unauthorized
+from services.common.role_changes import Fetch, RoleChanges, http_fetch
 from services.common.tokens import ALGORITHMS, DEFAULT_AUDIENCE, DEFAULT_ISSUER
 
 log = logging.getLogger("auth")
@@ -30,6 +31,8 @@ class Principal:
     name: str | None = None
     # The WeChat openid of a Mini Program user, when identity put it in the token (msgSecCheck v2).
     openid: str | None = None
+    # The account's roles version when the token was issued (role_changes.py).
+    roles_version: int = 0
 
     def staff_role(self, community_id: str) -> str | None:
         entry = self.staff.get(str(community_id))
@@ -64,7 +67,10 @@ class TokenVerifier:
         audience: str = DEFAULT_AUDIENCE,
         ttl_seconds: float = 600.0,
         min_refresh_seconds: float = 10.0,
+        role_changes: RoleChanges | None = None,
     ) -> None:
+        # Recent role changes: a token issued before its bearer's roles changed is refused.
+        self.role_changes = role_changes or RoleChanges()
         self._jwks_url = jwks_url
         self._http = http_client
         self._issuer = issuer
@@ -137,13 +143,25 @@ class TokenVerifier:
         staff = claims.get("staff") or {}
         if not isinstance(staff, dict):
             raise Unauthorized("登录凭证无效，请重新登录", code="invalid_token")
-        return Principal(
+        roles_version = claims.get("rv", 0)
+        if not isinstance(roles_version, int) or isinstance(roles_version, bool):
+            raise Unauthorized("登录凭证无效，请重新登录", code="invalid_token")
+        principal = Principal(
             account_id=str(claims["sub"]),
             platform_admin=bool(claims.get("adm", False)),
             staff=staff,
             name=claims.get("name"),
             openid=claims.get("openid") if isinstance(claims.get("openid"), str) else None,
+            roles_version=roles_version,
         )
+        self.check_current(principal)
+        return principal
+
+    def check_current(self, principal: Principal) -> None:
+        """Refuses a token issued before its bearer's roles last changed (401 `roles_changed`:
+        the client refreshes and gets the current roles)."""
+        if self.role_changes.is_stale(principal.account_id, principal.roles_version):
+            raise Unauthorized("账号权限已变更，请刷新登录状态", code="roles_changed")
 
 
 def bearer_token(authorization: str | None) -> str | None:
@@ -155,9 +173,18 @@ def bearer_token(authorization: str | None) -> str | None:
     return token.strip()
 
 
-def verifier_from_settings(settings: Any, http_client: httpx.AsyncClient) -> TokenVerifier:
+def verifier_from_settings(
+    settings: Any, http_client: httpx.AsyncClient, fetch: Fetch | None = None
+) -> TokenVerifier:
+    """The verifier of a service or the gateway; `fetch` pulls role changes (identity reads its
+    own table), else they come from identity over HTTP."""
     static = json.loads(settings.jwks_json) if settings.jwks_json else None
+    role_changes = RoleChanges(
+        fetch or http_fetch(http_client, settings.role_changes_url),
+        settings.role_changes_poll_seconds,
+    )
     return TokenVerifier(
+        role_changes=role_changes,
         jwks_url=settings.jwks_url,
         jwks=static,
         http_client=http_client,

@@ -49,6 +49,14 @@ class ServiceSettings(BaseSettings):
     )
     # A literal JWKS document, used instead of jwks_url when set (tests, air-gapped setups).
     jwks_json: str = Field(default_factory=lambda: os.environ.get("JWKS_JSON", ""))
+    # Identity's recent role changes, pulled this often (seconds; 0 = never) so a token whose
+    # roles were taken away is refused within seconds (services/common/role_changes.py).
+    role_changes_url: str = Field(
+        default_factory=lambda: os.environ.get(
+            "ROLE_CHANGES_URL", service_url("identity") + "/internal/role-changes"
+        )
+    )
+    role_changes_poll_seconds: float = 1.0
     token_issuer: str = "xiaoqu-identity"
     token_audience: str = "xiaoqu"
     http_timeout_seconds: float = 5.0

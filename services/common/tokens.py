@@ -64,6 +64,8 @@ class AccessClaims:
     name: str | None = None
     # WeChat openid of a Mini Program user (services pass it to msgSecCheck v2).
     openid: str | None = None
+    # The account's roles version (services/common/role_changes.py).
+    roles_version: int = 0
 
 
 def issue_access_token(
@@ -86,6 +88,7 @@ def issue_access_token(
         "typ": "access",
         "adm": claims.platform_admin,
         "staff": claims.staff,
+        "rv": claims.roles_version,
     }
     if claims.name:
         payload["name"] = claims.name

@@ -8,26 +8,38 @@ import hashlib
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.auth import Principal
-from services.common.db import new_id, utcnow
+from services.common.db import dialect_name, new_id, utcnow
 from services.common.tokens import AccessClaims, SigningKey, issue_access_token
 from services.identity import events, rules
-from services.identity.bindings import binding_views, live_account, revoke_binding
+from services.identity.bindings import (
+    binding_views,
+    live_account,
+    revoke_binding,
+    verify_pending_by_phone,
+)
 from services.identity.errors import (
     AccountDisabled,
     InvalidRefreshToken,
     TooManyLoginAttempts,
 )
-from services.identity.models import Account, Binding, LoginFailure, RefreshToken, Staff
+from services.identity.models import (
+    Account,
+    Binding,
+    LoginFailure,
+    RefreshToken,
+    RoleChange,
+    Staff,
+)
 from services.identity.schemas import (
     AccountOut,
     HouseholdMember,
@@ -97,6 +109,7 @@ async def issue_pair(
         name=account.name,
         # Services pass it to WeChat's content check (msgSecCheck v2 needs the user's openid).
         openid=account.openid,
+        roles_version=account.roles_version,
     )
     access = issue_access_token(
         key,
@@ -168,7 +181,44 @@ async def refresh(session: AsyncSession, settings: Settings, key: SigningKey, ra
     account = await session.get(Account, token.account_id)
     if account is None or account.deleted_at is not None:
         raise InvalidRefreshToken()
+    if await _staff_login_without_roles(session, account):
+        # A username-only login whose last staff role ended: nothing left to log in to.
+        raise InvalidRefreshToken()
     return RefreshOutcome(await issue_pair(session, settings, key, account, token.family_id))
+
+
+async def _staff_login_without_roles(session: AsyncSession, account: Account) -> bool:
+    if account.openid is not None or account.platform_admin:
+        return False
+    return not await staff_roles(session, account.id)
+
+
+async def bump_roles_version(session: AsyncSession, account_id: str) -> None:
+    """A staff role of the account ended or shrank: every access token issued before now is
+    refused within seconds everywhere (services/common/role_changes.py); a refresh issues
+    the current roles, so the person stays logged in to their other communities."""
+    version = await session.scalar(
+        update(Account)
+        .where(Account.id == account_id)
+        .values(roles_version=Account.roles_version + 1)
+        .returning(Account.roles_version)
+    )
+    if version is not None:
+        session.add(RoleChange(account_id=account_id, roles_version=version, changed_at=utcnow()))
+        await session.flush()
+
+
+async def recent_role_changes(
+    session: AsyncSession, after: int, since: datetime, limit: int
+) -> list[RoleChange]:
+    """Changes after sequence number `after` and not older than `since`, oldest first."""
+    rows = await session.scalars(
+        select(RoleChange)
+        .where(RoleChange.seq > after, RoleChange.changed_at >= since)
+        .order_by(RoleChange.seq)
+        .limit(limit)
+    )
+    return list(rows.all())
 
 
 async def revoke_family(session: AsyncSession, family_id: str) -> None:
@@ -188,34 +238,80 @@ async def revoke_all_refresh_tokens(session: AsyncSession, account_id: str) -> N
 
 
 async def staff_login(
-    session: AsyncSession, settings: Settings, key: SigningKey, username: str, password: str, ip: str
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    key: SigningKey,
+    username: str,
+    password: str,
+    ip: str,
 ) -> TokenPair | None:
-    """The token pair, or None after recording a failure (the caller commits it, then refuses)."""
+    """The token pair, or None for a wrong username or password.
+
+    Three short units of work, so the deliberately slow Argon2 check never runs inside a
+    transaction (on SQLite that would hold the write lock for everybody):
+    1. claim an attempt: under a per-username lock (PostgreSQL advisory lock; SQLite's
+       `BEGIN IMMEDIATE` serialises anyway), check the limits and record the attempt as a
+       failure, so concurrent guesses cannot all pass a count taken before any of them failed;
+    2. verify the password, outside any transaction;
+    3. on success, drop the claimed failure (and this address's earlier ones) and issue tokens.
+    """
     username = username.strip()
-    since = utcnow() - timedelta(seconds=settings.login_failure_window_seconds)
-    failures = await session.scalar(
-        select(func.count())
-        .select_from(LoginFailure)
-        .where(LoginFailure.username == username, LoginFailure.ip == ip, LoginFailure.created_at > since)
-    )
-    if (failures or 0) >= settings.login_max_failures:
-        raise TooManyLoginAttempts(headers={"Retry-After": str(settings.login_failure_window_seconds)})
-    account = await session.scalar(
-        select(Account).where(Account.username == username, Account.deleted_at.is_(None))
-    )
-    if not await _verify_password(account.password_hash if account else None, password):
+    now = utcnow()
+    since = now - timedelta(seconds=settings.login_failure_window_seconds)
+    attempt_id = new_id()
+    async with sessionmaker() as session, session.begin():
+        if dialect_name(session) == "postgresql":
+            await session.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": "staff-login:" + username}
+            )
+        pair_failures, user_failures, last_failure = (
+            await session.execute(
+                select(
+                    func.count().filter(LoginFailure.ip == ip),
+                    func.count(),
+                    func.max(LoginFailure.created_at),
+                ).where(LoginFailure.username == username, LoginFailure.created_at > since)
+            )
+        ).one()
+        wait = rules.login_wait_seconds(
+            pair_failures,
+            user_failures,
+            last_failure,
+            now,
+            pair_max=settings.login_max_failures,
+            user_free=settings.login_user_free_failures,
+            window_seconds=settings.login_failure_window_seconds,
+        )
+        if wait:
+            raise TooManyLoginAttempts(headers={"Retry-After": str(wait)})
         # Old failures no longer count; dropping them here keeps the table small.
         await session.execute(delete(LoginFailure).where(LoginFailure.created_at <= since))
-        session.add(LoginFailure(id=new_id(), username=username, ip=ip, created_at=utcnow()))
-        await session.flush()
+        session.add(LoginFailure(id=attempt_id, username=username, ip=ip, created_at=now))
+        stored = (
+            await session.execute(
+                select(Account.id, Account.password_hash).where(
+                    Account.username == username, Account.deleted_at.is_(None)
+                )
+            )
+        ).first()
+    if not await _verify_password(stored.password_hash if stored else None, password):
         return None
-    assert account is not None
-    await session.execute(delete(LoginFailure).where(LoginFailure.username == username, LoginFailure.ip == ip))
-    if not account.platform_admin and not await staff_roles(session, account.id):
-        raise AccountDisabled()
-    if account.password_hash and _hasher.check_needs_rehash(account.password_hash):
-        account.password_hash = hash_password(password)
-    return await issue_pair(session, settings, key, account)
+    assert stored is not None
+    async with sessionmaker() as session, session.begin():
+        await session.execute(
+            delete(LoginFailure).where(
+                (LoginFailure.id == attempt_id)
+                | ((LoginFailure.username == username) & (LoginFailure.ip == ip))
+            )
+        )
+        account = await session.get(Account, stored.id)
+        if account is None or account.deleted_at is not None:
+            return None
+        if not account.platform_admin and not await staff_roles(session, account.id):
+            raise AccountDisabled()
+        if account.password_hash and _hasher.check_needs_rehash(account.password_hash):
+            account.password_hash = await asyncio.to_thread(hash_password, password)
+        return await issue_pair(session, settings, key, account)
 
 
 async def ensure_platform_admin(
@@ -248,9 +344,12 @@ async def ensure_platform_admin(
 
 
 async def set_phone(session: AsyncSession, account_id: str, wechat: WeChatClient, code: str) -> Account:
+    """The phone WeChat verified (getPhoneNumber); pending owner claims it matches on the
+    roster are verified now."""
     account = await live_account(session, account_id)
     account.phone = rules.normalize_phone(await wechat.phone_number(code))
     await session.flush()
+    await verify_pending_by_phone(session, account)
     return account
 
 
@@ -341,6 +440,7 @@ async def delete_account(session: AsyncSession, account_id: str) -> None:
         staff.name = ""
         staff.phone = None
     await revoke_all_refresh_tokens(session, account_id)
+    await bump_roles_version(session, account_id)  # its live access tokens stop too
     account.openid = None
     account.unionid = None
     account.username = None

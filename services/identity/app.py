@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from datetime import timedelta
 
 from fastapi import FastAPI
 from sqlalchemy.exc import DBAPIError
 
 from services.common.app import create_service_app
 from services.common.auth import TokenVerifier
+from services.common.db import utcnow
+from services.common.role_changes import PAGE_SIZE, Fetch, RoleChange
 from services.common.tokens import jwks_document
-from services.identity.accounts import ensure_platform_admin
+from services.identity.accounts import ensure_platform_admin, recent_role_changes
 from services.identity.keys import load_or_create_signing_key
 from services.identity.router import internal, router
 from services.identity.settings import Settings
@@ -27,12 +31,27 @@ async def _load_keys(app: FastAPI) -> None:
     )
     app.state.signing_key = key
     app.state.signing_keys = [key]
-    # Identity trusts its own keys directly rather than fetching its own JWKS over HTTP.
+    # Identity trusts its own keys directly rather than fetching its own JWKS over HTTP, and
+    # reads role changes from its own table (the poller the app started keeps running).
     app.state.token_verifier = TokenVerifier(
         jwks=jwks_document([key]),
         issuer=settings.token_issuer,
         audience=settings.token_audience,
+        role_changes=app.state.token_verifier.role_changes,
     )
+
+
+def _own_role_changes(app: FastAPI) -> Fetch:
+    """Role changes for identity's own verifier, read from its table rather than over HTTP."""
+    settings: Settings = app.state.settings
+
+    async def fetch(after: int) -> Sequence[RoleChange]:
+        since = utcnow() - timedelta(seconds=settings.access_token_ttl_seconds + 60)
+        async with app.state.sessionmaker() as session:
+            rows = await recent_role_changes(session, after, since, PAGE_SIZE)
+        return [RoleChange(r.seq, r.account_id, r.roles_version) for r in rows]
+
+    return fetch
 
 
 async def _wechat_client(app: FastAPI) -> None:
@@ -65,5 +84,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="identity",
         routers=[router, internal],
         startup_hooks=[_load_keys, _wechat_client, _first_platform_admin],
+        role_changes_source=_own_role_changes,
         snapshots=identity_snapshots(),
     )

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,9 +25,12 @@ from services.identity.errors import (
     InvitationInvalid,
     NotVerifiedOwner,
     RoomNotFound,
+    TooManyBindingRequests,
+    TooManyPendingOnRoom,
 )
 from services.identity.models import Account, Binding, Building, Invitation, Room
 from services.identity.schemas import BindingOut
+from services.identity.settings import Settings
 
 # The review queue: oldest request first, so the one waiting longest is handled first.
 _OLDEST_FIRST = Keyset((Binding.created_at, Binding.id), ("datetime", "str"), descending=False)
@@ -65,16 +68,54 @@ async def _ensure_not_bound(session: AsyncSession, account_id: str, room_id: str
         raise AlreadyBound()
 
 
+async def _check_request_limits(
+    session: AsyncSession, settings: Settings, account_id: str, room_id: str, now: datetime
+) -> None:
+    requests_today = await session.scalar(
+        select(func.count())
+        .select_from(Binding)
+        .where(
+            Binding.account_id == account_id,
+            Binding.parent_binding_id.is_(None),
+            Binding.created_at > now - timedelta(days=1),
+        )
+    )
+    pending_on_room = await session.scalar(
+        select(func.count())
+        .select_from(Binding)
+        .where(Binding.room_id == room_id, Binding.status == "pending")
+    )
+    refusal = rules.binding_request_refusal(
+        requests_today or 0,
+        pending_on_room or 0,
+        settings.binding_requests_per_day,
+        settings.binding_pending_per_room,
+    )
+    if refusal == "account_daily":
+        raise TooManyBindingRequests(headers={"Retry-After": "86400"})
+    if refusal == "room_pending":
+        raise TooManyPendingOnRoom()
+
+
 async def request_binding(
-    session: AsyncSession, account_id: str, room_id: str, relation: str, name: str, phone: str
+    session: AsyncSession,
+    settings: Settings,
+    account_id: str,
+    room_id: str,
+    relation: str,
+    name: str,
+    phone: str,
 ) -> Binding:
-    """Verified at once when an owner's name and phone match the roster for that room."""
-    await live_account(session, account_id)
+    """Verified at once when the account's WeChat-verified phone and the name match a roster
+    owner of the room (rules.owner_claim_verifies); else pending, for a manager or for the
+    phone to be verified later. Limited per account and per room."""
+    account = await live_account(session, account_id)
     room, building = await room_with_building(session, room_id)
     await _ensure_not_bound(session, account_id, room_id)
-    name, phone = rules.normalize_name(name), rules.normalize_phone(phone)
-    verified = relation == "owner" and rules.matches_roster(room.owners or [], name, phone)
     now = utcnow()
+    await _check_request_limits(session, settings, account_id, room_id, now)
+    name, phone = rules.normalize_name(name), rules.normalize_phone(phone)
+    verified = rules.owner_claim_verifies(relation, room.owners or [], name, account.phone)
     binding = Binding(
         id=new_id(),
         community_id=room.community_id,
@@ -91,6 +132,91 @@ async def request_binding(
     if verified:
         await events.binding_verified(session, binding, room, building)
     return binding
+
+
+async def verify_pending_by_phone(session: AsyncSession, account: Account) -> int:
+    """After the account's phone was verified: its pending owner claims that now match the
+    roster become verified. Returns how many."""
+    pending = (
+        await session.scalars(
+            select(Binding).where(
+                Binding.account_id == account.id,
+                Binding.status == "pending",
+                Binding.relation == "owner",
+            )
+        )
+    ).all()
+    verified = 0
+    for binding in pending:
+        room, building = await room_with_building(session, binding.room_id)
+        if rules.owner_claim_verifies("owner", room.owners or [], binding.name, account.phone):
+            binding.status = "verified"
+            binding.decided_at = utcnow()
+            await session.flush()
+            await events.binding_verified(session, binding, room, building)
+            verified += 1
+    return verified
+
+
+async def revoke_by_manager(
+    session: AsyncSession, principal: Principal, binding_id: str, reason: str
+) -> Binding:
+    """A manager undoes a verified binding (and what hangs off it); every service drops the
+    access on `identity.binding.revoked`."""
+    binding = await _binding_for_manager(session, principal, binding_id)
+    if binding.status != "verified":
+        raise BindingInactive()
+    await revoke_binding(session, binding, reason.strip())
+    binding.decided_by = principal.account_id
+    await session.flush()
+    return binding
+
+
+async def _owned_room_binding(session: AsyncSession, account_id: str, binding_id: str) -> Binding:
+    owner = await session.get(Binding, binding_id)
+    if (
+        owner is None
+        or owner.account_id != account_id
+        or owner.relation != "owner"
+        or owner.status != "verified"
+    ):
+        raise BindingNotFound()
+    return owner
+
+
+async def household_members(session: AsyncSession, account_id: str, binding_id: str) -> list[Binding]:
+    """The family members and tenants of a verified owner's room (pending and verified)."""
+    owner = await _owned_room_binding(session, account_id, binding_id)
+    rows = await session.scalars(
+        select(Binding)
+        .where(
+            Binding.room_id == owner.room_id,
+            Binding.relation.in_(("family", "tenant")),
+            Binding.status.in_(rules.LIVE_STATUSES),
+        )
+        .order_by(Binding.created_at, Binding.id)
+    )
+    return list(rows.all())
+
+
+async def remove_member(
+    session: AsyncSession, account_id: str, binding_id: str, member_id: str
+) -> Binding:
+    """A verified owner removes a family member or tenant of their room; a binding that is
+    not one of those looks unknown."""
+    owner = await _owned_room_binding(session, account_id, binding_id)
+    member = await session.get(Binding, member_id)
+    if (
+        member is None
+        or member.room_id != owner.room_id
+        or member.relation not in ("family", "tenant")
+        or member.status not in rules.LIVE_STATUSES
+    ):
+        raise BindingNotFound()
+    await revoke_binding(session, member, "removed_by_owner")
+    member.decided_by = account_id
+    await session.flush()
+    return member
 
 
 async def _binding_for_manager(session: AsyncSession, principal: Principal, binding_id: str) -> Binding:

@@ -92,7 +92,7 @@ class InvalidCredentials(Unauthorized):
 
 class TooManyLoginAttempts(TooManyRequests):
     code = "too_many_login_attempts"
-    message = "登录失败次数过多，请 15 分钟后再试"
+    message = "登录失败次数过多，请稍后再试"
 
 
 class AccountDisabled(Forbidden):
@@ -146,12 +146,31 @@ class InvitationInvalid(BadRequest):
 # ---------------------------------------------------------------- staff
 
 
+class TooManyBindingRequests(TooManyRequests):
+    code = "binding_requests_exceeded"
+    message = "今日绑定申请次数已达上限，请明天再试或联系物业"
+
+
+class TooManyPendingOnRoom(TooManyRequests):
+    code = "room_pending_exceeded"
+    message = "该房间待审核的绑定申请过多，请联系物业处理"
+
+
 class StaffNotFound(NotFound):
     code = "staff_not_found"
     message = "员工不存在或已离职"
 
 
 # ---------------------------------------------------------------- WeChat
+
+
+class UsernameTaken(Conflict):
+    """A manager may add new usernames or staff of their own community; linking an account of
+    another community is the platform admin's act. The answer is the same whatever the other
+    account is, as when anyone picks a taken username."""
+
+    code = "username_taken"
+    message = "该用户名已被占用，请换一个"
 
 
 class WeChatCodeInvalid(BadRequest):

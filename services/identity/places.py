@@ -17,7 +17,7 @@ from services.common.pagination import Keyset, keyset_page
 from services.identity import events, rules
 from services.identity.bindings import revoke_binding
 from services.identity.errors import CommunityNotFound, RosterInvalid
-from services.identity.models import Binding, Building, Community, Room
+from services.identity.models import Account, Binding, Building, Community, Room
 
 _ROOMS = cast(Table, Room.__table__)
 _BUILDINGS = cast(Table, Building.__table__)
@@ -274,12 +274,20 @@ async def _reconcile_owner_bindings(
                 .order_by(Binding.created_at, Binding.id)
             )
         ).all()
+        # Only the phone WeChat verified can verify a pending claim (rules.owner_claim_verifies).
+        phone_rows = await session.execute(
+            select(Account.id, Account.phone).where(Account.id.in_({b.account_id for b in bindings}))
+        )
+        verified_phones = {account_id: phone for account_id, phone in phone_rows}
         for binding in bindings:
             room = rooms_by_id[binding.room_id]
-            matches = rules.matches_roster(room.owners, binding.name, binding.phone or "")
+            phone = verified_phones.get(binding.account_id)
+            matches = rules.matches_roster(room.owners, binding.name, phone or binding.phone or "")
             if binding.status == "verified" and not matches:
                 revoked += await revoke_binding(session, binding, "roster_changed")
-            elif binding.status == "pending" and matches:
+            elif binding.status == "pending" and rules.owner_claim_verifies(
+                "owner", room.owners, binding.name, phone
+            ):
                 binding.status = "verified"
                 binding.decided_at = utcnow()
                 verified += 1

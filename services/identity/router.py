@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Query, Request, Response, UploadFile
 
 from services.common.auth import CurrentPrincipal, PlatformAdmin
-from services.common.db import SessionDep
+from services.common.db import SessionDep, utcnow
 from services.common.pagination import CursorParam, LimitParam, Page
 from services.common.tokens import jwks_document
 from services.identity import accounts, bindings, cleanup, places, staff
@@ -69,6 +70,25 @@ async def jwks(request: Request) -> dict[str, Any]:
     return jwks_document(request.app.state.signing_keys)
 
 
+@internal.get("/internal/role-changes")
+async def role_changes(
+    session: SessionDep,
+    settings: SettingsDep,
+    after: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 1000,
+) -> dict[str, Any]:
+    """Recent bumps of accounts' roles versions, for every token verifier (role_changes.py).
+    Internal: the gateway never routes /internal."""
+    since = utcnow() - timedelta(seconds=settings.access_token_ttl_seconds + 60)
+    rows = await accounts.recent_role_changes(session, after, since, limit)
+    return {
+        "items": [
+            {"seq": r.seq, "account_id": r.account_id, "roles_version": r.roles_version}
+            for r in rows
+        ]
+    }
+
+
 # ---------------------------------------------------------------- auth
 
 
@@ -94,12 +114,16 @@ async def refresh(body: RefreshIn, settings: SettingsDep, request: Request) -> T
 
 @router.post("/auth/staff-login", response_model=TokenPairOut, tags=["auth"])
 async def staff_login(body: StaffLoginIn, settings: SettingsDep, request: Request) -> TokenPairOut:
-    # Its own unit of work: a failed attempt is recorded even though the answer is an error.
-    async with request.app.state.sessionmaker() as session:
-        pair = await accounts.staff_login(
-            session, settings, request.app.state.signing_key, body.username, body.password, client_ip(request)
-        )
-        await session.commit()
+    # Its own units of work: a failed attempt is recorded even though the answer is an error,
+    # and the password check runs outside any transaction.
+    pair = await accounts.staff_login(
+        request.app.state.sessionmaker,
+        settings,
+        request.app.state.signing_key,
+        body.username,
+        body.password,
+        client_ip(request),
+    )
     if pair is None:
         raise InvalidCredentials()
     return _pair_out(pair)
@@ -130,10 +154,12 @@ async def set_phone(
 
 @router.post("/me/bindings", status_code=201, response_model=BindingOut, tags=["me"])
 async def request_binding(
-    body: BindingCreate, session: SessionDep, principal: CurrentPrincipal
+    body: BindingCreate, session: SessionDep, principal: CurrentPrincipal, settings: SettingsDep
 ) -> BindingOut:
+    """Verified at once only when the account's WeChat-verified phone (POST /me/phone) and the
+    name match a roster owner of the room; otherwise pending."""
     binding = await bindings.request_binding(
-        session, principal.account_id, body.room_id, body.relation, body.name, body.phone
+        session, settings, principal.account_id, body.room_id, body.relation, body.name, body.phone
     )
     return (await bindings.binding_views(session, [binding], principal))[0]
 
@@ -160,6 +186,26 @@ async def invite(
 ) -> InvitationOut:
     code, expires_at = await bindings.create_invitation(session, principal.account_id, binding_id, body.relation)
     return InvitationOut(invite_code=code, expires_at=expires_at)
+
+
+@router.get("/me/bindings/{binding_id}/members", response_model=list[BindingOut], tags=["me"])
+async def household_members(
+    binding_id: str, session: SessionDep, principal: CurrentPrincipal
+) -> list[BindingOut]:
+    """The family members and tenants of the room of the caller's verified owner binding."""
+    members = await bindings.household_members(session, principal.account_id, binding_id)
+    return await bindings.binding_views(session, members, principal)
+
+
+@router.delete(
+    "/me/bindings/{binding_id}/members/{member_id}", response_model=BindingOut, tags=["me"]
+)
+async def remove_member(
+    binding_id: str, member_id: str, session: SessionDep, principal: CurrentPrincipal
+) -> BindingOut:
+    """A verified owner removes a family member or tenant of their room."""
+    member = await bindings.remove_member(session, principal.account_id, binding_id, member_id)
+    return (await bindings.binding_views(session, [member], principal))[0]
 
 
 # ---------------------------------------------------------------- communities and places
@@ -230,8 +276,19 @@ async def reject(
     return (await bindings.binding_views(session, [binding], principal))[0]
 
 
+@router.post("/bindings/{binding_id}/revoke", response_model=BindingOut, tags=["communities"])
+async def revoke(
+    binding_id: str, body: RejectIn, session: SessionDep, principal: CurrentPrincipal
+) -> BindingOut:
+    """A manager of the community undoes a verified binding, with a reason."""
+    binding = await bindings.revoke_by_manager(session, principal, binding_id, body.reason)
+    return (await bindings.binding_views(session, [binding], principal))[0]
+
+
 @router.post("/communities/{cid}/staff", status_code=201, response_model=StaffCreated, tags=["communities"])
-async def add_staff(cid: ManagedCommunity, body: StaffCreate, session: SessionDep) -> StaffCreated:
+async def add_staff(
+    cid: ManagedCommunity, body: StaffCreate, session: SessionDep, principal: CurrentPrincipal
+) -> StaffCreated:
     member, initial_password = await staff.add_staff(
         session,
         cid,
@@ -241,6 +298,7 @@ async def add_staff(cid: ManagedCommunity, body: StaffCreate, session: SessionDe
         phone=body.phone,
         role=body.role,
         department=body.department,
+        by_platform_admin=principal.platform_admin,
     )
     view = staff.staff_view(member, member.phone)
     return StaffCreated(**view.model_dump(), initial_password=initial_password)

@@ -8,7 +8,7 @@ import hashlib
 import io
 import re
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -414,6 +414,55 @@ def _merge_room(
 
 
 # ---------------------------------------------------------------- bindings
+
+
+def login_wait_seconds(
+    pair_failures: int,
+    user_failures: int,
+    last_user_failure: datetime | None,
+    now: datetime,
+    *,
+    pair_max: int,
+    user_free: int,
+    window_seconds: int,
+) -> int:
+    """Seconds a staff login must wait before it may be tried (0: go ahead).
+
+    Per username and address: `pair_max` failures in the window close it for the window.
+    Per username across addresses (a guesser with many addresses): after `user_free`
+    failures, each further try waits 2^(failures - free) seconds after the last failure,
+    capped at the window, so a real user locked out by someone else waits minutes, not days.
+    """
+    if pair_failures >= pair_max:
+        return window_seconds
+    if user_failures >= user_free and last_user_failure is not None:
+        backoff = min(window_seconds, 2 ** min(user_failures - user_free, 30))
+        waited = (now - last_user_failure).total_seconds()
+        if waited < backoff:
+            return max(1, int(backoff - waited + 0.999))
+    return 0
+
+
+def owner_claim_verifies(
+    relation: str, owners: list[dict[str, Any]], name: str, verified_phone: str | None
+) -> bool:
+    """An owner binding is verified at once only by the account's WeChat-verified phone (and
+    the name) on the room's roster; a typed phone never verifies, so typed guesses learn
+    nothing from the answer."""
+    return relation == "owner" and verified_phone is not None and matches_roster(
+        owners, name, verified_phone
+    )
+
+
+def binding_request_refusal(
+    requests_today: int, pending_on_room: int, per_day: int, pending_per_room: int
+) -> str | None:
+    """Why a new binding request is refused ("account_daily" or "room_pending"), or None."""
+    if requests_today >= per_day:
+        return "account_daily"
+    if pending_on_room >= pending_per_room:
+        return "room_pending"
+    return None
 
 
 def matches_roster(owners: list[dict[str, Any]], name: str, phone: str) -> bool:

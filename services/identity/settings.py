@@ -33,8 +33,15 @@ class Settings(WeChatAppSettings, ServiceSettings):
     )
 
     # Staff login: this many failures per username and IP within the window, then 429.
-    login_max_failures: int = 5
+    login_max_failures: int = 5  # per username and address, in the window
     login_failure_window_seconds: int = 900
+    # Per username across every address: this many failures in the window are free, then each
+    # further attempt waits 2^(n - free) seconds after the last failure, at most the window.
+    login_user_free_failures: int = 10
 
     # Clean-up report: pending binding requests older than this are listed.
     pending_stale_days: int = 7
+    # Binding requests: per account per rolling day, and pending at once per room (429 past
+    # either). Each request costs a manager's review, and together they bound a guesser.
+    binding_requests_per_day: int = 10
+    binding_pending_per_room: int = 5

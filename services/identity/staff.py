@@ -11,8 +11,8 @@ from services.common.auth import Principal
 from services.common.db import new_id, utcnow
 from services.common.pagination import Keyset, keyset_page
 from services.identity import events, rules
-from services.identity.accounts import hash_password, revoke_all_refresh_tokens
-from services.identity.errors import StaffNotFound
+from services.identity.accounts import bump_roles_version, hash_password
+from services.identity.errors import StaffNotFound, UsernameTaken
 from services.identity.models import Account, Staff
 from services.identity.rules import Department, Role
 from services.identity.schemas import StaffOut
@@ -45,12 +45,20 @@ async def add_staff(
     phone: str,
     role: Role,
     department: Department | None,
+    by_platform_admin: bool = False,
 ) -> tuple[Staff, str | None]:
     """Creates the login when the username is new (with the given or a generated password,
-    returned once); an existing login keeps its password. Re-adding updates the role."""
+    returned once); an existing login keeps its password. Re-adding updates the role; a role
+    that shrinks (or a department that changes) ends the old tokens' rights at once."""
     username = username.strip()
     initial_password: str | None = None
     account = await session.scalar(select(Account).where(Account.username == username))
+    if account is not None and not by_platform_admin:
+        own = await session.scalar(
+            select(Staff.id).where(Staff.community_id == cid, Staff.account_id == account.id)
+        )
+        if own is None or account.platform_admin:
+            raise UsernameTaken()
     if account is None:
         if not password:
             password = initial_password = secrets.token_urlsafe(12)
@@ -63,6 +71,8 @@ async def add_staff(
     if staff is None:
         staff = Staff(id=new_id(), community_id=cid, account_id=account.id, created_at=utcnow())
         session.add(staff)
+    elif staff.left_at is None and (staff.role, staff.department) != (role, department):
+        await bump_roles_version(session, account.id)
     staff.role = role
     staff.department = department
     staff.name = rules.normalize_name(name)
@@ -96,13 +106,14 @@ async def list_staff(
 
 
 async def remove_staff(session: AsyncSession, cid: str, staff_id: str) -> Staff:
-    """The person left: the role ends now, their refresh tokens stop working (the access
-    token they hold lapses within minutes), and consumers hear `identity.staff.removed`."""
+    """The person left: the role ends now and the access tokens they hold are refused within
+    seconds everywhere (roles version); their next refresh carries no role here, so they stay
+    logged in to their other communities. Consumers hear `identity.staff.removed`."""
     staff = await session.get(Staff, staff_id)
     if staff is None or staff.community_id != cid or staff.left_at is not None:
         raise StaffNotFound()
     staff.left_at = utcnow()
-    await revoke_all_refresh_tokens(session, staff.account_id)
+    await bump_roles_version(session, staff.account_id)
     await session.flush()
     events.staff_removed(session, staff)
     return staff

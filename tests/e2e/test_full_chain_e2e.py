@@ -88,9 +88,12 @@ def test_owner_repair_and_vote_flow_end_to_end(stack: Stack, gateway: httpx.Clie
     openid = f"o-{uuid.uuid4().hex[:10]}"
     with httpx.Client(base_url=stack.url("wechat"), trust_env=False) as wechat:
         code = wechat.post("/_standin/login-codes", json={"openid": openid}).json()["code"]
+        phone_code = wechat.post("/_standin/phone-codes", json={"phone": "13812341234"}).json()["code"]
     r = gateway.post("/api/v1/auth/wechat-login", json={"code": code})
     assert r.status_code == 200, r.text
     owner = _bearer(r.json()["access_token"])
+    # getPhoneNumber: WeChat vouches for the phone, which is what verifies an owner's claim.
+    assert gateway.post("/api/v1/me/phone", json={"code": phone_code}, headers=owner).status_code == 200
     tree = gateway.get(f"/api/v1/communities/{cid}/buildings", headers=owner).json()
     room_101 = next(
         room["id"] for b in tree["buildings"] for u in b["units"] for room in u["rooms"] if room["room_no"] == "101"

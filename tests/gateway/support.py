@@ -59,6 +59,8 @@ def gateway_settings(urls: dict[str, str] | None = None, **overrides: Any) -> Ga
         "rate_account_burst": 1000,
         "rate_ip_per_second": 1000.0,
         "rate_ip_burst": 1000,
+        # No identity to pull role changes from unless a test gives one.
+        "role_changes_poll_seconds": 0,
     }
     values.update(overrides)
     return GatewaySettings(**values)

@@ -14,6 +14,7 @@ from tests.identity.factories import (
     outbox,
     room_id,
     setup_community,
+    verify_phone,
 )
 from tests.support import assert_error, auth, manager_token
 
@@ -23,6 +24,7 @@ async def test_a_roster_match_is_verified_at_once(database_urls):
         cid = await setup_community(c)
         me = await login(c, fake, "o-1")
         rid = await room_id(c, cid, "1栋101", me["access_token"])
+        await verify_phone(c, fake, me["access_token"], "13812341234")
         r = await bind(c, me["access_token"], rid, name="李 明", phone="138-1234-1234")
         assert r.status_code == 201
         assert r.json()["status"] == "verified" and r.json()["display_name"] == "1栋101李明"
@@ -107,6 +109,7 @@ async def test_an_owner_invites_family_who_fall_with_the_owner(database_urls):
         cid = await setup_community(c)
         owner = await login(c, fake, "o-owner")
         rid = await room_id(c, cid, "1栋101", owner["access_token"])
+        await verify_phone(c, fake, owner["access_token"], "13812341234")
         own = (await bind(c, owner["access_token"], rid)).json()
         inv = await c.post(f"/me/bindings/{own['id']}/invitations", json={"relation": "family"}, headers=auth(owner["access_token"]))
         assert inv.status_code == 201
@@ -162,6 +165,7 @@ async def test_one_account_holds_rooms_in_several_communities(database_urls):
         a = await setup_community(c, "A")
         b = await setup_community(c, "B")
         me = await login(c, fake, "o-multi")
+        await verify_phone(c, fake, me["access_token"], "13812341234")
         for cid in (a, b):
             r = await bind(c, me["access_token"], await room_id(c, cid, "1栋101", me["access_token"]))
             assert r.json()["status"] == "verified"
@@ -218,6 +222,7 @@ async def test_unknown_and_foreign_ids_are_404_and_change_nothing(database_urls)
 
         owner = await login(c, fake, "o-owner-b")
         other = await login(c, fake, "o-other")
+        await verify_phone(c, fake, owner["access_token"], "13812341234")
         mine = await bind(c, owner["access_token"], await room_id(c, b, "1栋101", owner["access_token"]))
         for method, path in [
             ("delete", f"/me/bindings/{mine.json()['id']}"),

@@ -15,6 +15,7 @@ from tests.identity.factories import (
     room_id,
     roster,
     upload,
+    verify_phone,
 )
 from tests.support import admin_token, assert_error, auth, crew_token, manager_token, token
 
@@ -161,6 +162,7 @@ async def test_a_new_owner_on_the_roster_revokes_bindings_that_no_longer_match(d
         await upload(c, cid, roster(rows), manager_token(cid))
         owner = await login(c, fake, "o-liming")
         rid = await room_id(c, cid, "1栋101", owner["access_token"])
+        await verify_phone(c, fake, owner["access_token"], "13812341234")
         bound = await c.post(
             "/me/bindings",
             json={"room_id": rid, "relation": "owner", "name": "李明", "phone": "13812341234"},
@@ -196,6 +198,7 @@ async def test_a_corrected_roster_verifies_the_pending_request_it_now_matches(da
         await upload(c, cid, roster(rows), manager_token(cid))
         owner = await login(c, fake, "o-typo")
         rid = await room_id(c, cid, "1栋101", owner["access_token"])
+        await verify_phone(c, fake, owner["access_token"], "13812340000")
         pending = await c.post(
             "/me/bindings",
             json={"room_id": rid, "relation": "owner", "name": "李明", "phone": "13812340000"},

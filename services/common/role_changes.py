@@ -1,0 +1,123 @@
+"""Staff rights that end within seconds: every token verifier (the gateway's and each
+service's) refuses an access token whose bearer's roles changed after it was issued.
+
+Identity bumps an account's `roles_version` whenever a staff role of it ends or shrinks, records
+the change, and puts the version in each access token (`rv`). Every process keeps the recent
+changes in memory, pulled from identity every `role_changes_poll_seconds` (identity reads its
+own table). A token with `rv` below the account's current version is refused with 401
+`roles_changed`; the client refreshes and gets a token with the current roles, so a person
+removed from one community stays logged in to the others.
+
+Only changes younger than the longest access-token life matter (an older token has expired
+anyway), so identity serves those and the list stays small. Pulling, not events: the gateway
+keeps no database, and one small GET a second per process costs less than a replica table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+import httpx
+
+log = logging.getLogger("role_changes")
+
+PAGE_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class RoleChange:
+    """From `roles_version` on, tokens of `account_id` with an older version are stale."""
+
+    seq: int
+    account_id: str
+    roles_version: int
+
+
+# Changes after the given sequence number, oldest first, at most PAGE_SIZE of them.
+Fetch = Callable[[int], Awaitable[Sequence[RoleChange]]]
+
+
+class RoleChanges:
+    """The current roles version of every account whose roles changed recently."""
+
+    def __init__(self, fetch: Fetch | None = None, interval_seconds: float = 1.0) -> None:
+        self.fetch = fetch
+        self._interval = interval_seconds
+        self._current: dict[str, int] = {}
+        self._seq = 0
+        self._task: asyncio.Task[None] | None = None
+        self.synced_at: float | None = None  # monotonic time of the last successful pull
+
+    def is_stale(self, account_id: str, roles_version: int) -> bool:
+        return roles_version < self._current.get(account_id, 0)
+
+    def apply(self, changes: Sequence[RoleChange]) -> None:
+        for change in changes:
+            if change.roles_version > self._current.get(change.account_id, 0):
+                self._current[change.account_id] = change.roles_version
+            self._seq = max(self._seq, change.seq)
+
+    async def sync_once(self) -> int:
+        """Pulls every change not seen yet; returns how many arrived."""
+        if self.fetch is None:
+            return 0
+        pulled = 0
+        while True:
+            page = await self.fetch(self._seq)
+            self.apply(page)
+            pulled += len(page)
+            if len(page) < PAGE_SIZE:
+                break
+        self.synced_at = time.monotonic()
+        return pulled
+
+    async def _run(self) -> None:
+        failing = False
+        while True:
+            try:
+                await self.sync_once()
+                if failing:
+                    log.info("role changes reachable again")
+                failing = False
+            except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+                if not failing:  # once per outage, not once a second
+                    log.warning("role changes unreachable", extra={"error": type(exc).__name__})
+                failing = True
+            await asyncio.sleep(self._interval)
+
+    def start(self) -> None:
+        if self.fetch is not None and self._interval > 0 and self._task is None:
+            self._task = asyncio.create_task(self._run(), name="role-changes")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+
+def parse_page(document: object) -> list[RoleChange]:
+    """Identity's `GET /internal/role-changes` answer as changes (raises on a malformed one)."""
+    if not isinstance(document, dict) or not isinstance(document.get("items"), list):
+        raise ValueError("malformed role changes page")
+    return [
+        RoleChange(int(item["seq"]), str(item["account_id"]), int(item["roles_version"]))
+        for item in document["items"]
+    ]
+
+
+def http_fetch(http: httpx.AsyncClient, url: str) -> Fetch:
+    """Pulls from identity's internal endpoint (never routed by the gateway)."""
+
+    async def fetch(after: int) -> Sequence[RoleChange]:
+        response = await http.get(url, params={"after": after, "limit": PAGE_SIZE}, timeout=2.0)
+        response.raise_for_status()
+        return parse_page(response.json())
+
+    return fetch

@@ -1,0 +1,56 @@
+"""Recent role changes in every verifier: a token older than its bearer's roles is refused,
+also when the gateway had already verified and cached it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from gateway.tokens import CachingVerifier
+from services.common.auth import TokenVerifier
+from services.common.errors import Unauthorized
+from services.common.role_changes import PAGE_SIZE, RoleChange, RoleChanges, parse_page
+from tests.support import JWKS_JSON, token
+
+
+def test_only_versions_below_the_latest_change_are_stale():
+    changes = RoleChanges()
+    changes.apply([RoleChange(1, "a", 1), RoleChange(2, "a", 3), RoleChange(3, "b", 1)])
+    changes.apply([RoleChange(2, "a", 2)])  # a late, older change never lowers the bar
+    assert [changes.is_stale("a", v) for v in (0, 2, 3, 4)] == [True, True, False, False]
+    assert changes.is_stale("b", 0) and not changes.is_stale("never-changed", 0)
+
+
+async def test_sync_pulls_page_after_page_from_the_last_sequence_seen():
+    asked: list[int] = []
+    rows = [RoleChange(i, f"acc-{i}", 1) for i in range(1, PAGE_SIZE + 6)]
+
+    async def fetch(after: int):
+        asked.append(after)
+        return [r for r in rows if r.seq > after][:PAGE_SIZE]
+
+    changes = RoleChanges(fetch)
+    assert await changes.sync_once() == PAGE_SIZE + 5
+    assert asked == [0, PAGE_SIZE] and changes.is_stale(f"acc-{PAGE_SIZE + 5}", 0)
+    assert await changes.sync_once() == 0 and asked[-1] == PAGE_SIZE + 5
+
+
+@pytest.mark.parametrize("document", [None, {}, {"items": [{"seq": 1}]}, {"items": "x"}])
+def test_a_malformed_page_is_an_error_not_an_empty_list(document):
+    with pytest.raises((ValueError, KeyError, TypeError)):
+        parse_page(document)
+
+
+async def test_a_cached_token_is_refused_once_its_roles_changed():
+    verifier = TokenVerifier(jwks=json.loads(JWKS_JSON))
+    gateway = CachingVerifier(verifier)
+    old = token("acc-1", staff={"c1": {"role": "manager"}}, roles_version=0)
+    assert (await gateway.verify(old)).is_manager_of("c1")
+    verifier.role_changes.apply([RoleChange(1, "acc-1", 1)])
+    for check in (gateway.verify, verifier.verify):
+        with pytest.raises(Unauthorized) as caught:
+            await check(old)
+        assert caught.value.code == "roles_changed"
+    current = token("acc-1", roles_version=1)
+    assert (await gateway.verify(current)).roles_version == 1
