@@ -4,14 +4,12 @@ scheduler at `publish_at`), withdraw; expiry; single-manager mode. Flush, never 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, cast
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.community_settings import merge_settings, read_settings
-from services.common.db import new_id
+from services.common.db import execute_dml, new_id
 from services.common.events import emit
 from services.common.identity_replica.queries import known_building_ids
 from services.notices import rules
@@ -164,14 +162,11 @@ async def run_scheduler(session: AsyncSession, now: datetime) -> tuple[int, int]
     ).all()
     for notice in due:
         await publish(session, notice, now)
-    # An UPDATE's result is a CursorResult (the rowcount); execute() is typed more broadly.
-    expired = cast(
-        "CursorResult[Any]",
-        await session.execute(
-            update(Notice)
-            .where(Notice.status == "published", Notice.expires_at <= now)
-            .values(status="expired", expired_at=now, updated_at=now)
-        ),
+    expired = await execute_dml(
+        session,
+        update(Notice)
+        .where(Notice.status == "published", Notice.expires_at <= now)
+        .values(status="expired", expired_at=now, updated_at=now),
     )
     await session.flush()
-    return len(due), expired.rowcount or 0
+    return len(due), expired
