@@ -135,18 +135,19 @@ class ExpiryBeforePublish(InvalidNotice):
     message = "失效时间必须晚于发布时间"
 
 
+_EMPTY_AUDIENCE_MESSAGES = {
+    "buildings": "请选择至少一栋楼",
+    "units": "请选择至少一个单元",
+    "roles": "请选择发布对象（业主、家属或租户）",
+}
+
+
 class AudienceEmpty(InvalidNotice):
     code = "audience_empty"
 
     def __init__(self, kind: str) -> None:
         super().__init__(_EMPTY_AUDIENCE_MESSAGES[kind])
 
-
-_EMPTY_AUDIENCE_MESSAGES = {
-    "buildings": "请选择至少一栋楼",
-    "units": "请选择至少一个单元",
-    "roles": "请选择发布对象（业主、家属或租户）",
-}
 
 
 class UnknownBuildings(InvalidNotice):
