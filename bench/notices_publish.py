@@ -149,7 +149,7 @@ async def run(
         app = create_app(settings, wechat_transport=transport)
         async with app.router.lifespan_context(app):
             # Daytime in Shanghai, so no push is held for quiet hours.
-            app.state.notices.clock.set(datetime.now(SHANGHAI).replace(hour=12).astimezone(UTC))
+            app.state.clock.set(datetime.now(SHANGHAI).replace(hour=12).astimezone(UTC))
             cid = str(uuid.uuid4())
             template = settings.wechat_template_notice
             openids = await seed(app, cid, households, consent_share, template)

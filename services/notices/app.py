@@ -57,4 +57,7 @@ def create_app(
         backfill_from=IDENTITY_REPLICA_BACKFILL,
     )
     app.state.notices = rt
+    # The one clock (services.common.clock): routes read it through `Now`, the worker and
+    # the event handlers through the runtime.
+    app.state.clock = rt.clock
     return app

@@ -1,8 +1,37 @@
-"""The notices service's domain errors, each with a stable code and a Chinese message."""
+"""Every error the notices service answers, each with its stable code and Chinese message.
+
+Besides these, the shared plumbing answers `validation_error` (422), `unauthorized` (401),
+`body_unparsable` (400) and the like for every service."""
 
 from __future__ import annotations
 
-from services.common.errors import Conflict, Forbidden, NotFound, UnprocessableEntity
+from typing import Any
+
+from services.common.auth import CommunityNotFound
+from services.common.errors import BadRequest, Conflict, Forbidden, NotFound, UnprocessableEntity
+
+__all__ = [
+    "AudienceEmpty",
+    "BodyTooLong",
+    "CommunityNotFound",
+    "ExpiryBeforePublish",
+    "ExpiryInPast",
+    "ExpiryRequired",
+    "InboxEntryNotFound",
+    "InvalidCursor",
+    "InvalidNotice",
+    "MarkupNotAllowed",
+    "NoticeEmpty",
+    "NoticeExpired",
+    "NoticeNotFound",
+    "NoticeTransitionNotAllowed",
+    "SelfApprovalNotAllowed",
+    "TitleTooLong",
+    "UnknownBuildings",
+    "UnknownTemplate",
+    "UnknownUnits",
+    "WithdrawnNoticeCannotPublish",
+]
 
 _ACTION_NAMES = {"submit": "提交审核", "approve": "审核通过", "publish": "发布", "withdraw": "撤回"}
 _STATUS_NAMES = {
@@ -14,6 +43,13 @@ _STATUS_NAMES = {
     "withdrawn": "已撤回",
     "expired": "已过期",
 }
+
+
+class InvalidCursor(BadRequest):
+    """A `cursor` this list did not hand out (the common pagination answers the same)."""
+
+    code = "invalid_cursor"
+    message = "分页游标无效"
 
 
 class NoticeNotFound(NotFound):
@@ -46,10 +82,90 @@ class SelfApprovalNotAllowed(Forbidden):
     message = "不能审核自己撰写的公告，请由其他管理员审核"
 
 
-class InvalidNotice(UnprocessableEntity):
-    code = "invalid_notice"
-
-
 class UnknownTemplate(UnprocessableEntity):
     code = "unknown_template"
     message = "订阅消息模板不存在"
+
+
+# --- a notice that breaks a drafting rule (rules.notice_problem) -------------------------
+
+
+class InvalidNotice(UnprocessableEntity):
+    """The base of the drafting problems below; never answered with its own code."""
+
+    code = "invalid_notice"
+
+
+class NoticeEmpty(InvalidNotice):
+    code = "notice_empty"
+    message = "标题和正文不能为空"
+
+
+class TitleTooLong(InvalidNotice):
+    code = "title_too_long"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"标题不能超过 {limit} 个字")
+
+
+class BodyTooLong(InvalidNotice):
+    code = "body_too_long"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"正文不能超过 {limit} 个字")
+
+
+class MarkupNotAllowed(InvalidNotice):
+    code = "markup_not_allowed"
+    message = "公告只支持纯文本，不能包含 HTML 标签或脚本"
+
+
+class ExpiryRequired(InvalidNotice):
+    code = "expiry_required"
+    message = "紧急通知必须设置失效时间"
+
+
+class ExpiryInPast(InvalidNotice):
+    code = "expiry_in_past"
+    message = "失效时间必须晚于当前时间"
+
+
+class ExpiryBeforePublish(InvalidNotice):
+    code = "expiry_before_publish"
+    message = "失效时间必须晚于发布时间"
+
+
+_EMPTY_AUDIENCE_MESSAGES = {
+    "buildings": "请选择至少一栋楼",
+    "units": "请选择至少一个单元",
+    "roles": "请选择发布对象（业主、家属或租户）",
+}
+
+
+class AudienceEmpty(InvalidNotice):
+    code = "audience_empty"
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(_EMPTY_AUDIENCE_MESSAGES[kind])
+
+
+
+class UnknownBuildings(InvalidNotice):
+    code = "unknown_buildings"
+    message = "发布范围中有本小区不存在的楼栋"
+
+    def __init__(self, building_ids: list[str]) -> None:
+        super().__init__(details={"building_ids": building_ids})
+
+
+class UnknownUnits(InvalidNotice):
+    code = "unknown_units"
+    message = "发布范围中有本小区不存在的单元"
+
+    def __init__(self, units: list[dict[str, Any]]) -> None:
+        super().__init__(details={"units": units})
+
+
+class NoticeExpired(InvalidNotice):
+    code = "notice_expired"
+    message = "公告已过失效时间，不能发布"

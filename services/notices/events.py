@@ -1,20 +1,22 @@
 """The events the notices service consumes (inbox entries, pushes, openids) and the one it
-emits (`notices.notice.published`, in service.publish)."""
+emits (`notices.notice.published`, in workflow.publish)."""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.events import EventHandlers, ReceivedEvent
-from services.notices import rules, service
+from services.notices import rules
+from services.notices.delivery import deliver, queue_fanout
 from services.notices.runtime import Runtime
+from services.notices.subscriptions import forget_account, record_openid
 
 
 def register_notice_handlers(handlers: EventHandlers, rt: Runtime) -> EventHandlers:
     async def to_one(
         session: AsyncSession, event: ReceivedEvent, account_id: str, message: rules.InboxMessage
     ) -> None:
-        await service.deliver(
+        await deliver(
             session,
             rt,
             str(event.payload["community_id"]),
@@ -52,7 +54,7 @@ def register_notice_handlers(handlers: EventHandlers, rt: Runtime) -> EventHandl
             "roles": rules.vote_roles(event.payload),
         }
         # A vote may reach the whole community: delivered in the background, like a notice.
-        await service.queue_fanout(
+        await queue_fanout(
             session,
             str(event.payload["community_id"]),
             audience,
@@ -70,7 +72,7 @@ def register_notice_handlers(handlers: EventHandlers, rt: Runtime) -> EventHandl
         account_id = str(event.payload["account_id"])
         openid = event.payload.get("openid")
         if openid:
-            await service.record_openid(session, account_id, str(openid), rt.clock.now())
+            await record_openid(session, account_id, str(openid), rt.clock.now())
         await to_one(session, event, account_id, rules.binding_message(event.type, event.payload))
 
     @handlers.on("identity.binding.rejected")
@@ -84,6 +86,6 @@ def register_notice_handlers(handlers: EventHandlers, rt: Runtime) -> EventHandl
 
     @handlers.on("identity.account.deleted")
     async def account_deleted(session: AsyncSession, event: ReceivedEvent) -> None:
-        await service.forget_account(session, str(event.payload["account_id"]))
+        await forget_account(session, str(event.payload["account_id"]))
 
     return handlers

@@ -3,29 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Boolean, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Index, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.common.community_settings import CommunityConfigColumns
 from services.common.db import UTCDateTime, new_id, new_metadata, utcnow
 
 
 class Base(DeclarativeBase):
+    # A Table, not just a FromClause: Core inserts and updates take it (typed for mypy).
+    __table__: ClassVar[Table]
     metadata = new_metadata()
 
 
-class CommunityConfig(Base):
-    """Per-community settings of this service (replica key: identity's community id).
-
-    `settings["single_manager"]`: the community has one manager, who may approve their own
-    notices."""
-
-    __tablename__ = "community_configs"
-
-    community_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+class CommunityConfig(CommunityConfigColumns, Base):
+    """Per-community settings of this service (key: identity's community id); the keys and
+    their defaults are `rules.DEFAULT_COMMUNITY_SETTINGS`."""
 
 
 class Notice(Base):

@@ -1,26 +1,33 @@
-"""Notice rules as plain functions: the workflow, targeting, feed order, quiet hours,
-WeChat field limits and the inbox texts of consumed events. No I/O."""
+"""Notice rules as plain functions: drafting checks, the workflow, targeting, feed order,
+quiet hours, WeChat field limits and the inbox texts of consumed events. No I/O."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from services.notices.errors import (
+    AudienceEmpty,
+    BodyTooLong,
+    ExpiryBeforePublish,
+    ExpiryInPast,
+    ExpiryRequired,
+    InvalidNotice,
+    MarkupNotAllowed,
+    NoticeEmpty,
     NoticeTransitionNotAllowed,
     SelfApprovalNotAllowed,
+    TitleTooLong,
+    UnknownBuildings,
+    UnknownUnits,
     WithdrawnNoticeCannotPublish,
 )
 
-CATEGORIES = ("announcement", "emergency", "maintenance", "activity", "rules")
-AUDIENCE_KINDS = ("community", "buildings", "units", "roles")
 RELATIONS = ("owner", "family", "tenant")
-STATUSES = ("draft", "submitted", "approved", "scheduled", "published", "withdrawn", "expired")
-ACTIONS = ("submit", "approve", "publish", "withdraw")
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 QUIET_START = time(22, 0)
@@ -33,6 +40,73 @@ _TAG_RE = re.compile(r"<\s*/?\s*[A-Za-z!][^>]*>|javascript\s*:", re.IGNORECASE)
 
 def looks_like_markup(text: str) -> bool:
     return bool(_TAG_RE.search(text))
+
+
+# --- drafting -------------------------------------------------------------------------
+
+# Per-community settings (`community_configs.settings`) and their defaults: `single_manager`,
+# the community has one manager, who may approve their own notices.
+DEFAULT_COMMUNITY_SETTINGS: dict[str, Any] = {"single_manager": False}
+
+
+def notice_problem(
+    title: str,
+    body: str,
+    category: str,
+    audience: Mapping[str, Any],
+    *,
+    publish_at: datetime | None,
+    expires_at: datetime | None,
+    now: datetime,
+    title_max_chars: int,
+    body_max_chars: int,
+    known_buildings: Set[str] = frozenset(),
+    known_units: Set[tuple[str, str | None]] = frozenset(),
+) -> InvalidNotice | None:
+    """Why a draft cannot be saved (None when it can), the first problem found: the text
+    (title and body as stored, stripped), the expiry, then the audience (its stored form, see
+    `normalize_audience`) against the community's buildings and (building, unit) pairs."""
+    if not title or not body:
+        return NoticeEmpty()
+    if len(title) > title_max_chars:
+        return TitleTooLong(title_max_chars)
+    if len(body) > body_max_chars:
+        return BodyTooLong(body_max_chars)
+    if looks_like_markup(title) or looks_like_markup(body):
+        return MarkupNotAllowed()
+    if category == "emergency" and expires_at is None:
+        return ExpiryRequired()
+    if expires_at is not None:
+        if expires_at <= now:
+            return ExpiryInPast()
+        if publish_at is not None and expires_at <= publish_at:
+            return ExpiryBeforePublish()
+    return _audience_problem(audience, known_buildings, known_units)
+
+
+def _audience_problem(
+    audience: Mapping[str, Any],
+    known_buildings: Set[str],
+    known_units: Set[tuple[str, str | None]],
+) -> InvalidNotice | None:
+    kind = audience["kind"]
+    if kind == "buildings":
+        if not audience["building_ids"]:
+            return AudienceEmpty(kind)
+        unknown = set(audience["building_ids"]) - known_buildings
+        if unknown:
+            return UnknownBuildings(sorted(unknown))
+    elif kind == "units":
+        if not audience["units"]:
+            return AudienceEmpty(kind)
+        unknown_units = [
+            u for u in audience["units"] if (u["building_id"], u["unit"]) not in known_units
+        ]
+        if unknown_units:
+            return UnknownUnits(unknown_units)
+    elif kind == "roles" and not audience["roles"]:
+        return AudienceEmpty(kind)
+    return None
 
 
 # --- workflow -------------------------------------------------------------------------
@@ -74,10 +148,6 @@ def next_status(
     elif action == "withdraw" and status in ("published", "scheduled"):
         return "withdrawn"
     raise NoticeTransitionNotAllowed(status, action)
-
-
-def due_to_publish(status: str, publish_at: datetime | None, now: datetime) -> bool:
-    return status == "scheduled" and (publish_at is None or publish_at <= now)
 
 
 def is_expired(expires_at: datetime | None, now: datetime) -> bool:

@@ -17,10 +17,12 @@ from typing import Any
 from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.notices import rules, service
+from services.notices import rules
+from services.notices.delivery import fanout_step, retry_at
 from services.notices.models import FanoutJob, PushConsent, PushMessage
 from services.notices.runtime import Runtime
 from services.notices.wechat import NO_CONSENT, SendResult
+from services.notices.workflow import run_scheduler
 
 log = logging.getLogger("notices.worker")
 
@@ -44,7 +46,7 @@ class Worker:
         writing later batches, so the database and WeChat calls overlap."""
         async with self._lock:
             async with self.sessionmaker() as session:
-                await service.run_scheduler(session, self.rt.clock.now())
+                await run_scheduler(session, self.rt.clock.now())
                 await session.commit()
             fanout_done = asyncio.Event()
 
@@ -86,7 +88,7 @@ class Worker:
             )
             if job is None:
                 return False
-            await service.fanout_step(session, self.rt, job, self.rt.clock.now())
+            await fanout_step(session, self.rt, job, self.rt.clock.now())
             await session.commit()
             return True
 
@@ -178,7 +180,7 @@ class Worker:
         elif attempts >= self.rt.settings.push_max_attempts:
             values["status"] = "failed"
         else:
-            values["next_attempt_at"] = service.retry_at(self.rt, attempts, now, m.urgent)
+            values["next_attempt_at"] = retry_at(self.rt.settings, attempts, now, m.urgent)
         await session.execute(update(PushMessage).where(PushMessage.id == m.id).values(**values))
 
     async def _loop(self) -> None:

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from services.notices.models import Notice
-from tests.notices.support import Community, notice_body, notices_app
+from tests.notices.factories import Community, notice_body, notices_app
 from tests.support import client_for
 
 # Valid ISO datetimes whose instant lies outside the years 1..9999 once in UTC.

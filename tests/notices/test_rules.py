@@ -1,4 +1,4 @@
-"""Pure notice rules: workflow, targeting, quiet hours, WeChat limits, markup."""
+"""Pure notice rules: drafting checks, workflow, targeting, quiet hours, WeChat limits, markup."""
 
 from __future__ import annotations
 
@@ -9,13 +9,117 @@ import pytest
 from services.common.errors import DomainError
 from services.notices import rules
 from services.notices.errors import (
+    AudienceEmpty,
+    BodyTooLong,
+    ExpiryBeforePublish,
+    ExpiryInPast,
+    ExpiryRequired,
+    MarkupNotAllowed,
+    NoticeEmpty,
     NoticeTransitionNotAllowed,
     SelfApprovalNotAllowed,
+    TitleTooLong,
+    UnknownBuildings,
+    UnknownUnits,
     WithdrawnNoticeCannotPublish,
 )
 
 NOW = datetime(2026, 11, 25, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
 AUTHOR, OTHER = "author", "other"
+
+
+KNOWN_BUILDINGS = frozenset({"b1", "b2"})
+KNOWN_UNITS = frozenset({("b1", "1"), ("b1", None)})
+
+
+def problem(
+    title: str = "停水通知",
+    body: str = "明天停水。",
+    category: str = "maintenance",
+    audience: dict | None = None,
+    publish_at: datetime | None = None,
+    expires_at: datetime | None = None,
+):
+    return rules.notice_problem(
+        title,
+        body,
+        category,
+        rules.normalize_audience(audience or {"kind": "community"}),
+        publish_at=publish_at,
+        expires_at=expires_at,
+        now=NOW,
+        title_max_chars=10,
+        body_max_chars=20,
+        known_buildings=KNOWN_BUILDINGS,
+        known_units=KNOWN_UNITS,
+    )
+
+
+@pytest.mark.parametrize(
+    "fields, expected",
+    [
+        ({}, None),
+        ({"title": ""}, NoticeEmpty),
+        ({"body": ""}, NoticeEmpty),
+        ({"title": "标" * 10}, None),
+        ({"title": "标" * 11}, TitleTooLong),
+        ({"body": "正" * 20}, None),
+        ({"body": "正" * 21}, BodyTooLong),
+        ({"title": "<b>通知</b>"}, MarkupNotAllowed),
+        ({"body": "见javascript:x"}, MarkupNotAllowed),
+        ({"body": "温度<5度"}, None),
+        ({"category": "emergency"}, ExpiryRequired),
+        ({"category": "emergency", "expires_at": NOW + timedelta(hours=1)}, None),
+        ({"expires_at": NOW}, ExpiryInPast),
+        (
+            {"publish_at": NOW + timedelta(hours=2), "expires_at": NOW + timedelta(hours=2)},
+            ExpiryBeforePublish,
+        ),
+        (
+            {"publish_at": NOW + timedelta(hours=1), "expires_at": NOW + timedelta(hours=2)},
+            None,
+        ),
+        ({"audience": {"kind": "buildings", "building_ids": []}}, AudienceEmpty),
+        ({"audience": {"kind": "buildings", "building_ids": ["b1", "b2"]}}, None),
+        ({"audience": {"kind": "buildings", "building_ids": ["b1", "b9"]}}, UnknownBuildings),
+        ({"audience": {"kind": "units", "units": []}}, AudienceEmpty),
+        ({"audience": {"kind": "units", "units": [{"building_id": "b1", "unit": "1"}]}}, None),
+        ({"audience": {"kind": "units", "units": [{"building_id": "b1", "unit": None}]}}, None),
+        (
+            {"audience": {"kind": "units", "units": [{"building_id": "b1", "unit": "9"}]}},
+            UnknownUnits,
+        ),
+        ({"audience": {"kind": "roles", "roles": []}}, AudienceEmpty),
+        ({"audience": {"kind": "roles", "roles": ["owner"]}}, None),
+        # The first problem wins: the text before the expiry before the audience.
+        ({"title": "", "category": "emergency"}, NoticeEmpty),
+        ({"expires_at": NOW, "audience": {"kind": "roles", "roles": []}}, ExpiryInPast),
+    ],
+)
+def test_notice_problem(fields, expected):
+    found = problem(**fields)
+    if expected is None:
+        assert found is None
+    else:
+        assert type(found) is expected
+        assert found.status_code == 422 and found.message  # a Chinese sentence for the console
+
+
+def test_notice_problem_names_what_is_unknown_and_the_limits():
+    unknown = problem(audience={"kind": "buildings", "building_ids": ["b9", "b1", "b8"]})
+    assert (unknown.code, unknown.details) == ("unknown_buildings", {"building_ids": ["b8", "b9"]})
+    units = problem(
+        audience={
+            "kind": "units",
+            "units": [{"building_id": "b1", "unit": "1"}, {"building_id": "b2", "unit": "3"}],
+        }
+    )
+    assert (units.code, units.details) == (
+        "unknown_units",
+        {"units": [{"building_id": "b2", "unit": "3"}]},
+    )
+    assert problem(title="标" * 11).message == "标题不能超过 10 个字"
+    assert problem(body="正" * 21).message == "正文不能超过 20 个字"
 
 
 def state(

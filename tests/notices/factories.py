@@ -1,20 +1,28 @@
-"""Helpers for the notices tests: the app with a WeChat transport, a clock, and small
-factories for communities with rooms and verified members."""
+"""Factories for the notices tests: the app with a WeChat transport, its clock, and small
+async functions for communities with rooms and verified members and for notices."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 
 from services.notices.app import create_app
+from services.notices.models import PushMessage
+from services.notices.rules import SHANGHAI
 from tests import identity_events as ie
-from tests.support import auth, manager_token, settings_for, token
+from tests.support import auth, client_for, manager_token, settings_for, token
 from wechat_standin.app import create_app as create_standin
+
+NOON = datetime(2026, 11, 25, 12, 0, tzinfo=SHANGHAI).astimezone(UTC)
+LATE = datetime(2026, 11, 25, 23, 0, tzinfo=SHANGHAI).astimezone(UTC)
+MORNING = datetime(2026, 11, 26, 7, 0, tzinfo=SHANGHAI).astimezone(UTC)
+TEMPLATE = "tpl-notice"
 
 
 def wechat_transport() -> httpx.AsyncBaseTransport:
@@ -39,7 +47,7 @@ async def notices_app(
 
 
 def set_clock(app: Any, moment: datetime) -> None:
-    app.state.notices.clock.set(moment)
+    app.state.clock.set(moment)
 
 
 async def tick(app: Any) -> None:
@@ -118,3 +126,66 @@ async def published_notice(
     r = await client.post(f"/notices/{nid}/publish", headers=community.manager)
     assert r.status_code == 200, r.text
     return r.json()
+
+
+def ticket_event(c: Community, reporter: str, ticket_id: str, action: str, to_status: str) -> dict:
+    return {
+        "community_id": c.id,
+        "ticket_id": ticket_id,
+        "reporter_id": reporter,
+        "room_id": None,
+        "from_status": "submitted",
+        "to_status": to_status,
+        "action": action,
+        "assignee_id": None,
+        "note": None,
+    }
+
+
+class Setup:
+    """The notices app, the stand-in behind it and an owner who can receive pushes."""
+
+    def __init__(self, app, client, wechat, community, owner_id, owner, openid):
+        self.app, self.client, self.wechat = app, client, wechat
+        self.c, self.owner_id, self.owner, self.openid = community, owner_id, owner, openid
+
+    async def consent(self, template: str = TEMPLATE, at_wechat: bool = True) -> None:
+        r = await self.client.post(
+            "/me/subscriptions", json={"template_ids": [template]}, headers=self.owner
+        )
+        assert r.status_code == 200, r.text
+        if at_wechat:
+            r = await self.wechat.post(
+                "/_standin/consents", json={"openid": self.openid, "template_id": template}
+            )
+            assert r.status_code < 300
+
+    async def messages(self) -> list[dict]:
+        r = await self.wechat.get("/_standin/messages", params={"touser": self.openid})
+        assert r.status_code == 200
+        body = r.json()
+        return body["messages"] if isinstance(body, dict) else body
+
+    async def fault(self, path: str, times: int, **what: int) -> None:
+        r = await self.wechat.post("/_standin/faults", json={"path": path, "times": times, **what})
+        assert r.status_code < 300
+
+    async def pushes(self) -> list[PushMessage]:
+        async with self.app.state.sessionmaker() as s:
+            return list(
+                (await s.scalars(select(PushMessage).order_by(PushMessage.created_at))).all()
+            )
+
+
+@asynccontextmanager
+async def push_setup(database_url: str, **overrides) -> AsyncIterator[Setup]:
+    transport = wechat_transport()
+    async with (
+        notices_app(database_url, transport=transport, **overrides) as app,
+        client_for(app) as client,
+        httpx.AsyncClient(transport=transport, base_url="http://wechat.test") as wechat,
+    ):
+        set_clock(app, NOON)
+        c = Community(app)
+        owner_id, owner = await c.member(await c.room(), openid="openid-li")
+        yield Setup(app, client, wechat, c, owner_id, owner, "openid-li")

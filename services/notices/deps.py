@@ -1,0 +1,59 @@
+"""Dependencies of the notices routes: the runtime, and what is loaded and authorized in one
+step (a notice the caller manages, a draft for a community they manage)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Path, Query, Request
+
+from services.common.auth import CurrentPrincipal, require_manager
+from services.common.db import SessionDep
+from services.notices.errors import NoticeNotFound
+from services.notices.models import Notice
+from services.notices.runtime import Runtime
+from services.notices.schemas import NoticeCreate
+
+IdPath = Annotated[str, Path(max_length=64)]
+CommunityQuery = Annotated[str, Query(min_length=1, max_length=36)]
+
+
+def _runtime(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.notices
+    return rt
+
+
+RuntimeDep = Annotated[Runtime, Depends(_runtime)]
+
+
+async def _notice_for_manager(
+    notice_id: IdPath, principal: CurrentPrincipal, session: SessionDep
+) -> Notice:
+    """The notice, if the caller manages its community; otherwise it does not exist (404
+    `notice_not_found` either way, so a notice's existence is not given away)."""
+    notice = await session.get(Notice, notice_id)
+    if notice is None or not principal.is_manager_of(notice.community_id):
+        raise NoticeNotFound()
+    return notice
+
+
+NoticeForManager = Annotated[Notice, Depends(_notice_for_manager)]
+
+
+async def _managed_draft(body: NoticeCreate, principal: CurrentPrincipal) -> NoticeCreate:
+    """The draft, once the caller is known to manage its community (the body names it)."""
+    require_manager(principal, body.community_id)
+    return body
+
+
+ManagedDraft = Annotated[NoticeCreate, Depends(_managed_draft)]
+
+
+async def _managed_community(community_id: CommunityQuery, principal: CurrentPrincipal) -> str:
+    require_manager(principal, community_id)
+    return community_id
+
+
+# `?community_id=` once the caller is known to manage it: the common check
+# (services.common.auth.require_manager), over this API's bounded query parameter.
+ManagedCommunityQuery = Annotated[str, Depends(_managed_community)]

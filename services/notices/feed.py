@@ -1,0 +1,130 @@
+"""Reading notices: the owner's feed, opening a notice (the read is recorded once per account
+and household), and the manager's list of every notice of a community."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.common.db import insert_ignoring_duplicates
+from services.common.pagination import decode_cursor, encode_cursor, keyset_page, newest_first
+from services.notices import rules
+from services.notices.audience import Membership, bindings_with_rooms
+from services.notices.errors import InvalidCursor, NoticeNotFound
+from services.notices.models import Notice, NoticeRead
+
+
+def _targeted_rooms(notice: Notice, memberships: Sequence[Membership]) -> list[str]:
+    return rules.unique(
+        room.room_id
+        for binding, room in memberships
+        if rules.targets(
+            notice.audience, building_id=room.building_id, unit=room.unit, relation=binding.relation
+        )
+    )
+
+
+def _visible(notice: Notice, now: datetime) -> bool:
+    return notice.status == "published" and not rules.is_expired(notice.expires_at, now)
+
+
+def _feed_key_of(after: list[Any] | None) -> tuple[int, float, str] | None:
+    """The `rules.feed_key` of the last notice seen (a decoded cursor), None on the first page."""
+    if after is None:
+        return None
+    try:
+        return (int(after[0]), float(after[1]), str(after[2]))
+    except (TypeError, ValueError):
+        raise InvalidCursor() from None
+
+
+async def feed(
+    session: AsyncSession,
+    account_id: str,
+    community_id: str,
+    now: datetime,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[tuple[Notice, bool]], str | None]:
+    """Published notices that target one of the caller's verified rooms, pinned and
+    emergency first, then newest; each with whether the caller has read it. The order is
+    computed here, not in SQL (a feed is a community's live notices), so it pages in memory."""
+    after = decode_cursor(cursor, 3)
+    memberships = await bindings_with_rooms(session, account_id, community_id)
+    if not memberships:
+        return [], None
+    candidates = (
+        await session.scalars(
+            select(Notice).where(Notice.community_id == community_id, Notice.status == "published")
+        )
+    ).all()
+    visible = [n for n in candidates if _visible(n, now) and _targeted_rooms(n, memberships)]
+    keyed = sorted(
+        (
+            (rules.feed_key(n.pinned, n.category, n.published_at or n.created_at, n.id), n)
+            for n in visible
+        ),
+        key=lambda kn: kn[0],
+    )
+    last = _feed_key_of(after)
+    if last is not None:
+        keyed = [kn for kn in keyed if kn[0] > last]
+    page = keyed[:limit]
+    next_cursor = encode_cursor(list(page[-1][0])) if len(keyed) > limit else None
+    ids = [n.id for _, n in page]
+    read = (
+        set(
+            (
+                await session.scalars(
+                    select(NoticeRead.notice_id).where(
+                        NoticeRead.account_id == account_id, NoticeRead.notice_id.in_(ids)
+                    )
+                )
+            ).all()
+        )
+        if ids
+        else set()
+    )
+    return [(n, n.id in read) for _, n in page], next_cursor
+
+
+async def manager_list(
+    session: AsyncSession, community_id: str, status: str | None, limit: int, cursor: str | None
+) -> tuple[list[Notice], str | None]:
+    """Every notice of the community for the console, newest first."""
+    stmt = select(Notice).where(Notice.community_id == community_id)
+    if status:
+        stmt = stmt.where(Notice.status == status)
+    return await keyset_page(session, stmt, newest_first(Notice), limit, cursor)
+
+
+async def open_notice(
+    session: AsyncSession, account_id: str, notice_id: str, now: datetime
+) -> Notice:
+    """The notice, if it targets the caller; records the read once per account and household."""
+    notice = await session.get(Notice, notice_id)
+    if notice is None or not _visible(notice, now):
+        raise NoticeNotFound()
+    memberships = await bindings_with_rooms(session, account_id, notice.community_id)
+    rooms = _targeted_rooms(notice, memberships)
+    if not rooms:
+        raise NoticeNotFound()
+    await insert_ignoring_duplicates(
+        session,
+        NoticeRead,
+        [
+            {
+                "notice_id": notice.id,
+                "account_id": account_id,
+                "room_id": r,
+                "community_id": notice.community_id,
+                "read_at": now,
+            }
+            for r in rooms
+        ],
+    )
+    return notice

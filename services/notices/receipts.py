@@ -1,0 +1,130 @@
+"""Read receipts: a notice's reach in households (rooms in its audience with a verified
+member), overall and by building; for an emergency, whom to call; and the CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.common.identity_replica.models import ReplicaRoom
+from services.notices import rules
+from services.notices.audience import bound_rooms_in_scope
+from services.notices.models import Notice, NoticeRead
+
+
+@dataclass(frozen=True)
+class Household:
+    room: ReplicaRoom
+    read: bool
+
+
+@dataclass(frozen=True)
+class BuildingReach:
+    building_id: str
+    building_name: str
+    targeted: int
+    read: int
+
+
+@dataclass(frozen=True)
+class OwnerContact:
+    name: str
+    phone_masked: str | None
+
+
+@dataclass(frozen=True)
+class UnreadHousehold:
+    room_id: str
+    label: str
+    building_id: str
+    building_name: str
+    owners: list[OwnerContact]
+
+
+@dataclass(frozen=True)
+class ReceiptsSummary:
+    """What `GET /notices/{id}/receipts` answers (schemas.Receipts, field for field)."""
+
+    notice_id: str
+    targeted: int
+    read: int
+    by_building: list[BuildingReach]
+    # Only for emergencies: whom to call.
+    unread: list[UnreadHousehold] | None
+
+
+async def households(session: AsyncSession, notice: Notice) -> list[Household]:
+    """The targeted households (rooms in the audience with ≥ 1 verified member) and whether
+    any member has read the notice."""
+    rooms = await bound_rooms_in_scope(
+        session, notice.community_id, **rules.audience_filter(notice.audience)
+    )
+    read_rooms = set(
+        (
+            await session.scalars(
+                select(NoticeRead.room_id).where(NoticeRead.notice_id == notice.id).distinct()
+            )
+        ).all()
+    )
+    return [Household(r, r.room_id in read_rooms) for r in rooms]
+
+
+def receipts_of(notice: Notice, rows: Sequence[Household]) -> ReceiptsSummary:
+    names: dict[str, str] = {}
+    targeted: dict[str, int] = {}
+    read: dict[str, int] = {}
+    for h in rows:
+        b = h.room.building_id
+        names.setdefault(b, h.room.building_name)
+        targeted[b] = targeted.get(b, 0) + 1
+        read[b] = read.get(b, 0) + int(h.read)
+    by_building = [BuildingReach(b, names[b], targeted[b], read[b]) for b in names]
+    unread = None
+    if notice.category == "emergency":
+        unread = [
+            UnreadHousehold(
+                room_id=h.room.room_id,
+                label=h.room.label,
+                building_id=h.room.building_id,
+                building_name=h.room.building_name,
+                owners=[
+                    OwnerContact(o.get("name") or "", o.get("phone_masked"))
+                    for o in h.room.owners or []
+                ],
+            )
+            for h in sorted(rows, key=lambda h: h.room.label)
+            if not h.read
+        ]
+    return ReceiptsSummary(
+        notice_id=notice.id,
+        targeted=len(rows),
+        read=sum(1 for h in rows if h.read),
+        by_building=sorted(by_building, key=lambda b: b.building_name),
+        unread=unread,
+    )
+
+
+def receipts_csv(rows: Sequence[Household]) -> str:
+    """One line per targeted household: building, room, read, owners, masked phones; with a
+    BOM so that Excel opens the Chinese text as UTF-8."""
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer)
+    writer.writerow(["楼栋", "房号", "是否已读", "业主", "手机号（脱敏）"])
+    for h in sorted(rows, key=lambda h: (h.room.building_name, h.room.label)):
+        owners = h.room.owners or []
+        writer.writerow(
+            [
+                h.room.building_name,
+                h.room.label,
+                "已读" if h.read else "未读",
+                "、".join(o.get("name") or "" for o in owners),
+                "、".join(o.get("phone_masked") or "" for o in owners),
+            ]
+        )
+    return buffer.getvalue()
