@@ -29,6 +29,7 @@ from gateway.tokens import CachingVerifier
 from gateway.upstream import Headers, UpstreamError, UpstreamPool, UpstreamTimeout
 from services.common.auth import Principal, TokenVerifier, bearer_token
 from services.common.errors import (
+    BadRequest,
     DomainError,
     NotFound,
     ServiceUnavailable,
@@ -89,6 +90,20 @@ class UpstreamTimedOut(DomainError):
 class RouteNotFound(NotFound):
     code = "not_found"
     message = "接口不存在"
+
+
+# Headers the gateway reads and a service reads again: sent twice, the gateway's HTTP stack
+# and the service's could each pick another copy (the gateway checks one token, the service
+# acts on the other), so a request carrying either more than once is refused outright.
+SINGLE_HEADERS = {b"authorization": "Authorization", b"content-type": "Content-Type"}
+
+
+class DuplicateHeader(BadRequest):
+    code = "duplicate_header"
+    message = "请求头重复"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"请求头 {name} 只能出现一次", details={"header": name})
 
 
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> tuple[int, Headers, bytes]:
@@ -248,11 +263,18 @@ class GatewayCore:
 
         forwarded: Headers = []
         authorization: str | None = None
+        content_type_seen = False
         for name, value in scope["headers"]:
             if name in FORWARDED_REQUEST_HEADERS:
                 forwarded.append((name, value))
                 if name == b"authorization":
+                    if authorization is not None:
+                        raise DuplicateHeader(SINGLE_HEADERS[name])
                     authorization = value.decode("latin-1")
+                elif name == b"content-type":
+                    if content_type_seen:
+                        raise DuplicateHeader(SINGLE_HEADERS[name])
+                    content_type_seen = True
 
         limits = [Limit("ip:" + ip, s.rate_ip_per_second, s.rate_ip_burst)]
         principal: Principal | None = None

@@ -168,6 +168,34 @@ async def test_login_calls_need_no_token() -> None:
 
 
 @pytest.mark.parametrize(
+    ("headers", "name"),
+    [
+        # The gateway would check one token and the service act on the other.
+        ([("Authorization", f"Bearer {token()}"), ("Authorization", "Bearer forged")], "Authorization"),
+        ([("Authorization", "Bearer forged"), ("Authorization", f"Bearer {token()}")], "Authorization"),
+        # Read one way by the gateway's body limit and another by the service's parser.
+        (
+            [("Authorization", f"Bearer {token()}"), ("Content-Type", "application/json"),
+             ("Content-Type", "multipart/form-data; boundary=x")],
+            "Content-Type",
+        ),
+    ],
+    ids=["valid-then-forged-token", "forged-then-valid-token", "two-content-types"],
+)
+async def test_a_repeated_authorization_or_content_type_header_is_refused_with_400(
+    echo_url: str, headers: list[tuple[str, str]], name: str
+) -> None:
+    async with gateway_client(gateway_settings({"repairs": echo_url})) as (_, gw):
+        response = await gw.post("/api/v1/repairs", content=b"{}", headers=headers)
+        error = assert_error(response, 400, "duplicate_header")
+        assert error["details"] == {"header": name}
+        assert name in error["message"]
+        # Each once is fine (the request reaches the service).
+        single = {"Authorization": f"Bearer {token()}", "Content-Type": "application/json"}
+        assert (await gw.post("/api/v1/repairs", content=b"{}", headers=single)).status_code == 200
+
+
+@pytest.mark.parametrize(
     "path", ["/api/v1/nothing", "/api/v1/events", "/api/v1/internal/rooms", "/api/v1", "/docs", "/events"]
 )
 async def test_unknown_and_internal_paths_are_404_in_the_error_shape(path: str) -> None:
