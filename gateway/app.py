@@ -1,5 +1,7 @@
 """The gateway app: `/api/v1/...` checked (token, rate limits, body size) and forwarded to
-the owning service; `/healthz`, `/readyz` (every service's readiness) and `/metrics`.
+the owning service; `/healthz` and `/readyz` (every service's readiness). `/metrics` is not
+on this (public) port: it is served by the internal listener (gateway/internal.py) on
+`GATEWAY_METRICS_PORT`.
 
 It is a plain ASGI app rather than FastAPI routes: on the proxy path every microsecond
 counts against the service's own throughput (see bench/gateway.py), and there is nothing
@@ -17,11 +19,12 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
+from prometheus_client import Counter
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gateway.internal import InternalListener
 from gateway.ratelimit import Limit, RateLimiter, create_rate_limiter, retry_after
 from gateway.routing import PREFIX, needs_token, resolve
 from gateway.settings import GatewaySettings
@@ -135,6 +138,7 @@ class GatewayCore:
         self.http: httpx.AsyncClient | None = None
         self.verifier: CachingVerifier | None = None
         self.limiter: RateLimiter | None = None
+        self.internal: InternalListener | None = None
 
     # lifecycle
     async def startup(self) -> None:
@@ -162,8 +166,13 @@ class GatewayCore:
             )
         )
         self.limiter = create_rate_limiter(s.redis_url)
+        if s.metrics_port is not None:
+            self.internal = InternalListener(s.metrics_host, s.metrics_port)
+            await self.internal.start()
 
     async def shutdown(self) -> None:
+        if self.internal is not None:
+            await self.internal.close()
         for pool in self.pools.values():
             await pool.aclose()
         if self.http is not None:
@@ -205,17 +214,8 @@ class GatewayCore:
                 result = _json(200, {"status": "ok", "service": "gateway"})
             elif path == "/readyz":
                 result = await self._readyz()
-            elif path == "/metrics":
-                data = generate_latest()
-                result = (
-                    200,
-                    [
-                        (b"content-type", CONTENT_TYPE_LATEST.encode()),
-                        (b"content-length", str(len(data)).encode()),
-                    ],
-                    data,
-                )
             else:
+                # /metrics included: only the internal listener serves it.
                 raise RouteNotFound()
         except DomainError as exc:
             result = _error(exc)

@@ -45,6 +45,12 @@ def test_gateway_waits_for_healthy_services_and_shares_rate_limits_in_redis():
         assert gateway["depends_on"][name]["condition"] == "service_healthy"
         assert gateway["environment"][f"{name.upper()}_URL"] == f"http://{name}:8000"
     assert gateway["environment"]["REDIS_URL"].startswith("redis://")
+    # Only the public API is published; /metrics is on the internal listener, not published.
+    assert gateway["ports"] == ["${GATEWAY_PORT:-8000}:8000"]
+    metrics_port = gateway["environment"]["GATEWAY_METRICS_PORT"]
+    assert metrics_port != "8000" and metrics_port in gateway["expose"]
+    assert not any(metrics_port in str(p) for s in _compose()["services"].values()
+                   for p in s.get("ports", []))
 
 
 def test_one_dockerfile_builds_every_container():
