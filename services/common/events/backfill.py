@@ -15,9 +15,9 @@ ordering_key=room_id)`; `next_cursor` is opaque (None on the last page). The app
 `{"stream", "items": [{"type", "ordering_key", "data"}], "next_cursor"}`. Requests are
 service-to-service: header `x-event-subscriber: <consumer name>` plus Standard Webhooks headers
 signed with the (producer, consumer) pair's `whsec_` secret (the one the producer signs its
-deliveries to that consumer with)
-over the canonical text `GET /internal/snapshot/{stream}?cursor={cursor}&limit={limit}`;
-only a configured subscriber of the producer may pull.
+deliveries to that consumer with) over the canonical text
+`GET /internal/snapshot/{stream}?cursor={cursor}&limit={limit}`; only a configured subscriber
+of the producer may pull.
 
 Consumer side: `await backfill(...)`, or `create_service_app(..., backfill_from={"identity":
 ["communities", "rooms", ...]})` which runs it in the background at start-up (retrying
