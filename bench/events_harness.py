@@ -129,7 +129,7 @@ class Harness:
             "IDENTITY_EVENT_LEASE_SECONDS": str(self.lease_seconds),
             "IDENTITY_EVENT_DELIVERY_TIMEOUT_SECONDS": str(self.timeout_seconds),
             "REPAIRS_DATABASE_URL": self.consumer_url,
-            "REPAIRS_WEBHOOK_SECRET": self.secret,
+            "IDENTITY_TO_REPAIRS_WEBHOOK_SECRET": self.secret,
             "REPAIRS_EVENTS_DISPATCHER_ENABLED": "false",
         }
 

@@ -1,5 +1,7 @@
 """The gateway app: `/api/v1/...` checked (token, rate limits, body size) and forwarded to
-the owning service; `/healthz`, `/readyz` (every service's readiness) and `/metrics`.
+the owning service; `/healthz` and `/readyz` (every service's readiness). `/metrics` is not
+on this (public) port: it is served by the internal listener (gateway/internal.py) on
+`GATEWAY_METRICS_PORT`.
 
 It is a plain ASGI app rather than FastAPI routes: on the proxy path every microsecond
 counts against the service's own throughput (see bench/gateway.py), and there is nothing
@@ -17,11 +19,12 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
+from prometheus_client import Counter
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gateway.internal import InternalListener
 from gateway.ratelimit import Limit, RateLimiter, create_rate_limiter, retry_after
 from gateway.routing import PREFIX, needs_token, resolve
 from gateway.settings import GatewaySettings
@@ -29,6 +32,7 @@ from gateway.tokens import CachingVerifier
 from gateway.upstream import Headers, UpstreamError, UpstreamPool, UpstreamTimeout
 from services.common.auth import Principal, bearer_token, verifier_from_settings
 from services.common.errors import (
+    BadRequest,
     DomainError,
     NotFound,
     ServiceUnavailable,
@@ -91,6 +95,20 @@ class RouteNotFound(NotFound):
     message = "接口不存在"
 
 
+# Headers the gateway reads and a service reads again: sent twice, the gateway's HTTP stack
+# and the service's could each pick another copy (the gateway checks one token, the service
+# acts on the other), so a request carrying either more than once is refused outright.
+SINGLE_HEADERS = {b"authorization": "Authorization", b"content-type": "Content-Type"}
+
+
+class DuplicateHeader(BadRequest):
+    code = "duplicate_header"
+    message = "请求头重复"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"请求头 {name} 只能出现一次", details={"header": name})
+
+
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> tuple[int, Headers, bytes]:
     data = json.dumps(body, ensure_ascii=False).encode()
     out: Headers = [
@@ -120,6 +138,7 @@ class GatewayCore:
         self.http: httpx.AsyncClient | None = None
         self.verifier: CachingVerifier | None = None
         self.limiter: RateLimiter | None = None
+        self.internal: InternalListener | None = None
 
     # lifecycle
     async def startup(self) -> None:
@@ -141,10 +160,15 @@ class GatewayCore:
         verifier.role_changes.start()
         self.verifier = CachingVerifier(verifier)
         self.limiter = create_rate_limiter(s.redis_url)
+        if s.metrics_port is not None:
+            self.internal = InternalListener(s.metrics_host, s.metrics_port)
+            await self.internal.start()
 
     async def shutdown(self) -> None:
         if self.verifier is not None:
             await self.verifier.verifier.role_changes.stop()
+        if self.internal is not None:
+            await self.internal.close()
         for pool in self.pools.values():
             await pool.aclose()
         if self.http is not None:
@@ -186,17 +210,8 @@ class GatewayCore:
                 result = _json(200, {"status": "ok", "service": "gateway"})
             elif path == "/readyz":
                 result = await self._readyz()
-            elif path == "/metrics":
-                data = generate_latest()
-                result = (
-                    200,
-                    [
-                        (b"content-type", CONTENT_TYPE_LATEST.encode()),
-                        (b"content-length", str(len(data)).encode()),
-                    ],
-                    data,
-                )
             else:
+                # /metrics included: only the internal listener serves it.
                 raise RouteNotFound()
         except DomainError as exc:
             result = _error(exc)
@@ -244,11 +259,18 @@ class GatewayCore:
 
         forwarded: Headers = []
         authorization: str | None = None
+        content_type_seen = False
         for name, value in scope["headers"]:
             if name in FORWARDED_REQUEST_HEADERS:
                 forwarded.append((name, value))
                 if name == b"authorization":
+                    if authorization is not None:
+                        raise DuplicateHeader(SINGLE_HEADERS[name])
                     authorization = value.decode("latin-1")
+                elif name == b"content-type":
+                    if content_type_seen:
+                        raise DuplicateHeader(SINGLE_HEADERS[name])
+                    content_type_seen = True
 
         limits = [Limit("ip:" + ip, s.rate_ip_per_second, s.rate_ip_burst)]
         principal: Principal | None = None

@@ -1,6 +1,7 @@
 """`make run`: the whole system on loopback. Applies every service's migrations, starts the
 gateway on 127.0.0.1:$GATEWAY_PORT (8000) and identity, repairs, votes, notices and the
-WeChat stand-in on the ports after it, waits until all are ready and prints where they are.
+WeChat stand-in on the ports after it (then the gateway's internal /metrics listener), waits
+until all are ready and prints where they are.
 Ctrl-C (or SIGTERM) stops every process it started.
 
 Data (SQLite files, keys, uploads, logs) lives under $DATA_DIR (./data); `<SERVICE>_DATABASE_URL`
@@ -84,7 +85,8 @@ def main() -> int:
     gateway_port = int(os.environ.get("GATEWAY_PORT", DEFAULT_PORTS["gateway"]))
     admin_env, admin_password = platform_admin(data, dict(os.environ))
     stack = Stack.consecutive(data, gateway_port, env=admin_env)
-    busy = [f"{n}:{p}" for n, p in stack.ports.items() if _port_in_use(stack.host, p)]
+    ports = {**stack.ports, "gateway-metrics": stack.metrics_port}
+    busy = [f"{n}:{p}" for n, p in ports.items() if p is not None and _port_in_use(stack.host, p)]
     if busy:
         print(f"ports already in use: {', '.join(busy)}; stop what runs there or set GATEWAY_PORT")
         return 1
@@ -127,6 +129,7 @@ def main() -> int:
 def _print_summary(stack: Stack, admin_password: str | None, seconds: float) -> None:
     print(f"\nready in {seconds:.1f} s", flush=True)
     print(f"  gateway   {stack.url('gateway')}   (public API under /api/v1; /healthz, /readyz)")
+    print(f"            {stack.metrics_url()}   (gateway metrics, internal listener)")
     for name in SERVICES:
         print(f"  {name:<9} {stack.url(name)}")
     if "wechat" in stack.processes:

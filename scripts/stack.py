@@ -74,20 +74,24 @@ class Stack:
     # Per-service database URLs; SQLite files under data_dir when absent.
     database_urls: dict[str, str] = field(default_factory=dict)
     log_dir: Path | None = None
+    # The gateway's internal listener for /metrics (GATEWAY_METRICS_PORT); none when unset.
+    metrics_port: int | None = None
     python: str = sys.executable
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     @classmethod
     def consecutive(cls, data_dir: Path, base_port: int = 8000, **kwargs: object) -> Stack:
-        """The `make run` layout: gateway on base_port, the others on the ports after it."""
-        ports = {
-            name: base_port + offset
-            for offset, name in enumerate(("gateway", *SERVICES, "wechat"))
-        }
+        """The `make run` layout: gateway on base_port, the others on the ports after it,
+        then the gateway's internal metrics listener."""
+        names = ("gateway", *SERVICES, "wechat")
+        ports = {name: base_port + offset for offset, name in enumerate(names)}
+        kwargs.setdefault("metrics_port", base_port + len(names))
         return cls(data_dir=data_dir, ports=ports, **kwargs)  # type: ignore[arg-type]
 
     @classmethod
     def on_free_ports(cls, data_dir: Path, names: tuple[str, ...] = ORDER, **kwargs: object) -> Stack:
+        if "gateway" in names:
+            kwargs.setdefault("metrics_port", free_port())
         return cls(data_dir=data_dir, ports={n: free_port() for n in names}, **kwargs)  # type: ignore[arg-type]
 
     @property
@@ -99,6 +103,10 @@ class Stack:
 
     def url(self, name: str) -> str:
         return f"http://{self.host}:{self.ports[name]}"
+
+    def metrics_url(self) -> str | None:
+        """The gateway's /metrics, on its internal listener."""
+        return None if self.metrics_port is None else f"http://{self.host}:{self.metrics_port}/metrics"
 
     def environment(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -113,6 +121,9 @@ class Stack:
             env[URL_ENV[name]] = f"http://{self.host}:{port}"
         if "gateway" in self.ports:
             env["GATEWAY_PORT"] = str(self.ports["gateway"])
+            if self.metrics_port is not None:
+                env["GATEWAY_METRICS_HOST"] = self.host
+                env["GATEWAY_METRICS_PORT"] = str(self.metrics_port)
         for service, url in self.database_urls.items():
             env[f"{service.upper()}_DATABASE_URL"] = url
         env.update(self.env)

@@ -24,12 +24,16 @@ from services.common.tokens import AccessClaims, SigningKey, issue_access_token,
 SERVICES = ("identity", "repairs", "votes", "notices")
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 
-# Webhook secrets of the test session (events/config.py reads <NAME>_WEBHOOK_SECRET), so
-# tests never write the machine-wide secrets file and can sign deliveries themselves.
-WEBHOOK_SECRETS = {svc: "whsec_" + base64.b64encode(os.urandom(24)).decode() for svc in SERVICES}
-for _svc, _secret in WEBHOOK_SECRETS.items():
-    os.environ.setdefault(f"{_svc.upper()}_WEBHOOK_SECRET", _secret)
-    WEBHOOK_SECRETS[_svc] = os.environ[f"{_svc.upper()}_WEBHOOK_SECRET"]
+# Webhook secrets of the test session, one per (producer, consumer) pair of services
+# (events/config.py reads <PRODUCER>_TO_<CONSUMER>_WEBHOOK_SECRET), so tests never write the
+# machine-wide secrets file and can sign deliveries themselves.
+WEBHOOK_SECRETS: dict[tuple[str, str], str] = {}
+for _producer in SERVICES:
+    for _consumer in SERVICES:
+        if _producer != _consumer:
+            _name = f"{_producer.upper()}_TO_{_consumer.upper()}_WEBHOOK_SECRET"
+            os.environ.setdefault(_name, "whsec_" + base64.b64encode(os.urandom(24)).decode())
+            WEBHOOK_SECRETS[(_producer, _consumer)] = os.environ[_name]
 
 # One key for the whole test session; every app verifies with its public half.
 SIGNING_KEY = SigningKey.generate()

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import yaml
 
+from services.common.events.config import default_pairs, secret_env_name
+
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("identity", "repairs", "votes", "notices")
 
@@ -27,9 +29,12 @@ def test_every_service_has_its_own_postgres_database_and_a_health_check():
         assert svc["depends_on"]["postgres"]["condition"] == "service_healthy"
         assert f"services.{name}.app:create_app" in " ".join(svc["command"])
         assert f"migrations upgrade {name}" in " ".join(svc["command"])
-        # Signed webhooks: every service knows every consumer's secret (no shared data dir there).
-        for consumer in SERVICES:
-            assert f"{consumer.upper()}_WEBHOOK_SECRET" in svc["environment"]
+        # Signed webhooks, one secret per (producer, consumer) pair (no shared data dir
+        # there): a container holds the secrets of its own pairs and no other.
+        secrets = {k for k in svc["environment"] if k.endswith("_WEBHOOK_SECRET")}
+        assert secrets == {
+            secret_env_name(p, c) for p, c in default_pairs() if name in (p, c)
+        }, name
 
 
 def test_gateway_waits_for_healthy_services_and_shares_rate_limits_in_redis():
@@ -40,6 +45,12 @@ def test_gateway_waits_for_healthy_services_and_shares_rate_limits_in_redis():
         assert gateway["depends_on"][name]["condition"] == "service_healthy"
         assert gateway["environment"][f"{name.upper()}_URL"] == f"http://{name}:8000"
     assert gateway["environment"]["REDIS_URL"].startswith("redis://")
+    # Only the public API is published; /metrics is on the internal listener, not published.
+    assert gateway["ports"] == ["${GATEWAY_PORT:-8000}:8000"]
+    metrics_port = gateway["environment"]["GATEWAY_METRICS_PORT"]
+    assert metrics_port != "8000" and metrics_port in gateway["expose"]
+    assert not any(metrics_port in str(p) for s in _compose()["services"].values()
+                   for p in s.get("ports", []))
 
 
 def test_one_dockerfile_builds_every_container():

@@ -60,8 +60,8 @@ def create_service_app(
         app.state.migration_heads = head_revisions(settings.service_name)
         shutdowns = []
         # The event machinery: the dispatcher delivers this service's outbox (unless it runs
-        # as its own process); the receiver's secret is resolved once.
-        app.state.webhook_secret = events_receiver.receiver_secret(settings)
+        # as its own process); the receiver's secrets (one per producer) are resolved once.
+        app.state.webhook_secrets = events_receiver.receiver_secrets(settings)
         app.state.event_receipts = events_receiver.Receipts(
             app.state.engine, app.state.sessionmaker, app.state.event_handlers
         )

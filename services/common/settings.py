@@ -69,8 +69,8 @@ class ServiceSettings(BaseSettings):
     events_backfill_enabled: bool = True
     # JSON list of {"name", "url", "types", "secret"}; empty: the embedded defaults.
     event_subscriptions: str = ""
-    # This service's `whsec_` secret as a receiver; empty: <NAME>_WEBHOOK_SECRET or DATA_DIR file.
-    webhook_secret: str = ""
+    # Webhook secrets are per (producer, consumer) pair, not per service: events/config.py
+    # reads <PRODUCER>_TO_<CONSUMER>_WEBHOOK_SECRET, else the DATA_DIR file.
     # Seconds between tries, comma-separated; empty: 5s, 5min, 30min, 2h, 5h, 10h, 10h.
     event_retry_schedule: str = ""
     event_delivery_timeout_seconds: float = 3.0

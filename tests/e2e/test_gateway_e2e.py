@@ -26,6 +26,17 @@ def test_gateway_is_alive_and_every_service_ready(stack: Stack, gateway: httpx.C
         assert httpx.get(stack.url("wechat") + "/healthz").status_code == 200
 
 
+def test_gateway_metrics_only_on_the_internal_listener(stack: Stack, gateway: httpx.Client) -> None:
+    admin = bearer(stack.issue_token(f"admin-{uuid.uuid4().hex}", platform_admin=True))
+    for headers in ({}, bearer(stack.issue_token(f"owner-{uuid.uuid4().hex}")), admin):
+        assert_error(gateway.get("/metrics", headers=headers), 404, "not_found")
+    url = stack.metrics_url()
+    assert url is not None
+    metrics = httpx.get(url, timeout=5, trust_env=False)
+    assert metrics.status_code == 200
+    assert "gateway_upstream_failures_total" in metrics.text or "http_requests_total" in metrics.text
+
+
 def test_a_valid_token_reaches_identity_and_back(stack: Stack, gateway: httpx.Client) -> None:
     admin = bearer(stack.issue_token(f"admin-{uuid.uuid4().hex}", platform_admin=True))
     created = gateway.post("/api/v1/communities", json={"name": "幸福里"}, headers=admin)

@@ -168,6 +168,34 @@ async def test_login_calls_need_no_token() -> None:
 
 
 @pytest.mark.parametrize(
+    ("headers", "name"),
+    [
+        # The gateway would check one token and the service act on the other.
+        ([("Authorization", f"Bearer {token()}"), ("Authorization", "Bearer forged")], "Authorization"),
+        ([("Authorization", "Bearer forged"), ("Authorization", f"Bearer {token()}")], "Authorization"),
+        # Read one way by the gateway's body limit and another by the service's parser.
+        (
+            [("Authorization", f"Bearer {token()}"), ("Content-Type", "application/json"),
+             ("Content-Type", "multipart/form-data; boundary=x")],
+            "Content-Type",
+        ),
+    ],
+    ids=["valid-then-forged-token", "forged-then-valid-token", "two-content-types"],
+)
+async def test_a_repeated_authorization_or_content_type_header_is_refused_with_400(
+    echo_url: str, headers: list[tuple[str, str]], name: str
+) -> None:
+    async with gateway_client(gateway_settings({"repairs": echo_url})) as (_, gw):
+        response = await gw.post("/api/v1/repairs", content=b"{}", headers=headers)
+        error = assert_error(response, 400, "duplicate_header")
+        assert error["details"] == {"header": name}
+        assert name in error["message"]
+        # Each once is fine (the request reaches the service).
+        single = {"Authorization": f"Bearer {token()}", "Content-Type": "application/json"}
+        assert (await gw.post("/api/v1/repairs", content=b"{}", headers=single)).status_code == 200
+
+
+@pytest.mark.parametrize(
     "path", ["/api/v1/nothing", "/api/v1/events", "/api/v1/internal/rooms", "/api/v1", "/docs", "/events"]
 )
 async def test_unknown_and_internal_paths_are_404_in_the_error_shape(path: str) -> None:
@@ -280,8 +308,42 @@ async def test_readyz_reports_every_service() -> None:
             ("identity", "repairs", "votes", "notices"), "unreachable"
         )
         assert (await gw.get("/healthz")).json() == {"status": "ok", "service": "gateway"}
-        metrics = await gw.get("/metrics")
-        assert "http_requests_total" in metrics.text
+
+
+@pytest.mark.parametrize("who", ["anonymous", "owner", "manager", "platform-admin"])
+async def test_metrics_are_not_served_on_the_public_port(who: str) -> None:
+    headers = {
+        "anonymous": {},
+        "owner": auth(token()),
+        "manager": auth(token(staff={"c1": {"role": "manager", "department": None}})),
+        "platform-admin": auth(admin_token()),
+    }[who]
+    async with gateway_client(gateway_settings(metrics_port=0)) as (_, gw):
+        response = await gw.get("/metrics", headers=headers)
+    assert_error(response, 404, "not_found")
+    assert "http_requests_total" not in response.text
+
+
+async def test_metrics_are_served_on_the_internal_listener() -> None:
+    async with gateway_client(gateway_settings(metrics_port=0)) as (app, gw):
+        await gw.get("/healthz")
+        assert app.core.internal is not None
+        async with httpx.AsyncClient(base_url=app.core.internal.url) as internal:
+            metrics = await internal.get("/metrics")
+            assert metrics.status_code == 200
+            assert metrics.headers["content-type"].startswith("text/plain")
+            assert 'http_requests_total{' in metrics.text
+            assert (await internal.head("/metrics")).content == b""
+            assert_error(await internal.get("/api/v1/me"), 404, "not_found")
+            # A client that sends half a request is dropped, not waited on forever.
+            reader, writer = await asyncio.open_connection(app.core.internal.host, app.core.internal.port)
+            writer.write(b"GET /metrics HTTP/1.1\r\n" + b"x" * 20000)
+            await writer.drain()
+            assert await asyncio.wait_for(reader.read(), 5) == b""
+            writer.close()
+    # Off unless configured.
+    async with gateway_client(gateway_settings()) as (app, _):
+        assert app.core.internal is None
 
 
 async def test_verified_tokens_are_remembered_until_they_expire() -> None:

@@ -14,9 +14,10 @@ ordering_key=room_id)`; `next_cursor` is opaque (None on the last page). The app
 `GET /internal/snapshot/{stream}?cursor=&limit=` (limit ≤ 500), answering
 `{"stream", "items": [{"type", "ordering_key", "data"}], "next_cursor"}`. Requests are
 service-to-service: header `x-event-subscriber: <consumer name>` plus Standard Webhooks headers
-signed with that consumer's `whsec_` secret (the one the producer signs deliveries to it with)
-over the canonical text `GET /internal/snapshot/{stream}?cursor={cursor}&limit={limit}`;
-only a configured subscriber of the producer may pull.
+signed with the (producer, consumer) pair's `whsec_` secret (the one the producer signs its
+deliveries to that consumer with) over the canonical text
+`GET /internal/snapshot/{stream}?cursor={cursor}&limit={limit}`; only a configured subscriber
+of the producer may pull.
 
 Consumer side: `await backfill(...)`, or `create_service_app(..., backfill_from={"identity":
 ["communities", "rooms", ...]})` which runs it in the background at start-up (retrying
@@ -49,10 +50,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.db import utcnow
 from services.common.errors import NotFound, ServiceUnavailable
-from services.common.events.config import (
-    receiver_secret,
-    subscriptions_from_settings,
-)
+from services.common.events.config import secret_for, subscriptions_from_settings
 from services.common.events.handlers import EventHandlers, ReceivedEvent
 from services.common.events.models import Backfill, InboxEntry
 from services.common.events.receiver import lock_entity
@@ -246,7 +244,7 @@ def backfill_hook(
                                 producer=producer,
                                 stream=stream,
                                 subscriber=settings.service_name,
-                                secret=receiver_secret(settings),
+                                secret=secret_for(producer, settings.service_name),
                             )
                             if n:
                                 log.info("backfilled", extra={"stream": stream, "items": n})

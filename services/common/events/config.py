@@ -5,10 +5,13 @@ Subscriptions come from the producer's settings (`<SVC>_EVENT_SUBSCRIPTIONS`, a 
 When unset, the embedded defaults apply: identity → repairs, votes, notices;
 repairs, votes → notices; each at `service_url(consumer) + "/events"`.
 
-A consumer has one `whsec_` secret that every producer signs its deliveries with:
-`<CONSUMER>_WEBHOOK_SECRET` from the environment, else one generated once into
-`DATA_DIR/event-secrets.json`, which every process on the machine reads, so sender and
-receiver agree without configuration.
+Each (producer, consumer) pair has its own `whsec_` secret, so a secret that leaks out of one
+service lets nobody pose as another: `<PRODUCER>_TO_<CONSUMER>_WEBHOOK_SECRET` from the
+environment (e.g. `IDENTITY_TO_NOTICES_WEBHOOK_SECRET`), else, for the default pairs, one
+generated once into `DATA_DIR/event-pair-secrets.json` (`{producer: {consumer: secret}}`),
+which every process on the machine reads, so sender and receiver agree without
+configuration. A consumer accepts deliveries only from the producers it has a secret for:
+the default producers of it, and any other service whose pair variable is set.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import base64
 import fnmatch
 import json
+import logging
 import os
 import secrets
 from dataclasses import dataclass
@@ -34,7 +38,11 @@ DEFAULT_CONSUMERS: dict[str, tuple[str, ...]] = {
     "votes": ("notices",),
 }
 
-SECRETS_FILE = "event-secrets.json"
+SECRETS_FILE = "event-pair-secrets.json"
+# The one-secret-per-consumer file of before: removed once the pair file exists.
+RETIRED_SECRETS_FILE = "event-secrets.json"
+
+log = logging.getLogger("events.config")
 
 
 @dataclass(frozen=True)
@@ -52,17 +60,29 @@ def _new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
+def default_pairs() -> list[tuple[str, str]]:
+    """(producer, consumer) of the embedded subscriptions."""
+    return [(p, c) for p, consumers in DEFAULT_CONSUMERS.items() for c in consumers]
+
+
+def secret_env_name(producer: str, consumer: str) -> str:
+    return f"{producer.upper()}_TO_{consumer.upper()}_WEBHOOK_SECRET"
+
+
 def _secrets_file() -> Path:
     return data_dir() / SECRETS_FILE
 
 
-def _shared_secrets() -> dict[str, str]:
+def _shared_secrets() -> dict[str, dict[str, str]]:
     """The machine-wide secrets file, created once (atomically: the first writer wins)."""
     path = _secrets_file()
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
+        generated: dict[str, dict[str, str]] = {}
+        for producer, consumer in default_pairs():
+            generated.setdefault(producer, {})[consumer] = _new_secret()
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-        tmp.write_text(json.dumps({name: _new_secret() for name in SERVICE_NAMES}))
+        tmp.write_text(json.dumps(generated))
         os.chmod(tmp, 0o600)
         try:
             os.link(tmp, path)  # fails if another process won the race; then read theirs
@@ -70,19 +90,36 @@ def _shared_secrets() -> dict[str, str]:
             pass
         finally:
             tmp.unlink(missing_ok=True)
-    data: dict[str, str] = json.loads(path.read_text())
+        # No stale secret left lying around: nothing reads the old file any more.
+        (path.parent / RETIRED_SECRETS_FILE).unlink(missing_ok=True)
+    data: dict[str, dict[str, str]] = json.loads(path.read_text())
     return data
 
 
-def secret_for(consumer: str) -> str:
-    """The `whsec_` secret a consumer verifies with and every producer signs it with."""
-    env = os.environ.get(f"{consumer.upper()}_WEBHOOK_SECRET", "")
+def secret_for(producer: str, consumer: str) -> str:
+    """The `whsec_` secret `producer` signs its deliveries to `consumer` with (and the
+    consumer its snapshot requests to `producer`); KeyError when there is none."""
+    env = os.environ.get(secret_env_name(producer, consumer), "")
     if env:
         return env
-    shared = _shared_secrets()
-    if consumer not in shared:
-        raise KeyError(f"no webhook secret for {consumer!r}")
-    return shared[consumer]
+    if (producer, consumer) not in default_pairs():
+        raise KeyError(
+            f"no webhook secret for {producer} -> {consumer}: set {secret_env_name(producer, consumer)}"
+        )
+    secret = _shared_secrets().get(producer, {}).get(consumer)
+    if not secret:
+        raise KeyError(f"no webhook secret for {producer} -> {consumer} in {_secrets_file()}")
+    return secret
+
+
+def producers_of(consumer: str) -> list[str]:
+    """The services a consumer accepts deliveries from: its default producers, and any
+    other whose pair secret is set in the environment."""
+    return [
+        p for p in SERVICE_NAMES
+        if p != consumer
+        and ((p, consumer) in default_pairs() or os.environ.get(secret_env_name(p, consumer)))
+    ]
 
 
 def default_subscriptions(producer: str) -> list[Subscription]:
@@ -91,13 +128,15 @@ def default_subscriptions(producer: str) -> list[Subscription]:
             name=consumer,
             url=service_url(consumer) + "/events",
             types=(f"{producer}.*",),
-            secret=secret_for(consumer),
+            secret=secret_for(producer, consumer),
         )
         for consumer in DEFAULT_CONSUMERS.get(producer, ())
     ]
 
 
-def parse_subscriptions(raw: str | list[dict[str, Any]]) -> list[Subscription]:
+def parse_subscriptions(raw: str | list[dict[str, Any]], producer: str) -> list[Subscription]:
+    """`producer`'s configured subscriptions; an entry without `secret` that names a service
+    uses the pair's secret (`secret_for(producer, name)`)."""
     entries = json.loads(raw) if isinstance(raw, str) else raw
     if not isinstance(entries, list):
         raise ValueError("event subscriptions must be a JSON list")
@@ -107,12 +146,20 @@ def parse_subscriptions(raw: str | list[dict[str, Any]]) -> list[Subscription]:
         types = entry.get("types") or ["*"]
         if not entry.get("url") and name not in SERVICE_NAMES:
             raise ValueError(f"event subscription {name!r} needs a url")
+        secret = str(entry.get("secret") or "")
+        if not secret:
+            if name not in SERVICE_NAMES:
+                raise ValueError(f"event subscription {name!r} needs a secret")
+            try:
+                secret = secret_for(producer, name)
+            except KeyError as exc:
+                raise ValueError(str(exc.args[0])) from exc
         subs.append(
             Subscription(
                 name=name,
                 url=str(entry.get("url") or service_url(name) + "/events"),
                 types=tuple(str(t) for t in types),
-                secret=str(entry.get("secret") or secret_for(name)),
+                secret=secret,
             )
         )
     names = [s.name for s in subs]
@@ -124,20 +171,23 @@ def parse_subscriptions(raw: str | list[dict[str, Any]]) -> list[Subscription]:
 def subscriptions_from_settings(settings: Any) -> list[Subscription]:
     raw = getattr(settings, "event_subscriptions", "") or ""
     if raw.strip():
-        return parse_subscriptions(raw)
+        return parse_subscriptions(raw, settings.service_name)
     return default_subscriptions(settings.service_name)
 
 
-def receiver_secret(settings: Any) -> str:
-    """The receiver's secret; empty (every delivery rejected) for an app that is not one of
-    the event-exchanging services, such as the gateway."""
-    explicit = getattr(settings, "webhook_secret", "")
-    if explicit:
-        return str(explicit)
-    try:
-        return secret_for(settings.service_name)
-    except KeyError:
-        return ""
+def receiver_secrets(settings: Any) -> dict[str, str]:
+    """The receiver's secrets, by the producer they authenticate; empty (every delivery
+    rejected) for an app that is not one of the event-exchanging services, such as the
+    gateway."""
+    consumer = settings.service_name
+    if consumer not in SERVICE_NAMES:
+        return {}
+    if os.environ.get(f"{consumer.upper()}_WEBHOOK_SECRET"):
+        log.warning(
+            "one webhook secret per consumer is no longer read; set a secret per producer",
+            extra={"expected": [secret_env_name(p, consumer) for p in producers_of(consumer)]},
+        )
+    return {p: secret_for(p, consumer) for p in producers_of(consumer)}
 
 
 def parse_schedule(raw: str) -> tuple[timedelta, ...]:

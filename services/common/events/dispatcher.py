@@ -13,7 +13,8 @@ One round:
    (`next_attempt_at` pushed forward by the lease, `claim_token` set) in a short transaction,
    so several dispatchers never send one row at once and a dispatcher killed mid-send leaves
    rows that become due again by themselves;
-3. send: each claimed delivery is POSTed with Standard Webhooks headers, with a short timeout;
+3. send: each claimed delivery is POSTed with Standard Webhooks headers signed with the
+   (producer, subscriber) pair's secret and `x-event-source: <producer>`, with a short timeout;
 4. record: every attempt is logged; a 2xx marks the row delivered, anything else schedules the
    next try (`Retry-After` when the receiver sent one, else the schedule) or, after the last
    try, parks it as dead; a delivered or dead row releases the next held one of its key, in
@@ -59,7 +60,7 @@ from services.common.events.models import (
     OutboxEvent,
 )
 from services.common.events.outbox import take_events_emitted
-from services.common.events.wire import envelope, sign_headers
+from services.common.events.wire import SOURCE_HEADER, envelope, sign_headers
 
 log = logging.getLogger("events.dispatcher")
 
@@ -355,6 +356,8 @@ class Dispatcher:
         # The signature's timestamp is wall-clock time: the receiver checks it against its own.
         headers = sign_headers(self._signers[sub.name], claimed.event_id, claimed.body)
         headers["content-type"] = "application/json"
+        # Which pair secret the receiver verifies with (and which types it accepts from us).
+        headers[SOURCE_HEADER] = self.service
         start = time.perf_counter()
         status_code: int | None = None
         error: str | None = None

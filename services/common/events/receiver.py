@@ -1,7 +1,10 @@
 """`POST /events`: the receiving end of every service.
 
-Order of checks: headers well-formed (400) → timestamp within ±5 minutes (401) → signature
-with this service's `whsec_` secret (401) → body a JSON envelope (400). Then, in one
+Order of checks (`wire.authenticate_delivery`): a producer this service has a secret for in
+`x-event-source` (401) → headers well-formed (400) → timestamp within ±5 minutes (401) →
+signature with that (producer, this service) pair's `whsec_` secret (401) → body a JSON
+envelope (400) → an event type the producer owns (403: `identity.*` only from identity), so a
+secret leaked from one producer cannot forge another's events. Then, in one
 transaction: the inbox row keyed by `webhook-id` (a replay finds it and is acknowledged
 without running anything), the handlers' changes, commit; only then 2xx. A handler that
 raises rolls everything back and answers 500, so the sender retries. A type this service has
@@ -25,11 +28,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from services.common.db import dialect_name, execute_dml, utcnow
 from services.common.errors import DomainError
 from services.common.events import metrics
-from services.common.events.config import receiver_secret  # noqa: F401 (re-exported)
+from services.common.events.config import receiver_secrets  # noqa: F401 (re-exported)
 from services.common.events.handlers import EventHandlers, ReceivedEvent
 from services.common.events.locks import sqlite_writer
 from services.common.events.models import InboxEntry
-from services.common.events.wire import parse_envelope, verify_signed
+from services.common.events.wire import authenticate_delivery
 
 log = logging.getLogger("events.receiver")
 
@@ -173,8 +176,8 @@ async def receive_event(request: Request) -> JSONResponse:
     service = app.state.settings.service_name
     body = await request.body()
     try:
-        msg_id = verify_signed(app.state.webhook_secret, body, request.headers)
-        event, key = parse_envelope(body, msg_id)
+        _, event, key = authenticate_delivery(app.state.webhook_secrets, body, request.headers)
+        msg_id = event.id
     except DomainError:
         metrics.EVENTS_RECEIVED.labels(service, "rejected").inc()
         raise

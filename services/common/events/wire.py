@@ -1,19 +1,27 @@
 """The wire format of events between services: the envelope a subscriber receives, and its
-Standard Webhooks signature, made on one side and verified on the other."""
+Standard Webhooks signature, made on one side and verified on the other.
+
+A delivery names its producer in `x-event-source`; the receiver verifies the signature with
+that (producer, consumer) pair's secret and accepts only event types the producer owns. The
+header is not signed, and needs not be: naming another producer means verifying with a
+secret the sender does not have."""
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from standardwebhooks.webhooks import Webhook
 
-from services.common.errors import BadRequest, Unauthorized
+from services.common.errors import BadRequest, Forbidden, Unauthorized
 from services.common.events.handlers import ReceivedEvent
 
 TOLERANCE = timedelta(minutes=5)
+# The producer of a delivery (a service name), set by the dispatcher.
+SOURCE_HEADER = "x-event-source"
 _ID_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
 _TS_RE = re.compile(r"^[0-9]{1,12}$")
 
@@ -26,6 +34,16 @@ class InvalidWebhook(Unauthorized):
 class StaleWebhook(Unauthorized):
     code = "webhook_timestamp_out_of_range"
     message = "事件时间戳超出允许范围"
+
+
+class UnknownEventSource(Unauthorized):
+    code = "unknown_event_source"
+    message = "事件发送方未知"
+
+
+class EventTypeNotOwned(Forbidden):
+    code = "event_type_not_owned"
+    message = "发送方无权发布该类型的事件"
 
 
 class MalformedWebhook(BadRequest):
@@ -104,3 +122,26 @@ def parse_envelope(body: bytes, msg_id: str) -> tuple[ReceivedEvent, str | None]
         except ValueError:
             created = None
     return ReceivedEvent(id=msg_id, type=type_, payload=data, created_at=created), key
+
+
+def event_owner(event_type: str) -> str:
+    """The service that owns an event type: its first segment (`identity.room.upserted`)."""
+    return event_type.split(".", 1)[0]
+
+
+def authenticate_delivery(
+    secrets: Mapping[str, str], body: bytes, headers: Any, *, now: datetime | None = None
+) -> tuple[str, ReceivedEvent, str | None]:
+    """The receiving end's checks, in order: a known producer in `x-event-source` (401),
+    headers well-formed (400), timestamp within ±5 minutes (401), signature with that
+    producer's secret `secrets[producer]` (401), a JSON envelope (400), an event type the
+    producer owns (403). Returns (producer, event, ordering key)."""
+    source = headers.get(SOURCE_HEADER) or ""
+    secret = secrets.get(source)
+    if not secret:
+        raise UnknownEventSource()
+    msg_id = verify_signed(secret, body, headers, now=now)
+    event, key = parse_envelope(body, msg_id)
+    if event_owner(event.type) != source:
+        raise EventTypeNotOwned(details={"source": source, "type": event.type})
+    return source, event, key

@@ -91,7 +91,7 @@ async def test_backfill_then_follow_without_missing_or_regressing(apps: Any) -> 
         service="identity", sessionmaker=psm,
         http=httpx.AsyncClient(transport=httpx.ASGITransport(app=consumer)),
         subscriptions=[Subscription("repairs", "http://repairs.test/events", ("identity.*",),
-                                    WEBHOOK_SECRETS["repairs"])],
+                                    WEBHOOK_SECRETS[("identity", "repairs")])],
     )
     # The consumer was down so far: the events of the first five are still pending.
     await delivery.fan_out()
@@ -118,7 +118,7 @@ async def test_backfill_then_follow_without_missing_or_regressing(apps: Any) -> 
     applied = await backfill(
         sessionmaker=consumer.state.sessionmaker, handlers=consumer.state.event_handlers,
         http=http, producer="identity", stream="communities", subscriber="repairs",
-        secret=WEBHOOK_SECRETS["repairs"], producer_url="http://identity.test", page_size=2,
+        secret=WEBHOOK_SECRETS[("identity", "repairs")], producer_url="http://identity.test", page_size=2,
     )
     assert applied >= 2  # items whose entity already arrived as an event are skipped
     await delivery.drain()  # the consumer follows the events from here on
@@ -136,7 +136,7 @@ async def test_backfill_then_follow_without_missing_or_regressing(apps: Any) -> 
     again = await backfill(
         sessionmaker=consumer.state.sessionmaker, handlers=consumer.state.event_handlers,
         http=http, producer="identity", stream="communities", subscriber="repairs",
-        secret=WEBHOOK_SECRETS["repairs"], producer_url="http://identity.test",
+        secret=WEBHOOK_SECRETS[("identity", "repairs")], producer_url="http://identity.test",
     )
     assert again == 0
 
@@ -150,17 +150,20 @@ async def test_snapshot_endpoint_authenticates_subscribers(apps: Any) -> None:
         h = sign_headers(secret, "snap_1", canonical_request(stream, None, 200))
         return {**h, "x-event-subscriber": subscriber}
 
-    ok = await http.get(path, params={"limit": 200}, headers=signed(WEBHOOK_SECRETS["votes"], "votes"))
+    ok = await http.get(path, params={"limit": 200}, headers=signed(WEBHOOK_SECRETS[("identity", "votes")], "votes"))
     assert ok.status_code == 200 and ok.json()["items"] == []
     assert (await http.get(path)).status_code == 401
-    wrong = signed(WEBHOOK_SECRETS["notices"], "votes")
+    wrong = signed(WEBHOOK_SECRETS[("identity", "notices")], "votes")
     assert (await http.get(path, params={"limit": 200}, headers=wrong)).status_code == 401
-    stranger = signed(WEBHOOK_SECRETS["identity"], "identity")  # not a subscriber of identity
+    # Another producer's secret for votes does not open identity's snapshots to votes.
+    other_pair = signed(WEBHOOK_SECRETS[("repairs", "votes")], "votes")
+    assert (await http.get(path, params={"limit": 200}, headers=other_pair)).status_code == 401
+    stranger = signed(WEBHOOK_SECRETS[("repairs", "identity")], "identity")  # not a subscriber
     assert (await http.get(path, params={"limit": 200}, headers=stranger)).status_code == 401
     # Signed for another query than the one sent.
     assert (await http.get(path, params={"limit": 5},
-                           headers=signed(WEBHOOK_SECRETS["votes"], "votes"))).status_code == 401
-    unknown = signed(WEBHOOK_SECRETS["votes"], "votes", "nope")
+                           headers=signed(WEBHOOK_SECRETS[("identity", "votes")], "votes"))).status_code == 401
+    unknown = signed(WEBHOOK_SECRETS[("identity", "votes")], "votes", "nope")
     r = await http.get("/internal/snapshot/nope", params={"limit": 200}, headers=unknown)
     assert r.status_code == 404
 

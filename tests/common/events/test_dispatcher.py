@@ -26,7 +26,7 @@ from services.common.events.models import (
     InboxEntry,
     OutboxEvent,
 )
-from services.common.events.wire import verify_signed
+from services.common.events.wire import SOURCE_HEADER, verify_signed
 from services.common.identity_replica.models import ReplicaCommunity
 from tests.support import (
     TEST_DATABASE_URL,
@@ -40,7 +40,7 @@ from tests.support import (
 
 SUB = Subscription(
     name="repairs", url="http://repairs.test/events", types=("identity.*",),
-    secret=WEBHOOK_SECRETS["repairs"],
+    secret=WEBHOOK_SECRETS[("identity", "repairs")],
 )
 
 
@@ -65,7 +65,9 @@ class Endpoint:
 
     async def __call__(self, request: httpx.Request) -> httpx.Response:
         body = request.content
-        verify_signed(WEBHOOK_SECRETS["repairs"], body, request.headers)
+        verify_signed(WEBHOOK_SECRETS[("identity", "repairs")], body, request.headers)
+        # Names its producer, which picks the receiver's pair secret.
+        assert request.headers[SOURCE_HEADER] == "identity"
         doc = json.loads(body)
         self.calls += 1
         answer = self.script(doc, self.calls)
