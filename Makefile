@@ -38,9 +38,10 @@ bench: $(STAMP)
 chaos: $(STAMP)
 	$(PY) -m bench.chaos --events 10000 --kills 10
 
+## ruff and mypy (config in pyproject.toml), clean on every package; .ci/run runs it.
 lint: $(STAMP)
-	$(PY) -m pip install --quiet ruff
 	$(VENV)/bin/ruff check services gateway wechat_standin tests scripts bench
+	$(VENV)/bin/mypy
 
 clean:
 	rm -rf $(VENV) data .pytest_cache
