@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, TypeVar, cast
 
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, MetaData, Table, event
@@ -91,7 +92,21 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
         @event.listens_for(engine.sync_engine, "begin")
         def _begin_immediate(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # A read-only request's transaction takes no lock (WAL readers never wait for the
+            # writer); everything else takes the write lock at BEGIN, as said above.
+            read_only = conn.get_execution_options().get(READ_ONLY_OPTION, False)
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+        @event.listens_for(engine.sync_engine, "before_cursor_execute")
+        def _refuse_writes_when_read_only(
+            conn: Any, cursor: Any, statement: str, *args: Any
+        ) -> None:
+            if conn.get_execution_options().get(READ_ONLY_OPTION) and _WRITE_RE.match(statement):
+                # A programming error, caught by the tests: a deferred transaction that starts
+                # writing can fail with SQLITE_BUSY_SNAPSHOT, so such a GET route must say so.
+                raise ReadOnlyRequestWrote(
+                    "a read-only request wrote: mark its endpoint with @writes_on_read"
+                )
 
         return engine
     kwargs.setdefault("pool_size", 10)
@@ -104,15 +119,43 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
 
 
+READ_ONLY_OPTION = "sqlite_read_only"
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_WRITE_RE = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER)\b", re.IGNORECASE)
+
+
+class ReadOnlyRequestWrote(RuntimeError):
+    """A GET (HEAD, OPTIONS) endpoint wrote without being marked `@writes_on_read`."""
+
+
+_E = TypeVar("_E", bound=Callable[..., Any])
+
+
+def writes_on_read(endpoint: _E) -> _E:
+    """Marks a GET endpoint that writes (e.g. opening a notice records the read), so its
+    request takes the write lock at BEGIN on SQLite like any other write."""
+    endpoint.writes_on_read = True  # type: ignore[attr-defined]
+    return endpoint
+
+
+def _request_is_read_only(request: Request) -> bool:
+    endpoint = request.scope.get("endpoint")
+    return request.method in READ_ONLY_METHODS and not getattr(endpoint, "writes_on_read", False)
+
+
 async def _session_per_request(request: Request) -> AsyncIterator[AsyncSession]:
     """One unit of work per request: committed here, after the handler, before the response.
 
     `scope="function"` below makes FastAPI run the commit before it sends the answer, so a
-    failed commit is never reported to the client as a success.
+    failed commit is never reported to the client as a success. On SQLite a read-only request
+    (GET, HEAD, OPTIONS, unless `@writes_on_read`) begins a plain deferred transaction, so it
+    never queues behind a writer (a slow login, a roster import).
     """
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
     async with sessionmaker() as session:
         try:
+            if _request_is_read_only(request) and dialect_name(session) == "sqlite":
+                await session.connection(execution_options={READ_ONLY_OPTION: True})
             yield session
             await session.commit()
         except BaseException:
@@ -161,4 +204,5 @@ __all__ = [
     "new_id",
     "new_metadata",
     "utcnow",
+    "writes_on_read",
 ]

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Response
 
 from services.common.auth import CurrentPrincipal
 from services.common.clock import Now
-from services.common.db import SessionDep
+from services.common.db import SessionDep, writes_on_read
 from services.common.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page
 from services.notices import feed, inbox, receipts, subscriptions, workflow
 from services.notices.deps import (
@@ -95,6 +95,7 @@ async def list_notices(
 
 
 @router.get("/notices/{notice_id}", response_model=NoticeOut, tags=["notices"])
+@writes_on_read  # opening a notice records the read
 async def get_notice(
     notice_id: IdPath, principal: CurrentPrincipal, session: SessionDep, now: Now
 ) -> NoticeOut:
