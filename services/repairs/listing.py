@@ -32,12 +32,16 @@ class ListFilters:
 async def list_tickets(
     session: AsyncSession, principal: Principal, f: ListFilters, limit: int, cursor: str | None
 ) -> tuple[list[Ticket], str | None]:
-    """Crews: their queue (`assignee=me`); desk staff with `community_id`: the community's,
+    """Crews: their queue (`assignee=me`, in the communities they still work for); desk staff with `community_id`: the community's,
     filtered; everyone else: their own tickets and their household's."""
     stmt: Select[tuple[Ticket]] = select(Ticket)
     me = principal.account_id
     if f.assignee == "me":
-        stmt = stmt.where(Ticket.assignee_id == me)
+        # Only where they still work: the token's claims, and the replica agreeing.
+        working = set(rules.crew_communities(principal)) & await replica.staff_community_ids(
+            session, me, rules.CREW_ROLES
+        )
+        stmt = stmt.where(Ticket.assignee_id == me, Ticket.community_id.in_(sorted(working)))
         if f.community_id:
             stmt = stmt.where(Ticket.community_id == f.community_id)
     elif f.community_id and rules.is_desk(principal, f.community_id):

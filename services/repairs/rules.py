@@ -158,6 +158,22 @@ def is_desk(principal: Principal, community_id: str) -> bool:
     )
 
 
+# Staff roles that work tickets: the assignee role holds only while its bearer has one of
+# these in the ticket's community.
+CREW_ROLES = ("crew", "manager")
+
+
+def is_active_crew(principal: Principal, community_id: str) -> bool:
+    """The token's staff claims say the person still works for the community. Enough on its
+    own: a token issued before a removal is refused within seconds (common/role_changes.py)."""
+    return principal.staff_role(community_id) in CREW_ROLES
+
+
+def crew_communities(principal: Principal) -> list[str]:
+    """The communities whose tickets the person may still work (a crew's queue spans them)."""
+    return sorted(cid for cid in principal.staff if is_active_crew(principal, cid))
+
+
 def roles_given(
     principal: Principal, ticket: TicketParties, verified_rooms: set[str]
 ) -> frozenset[str]:
@@ -169,7 +185,11 @@ def roles_given(
         roles.add("household")
     if is_desk(principal, ticket.community_id):
         roles.add("desk")
-    if ticket.assignee_id is not None and ticket.assignee_id == principal.account_id:
+    if (
+        ticket.assignee_id is not None
+        and ticket.assignee_id == principal.account_id
+        and is_active_crew(principal, ticket.community_id)
+    ):
         roles.add("assignee")
     return frozenset(roles)
 

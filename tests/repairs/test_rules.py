@@ -206,12 +206,17 @@ class _Ticket:
         (_Ticket(room_id=None), _principal(), {"room-1"}, set()),
         (_Ticket(assignee_id="me"), _principal({"role": "crew", "department": "repair"}),
          set(), {"assignee"}),
+        # Still named on the ticket, but no longer crew of its community: no role.
+        (_Ticket(assignee_id="me"), _principal(), set(), set()),
+        (_Ticket(assignee_id="me", community_id="elsewhere"),
+         _principal({"role": "crew", "department": "repair"}), set(), set()),
         (_Ticket(reporter_id="me"), _principal({"role": "manager", "department": None}),
          {"room-1"}, {"reporter", "household", "desk"}),
         (_Ticket(community_id="elsewhere"), _principal({"role": "manager", "department": None}),
          set(), set()),
     ],
-    ids=["reporter", "household", "public-place", "assignee", "manager-who-reported", "foreign"],
+    ids=["reporter", "household", "public-place", "assignee", "assignee-who-left",
+         "assignee-now-elsewhere", "manager-who-reported", "foreign"],
 )
 def test_roles_on_a_ticket(ticket, principal, verified, roles):
     assert rules.roles_given(principal, ticket, verified) == roles

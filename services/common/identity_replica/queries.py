@@ -105,6 +105,18 @@ async def staff_member(session: AsyncSession, community_id: str, account_id: str
     return row if row is not None and row.active else None
 
 
+async def staff_community_ids(
+    session: AsyncSession, account_id: str, roles: Sequence[str] | None = None
+) -> set[str]:
+    """The communities the account is active staff of (optionally in one of `roles`)."""
+    stmt = select(ReplicaStaff.community_id).where(
+        ReplicaStaff.account_id == account_id, ReplicaStaff.active.is_(True)
+    )
+    if roles is not None:
+        stmt = stmt.where(ReplicaStaff.role.in_(list(roles)))
+    return set((await session.scalars(stmt)).all())
+
+
 async def display_name(session: AsyncSession, account_id: str, community_id: str) -> str | None:
     """The `1栋101李明` name of the account in that community (its first verified binding)."""
     bindings = await active_bindings_of(session, account_id, community_id)
