@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, Protocol, get_args
@@ -148,6 +149,8 @@ class TicketParties(Protocol):
     def room_id(self) -> str | None: ...
     @property
     def assignee_id(self) -> str | None: ...
+    @property
+    def created_at(self) -> datetime: ...
 
 
 def is_desk(principal: Principal, community_id: str) -> bool:
@@ -175,13 +178,15 @@ def crew_communities(principal: Principal) -> list[str]:
 
 
 def roles_given(
-    principal: Principal, ticket: TicketParties, verified_rooms: set[str]
+    principal: Principal, ticket: TicketParties, bound_since: Mapping[str, datetime]
 ) -> frozenset[str]:
-    """The caller's roles on a ticket, knowing the rooms they are verified on."""
+    """The caller's roles on a ticket, knowing since when they are verified on which rooms:
+    one of the household from their binding on, not for what the room filed before."""
     roles = set()
     if ticket.reporter_id == principal.account_id:
         roles.add("reporter")
-    if ticket.room_id is not None and ticket.room_id in verified_rooms:
+    since = bound_since.get(ticket.room_id) if ticket.room_id is not None else None
+    if since is not None and ticket.created_at >= since:
         roles.add("household")
     if is_desk(principal, ticket.community_id):
         roles.add("desk")
@@ -192,6 +197,26 @@ def roles_given(
     ):
         roles.add("assignee")
     return frozenset(roles)
+
+
+# Roles that see a ticket's contact phone in full (with the community's staff); the household
+# sees it masked.
+FULL_PHONE_ROLES = frozenset({"reporter", "desk", "assignee"})
+
+
+def shows_full_phone(principal: Principal, community_id: str, roles: frozenset[str]) -> bool:
+    """The reporter and the community's staff; not the other members of the household."""
+    return bool(roles & FULL_PHONE_ROLES) or principal.is_staff_of(community_id)
+
+
+def mask_phone(phone: str) -> str:
+    """`13812341234` -> `138****1234`; a landline keeps its area code: `0571-****6666`."""
+    area, dash, _ = phone.rpartition("-")
+    keep = len(area) + 1 if dash else 3
+    hidden = len(phone) - keep - 4
+    if hidden < 3:  # not a phone number we know: nothing of it shows
+        return "*" * len(phone)
+    return phone[:keep] + "*" * hidden + phone[-4:]
 
 
 # --- categories ---------------------------------------------------------------------------

@@ -190,36 +190,82 @@ def test_who_runs_the_desk(principal, desk):
     assert rules.is_desk(principal, "another-community") is principal.platform_admin
 
 
+FILED = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+BOUND = {"room-1": FILED - timedelta(days=30)}  # bound to room-1 a month before the ticket
+
+
 @dataclass
 class _Ticket:
     community_id: str = CID
     reporter_id: str = "someone"
     room_id: str | None = "room-1"
     assignee_id: str | None = None
+    created_at: datetime = FILED
 
 
 @pytest.mark.parametrize(
-    ("ticket", "principal", "verified", "roles"),
+    ("ticket", "principal", "bound", "roles"),
     [
-        (_Ticket(reporter_id="me"), _principal(), set(), {"reporter"}),
-        (_Ticket(), _principal(), {"room-1"}, {"household"}),
-        (_Ticket(room_id=None), _principal(), {"room-1"}, set()),
+        (_Ticket(reporter_id="me"), _principal(), {}, {"reporter"}),
+        (_Ticket(), _principal(), BOUND, {"household"}),
+        (_Ticket(), _principal(), {"room-1": FILED}, {"household"}),
+        # Filed before they were bound: the room's history is not theirs.
+        (_Ticket(), _principal(), {"room-1": FILED + timedelta(seconds=1)}, set()),
+        (_Ticket(room_id=None), _principal(), BOUND, set()),
         (_Ticket(assignee_id="me"), _principal({"role": "crew", "department": "repair"}),
-         set(), {"assignee"}),
+         {}, {"assignee"}),
         # Still named on the ticket, but no longer crew of its community: no role.
-        (_Ticket(assignee_id="me"), _principal(), set(), set()),
+        (_Ticket(assignee_id="me"), _principal(), {}, set()),
         (_Ticket(assignee_id="me", community_id="elsewhere"),
-         _principal({"role": "crew", "department": "repair"}), set(), set()),
+         _principal({"role": "crew", "department": "repair"}), {}, set()),
         (_Ticket(reporter_id="me"), _principal({"role": "manager", "department": None}),
-         {"room-1"}, {"reporter", "household", "desk"}),
+         BOUND, {"reporter", "household", "desk"}),
         (_Ticket(community_id="elsewhere"), _principal({"role": "manager", "department": None}),
-         set(), set()),
+         {}, set()),
     ],
-    ids=["reporter", "household", "public-place", "assignee", "assignee-who-left",
-         "assignee-now-elsewhere", "manager-who-reported", "foreign"],
+    ids=["reporter", "household", "household-bound-as-filed", "filed-before-bound",
+         "public-place", "assignee", "assignee-who-left", "assignee-now-elsewhere",
+         "manager-who-reported", "foreign"],
 )
-def test_roles_on_a_ticket(ticket, principal, verified, roles):
-    assert rules.roles_given(principal, ticket, verified) == roles
+def test_roles_on_a_ticket(ticket, principal, bound, roles):
+    assert rules.roles_given(principal, ticket, bound) == roles
+
+
+@pytest.mark.parametrize(
+    ("principal", "roles", "full"),
+    [
+        (_principal(), {"reporter"}, True),
+        (_principal(), {"reporter", "household"}, True),
+        (_principal(), {"household"}, False),  # another member of the household
+        (_principal({"role": "manager", "department": None}), {"desk"}, True),
+        (_principal({"role": "crew", "department": "customer_service"}), {"desk"}, True),
+        (_principal({"role": "crew", "department": "repair"}), {"assignee"}, True),
+        # Crew of the community who also live in the room: staff, so in full.
+        (_principal({"role": "crew", "department": "cleaning"}), {"household"}, True),
+        (_principal(platform_admin=True), {"desk"}, True),
+    ],
+    ids=["reporter", "reporter-of-household", "household-member", "manager", "customer-service",
+         "assignee", "crew-living-there", "platform-admin"],
+)
+def test_who_sees_the_contact_phone_in_full(principal, roles, full):
+    assert rules.shows_full_phone(principal, CID, frozenset(roles)) is full
+    assert rules.shows_full_phone(_principal(), "elsewhere", frozenset({"household"})) is False
+
+
+@pytest.mark.parametrize(
+    ("phone", "masked"),
+    [
+        ("13812341234", "138****1234"),
+        ("0571-88886666", "0571-****6666"),
+        ("010-1234567", "010-***4567"),
+        ("057188886666", "057*****6666"),
+        ("12345", "*****"),
+        ("021-123", "*******"),
+        ("", ""),  # erased (the reporter deleted their account)
+    ],
+)
+def test_phone_masking(phone, masked):
+    assert rules.mask_phone(phone) == masked
 
 
 def test_a_step_taken_late_is_a_breach_unless_it_cancels():

@@ -4,8 +4,9 @@ service's own audience targeting lives in that service, e.g. services/notices/au
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.identity_replica.models import ReplicaBinding, ReplicaRoom, ReplicaStaff
@@ -37,6 +38,26 @@ async def verified_room_ids(
     relations: Sequence[str] = ALL_RELATIONS,
 ) -> set[str]:
     return {b.room_id for b in await active_bindings_of(session, account_id, community_id, relations)}
+
+
+async def bound_since(
+    session: AsyncSession,
+    account_id: str,
+    community_id: str | None = None,
+    room_ids: Sequence[str] | None = None,
+) -> dict[str, datetime]:
+    """room_id -> when the account's verified, unrevoked binding on it was verified (the
+    earliest, if it has several)."""
+    stmt = select(
+        ReplicaBinding.room_id,
+        func.min(func.coalesce(ReplicaBinding.verified_at, ReplicaBinding.updated_at)),
+    ).where(ReplicaBinding.account_id == account_id, ReplicaBinding.active.is_(True))
+    if community_id is not None:
+        stmt = stmt.where(ReplicaBinding.community_id == community_id)
+    if room_ids is not None:
+        stmt = stmt.where(ReplicaBinding.room_id.in_(list(room_ids)))
+    rows = (await session.execute(stmt.group_by(ReplicaBinding.room_id))).all()
+    return {room_id: since for room_id, since in rows}
 
 
 async def is_verified_on(
