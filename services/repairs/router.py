@@ -19,6 +19,7 @@ from services.repairs import access, config, rules, stats, tickets, uploads
 from services.repairs.deps import (
     CheckedTransition,
     CheckerDep,
+    DecodeSlotsDep,
     DeskCommunity,
     Id,
     ManagedCommunity,
@@ -107,11 +108,14 @@ async def upload_photo(
     session: SessionDep,
     principal: CurrentPrincipal,
     settings: SettingsDep,
+    slots: DecodeSlotsDep,
     now: Now,
-    file: Annotated[UploadFile, File(description="JPEG, PNG, WebP 或 HEIC 图片，≤ 10 MB")],
+    file: Annotated[
+        UploadFile, File(description="JPEG, PNG, WebP 或 HEIC 图片，≤ 10 MB，≤ 2500 万像素")
+    ],
 ) -> UploadOut:
     raw = await file.read(settings.max_upload_bytes + 1)
-    upload = await uploads.store_upload(session, settings, principal, raw, now)
+    upload = await uploads.store_upload(session, settings, slots, principal, raw, now)
     return UploadOut(
         **_photo(settings, upload.id).model_dump(),
         content_type=upload.content_type,

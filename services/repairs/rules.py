@@ -219,6 +219,16 @@ def mask_phone(phone: str) -> str:
     return phone[:keep] + "*" * hidden + phone[-4:]
 
 
+def may_upload(principal: Principal, has_verified_binding: bool) -> bool:
+    """Photos come with a report or a step: from someone verified on a room somewhere, or
+    staff (any role, any community)."""
+    return (
+        has_verified_binding
+        or principal.platform_admin
+        or any(principal.staff_role(cid) for cid in principal.staff)
+    )
+
+
 # --- categories ---------------------------------------------------------------------------
 
 @dataclass(frozen=True)

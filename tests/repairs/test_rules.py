@@ -280,3 +280,18 @@ def test_a_step_taken_late_is_a_breach_unless_it_cancels():
     assert rules.late_clocks("submitted", "submitted", "urge", late, due, none) == []
     assert rules.late_clocks("submitted", "accepted", "accept", late, due,
                              none | {"acknowledge": True}) == []
+
+
+@pytest.mark.parametrize(
+    ("principal", "has_binding", "may"),
+    [
+        (_principal(), True, True),
+        (_principal(), False, False),  # a logged-in account with no verified room
+        (_principal({"role": "crew", "department": "repair"}), False, True),
+        (_principal({"role": "manager", "department": None}), False, True),
+        (_principal(platform_admin=True), False, True),
+    ],
+    ids=["resident", "no-binding", "crew", "manager", "platform-admin"],
+)
+def test_who_may_upload(principal, has_binding, may):
+    assert rules.may_upload(principal, has_binding) is may
