@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, Protocol, get_args
@@ -227,6 +227,26 @@ def may_upload(principal: Principal, has_verified_binding: bool) -> bool:
         or principal.platform_admin
         or any(principal.staff_role(cid) for cid in principal.staff)
     )
+
+
+# --- a deleted account (PIPL art. 47: its personal data goes, the records stay) --------------
+
+ERASED_NAME = "已注销用户"
+ERASED_PHONE = "***"
+
+
+def erase_mentions(text: str | None, phones: Collection[str], names: Collection[str]) -> str | None:
+    """`text` with a deleted account's phones (however spaced or dashed) and names replaced."""
+    if not text:
+        return text
+    for phone in phones:
+        digits = re.sub(r"\D", "", phone)
+        if len(digits) >= 7:
+            text = re.sub(r"[\s-]?".join(digits), ERASED_PHONE, text)
+    # Longest first ("3栋502李明" before "李明"); a one-character name would hit other words.
+    for name in sorted((n for n in names if len(n) >= 2), key=len, reverse=True):
+        text = text.replace(name, ERASED_NAME)
+    return text
 
 
 # --- categories ---------------------------------------------------------------------------

@@ -295,3 +295,19 @@ def test_a_step_taken_late_is_a_breach_unless_it_cancels():
 )
 def test_who_may_upload(principal, has_binding, may):
     assert rules.may_upload(principal, has_binding) is may
+
+
+@pytest.mark.parametrize(
+    ("text", "erased"),
+    [
+        ("请联系13800138000", "请联系***"),
+        ("电话 138 0013 8000 或 138-0013-8000", "电话 *** 或 ***"),
+        ("3栋502李明家厨房漏水，李明在家", "已注销用户家厨房漏水，已注销用户在家"),
+        ("王师傅说明天来", "王师傅说明天来"),  # someone else's name stays
+        ("李家的事", "李家的事"),  # a one-character name is not searched for
+        (None, None),
+        ("", ""),
+    ],
+)
+def test_a_deleted_account_is_erased_from_free_text(text, erased):
+    assert rules.erase_mentions(text, {"13800138000"}, {"3栋502李明", "李明", "李"}) == erased
