@@ -13,6 +13,10 @@ from typing import Any
 
 from services.common.events import ReceivedEvent
 
+# A binding's default verification time: before any test clock starts, so a factory-made
+# household member sees every ticket of the room unless a test says otherwise.
+BOUND_LONG_AGO = "2026-01-01T00:00:00+00:00"
+
 
 async def deliver(app: Any, event_type: str, payload: dict[str, Any]) -> None:
     """Runs the app's handlers for one event in its own committed unit of work."""
@@ -63,6 +67,7 @@ async def binding(
     relation: str = "owner",
     display_name: str = "1栋101李明",
     parent_binding_id: str | None = None,
+    verified_at: str = BOUND_LONG_AGO,
 ) -> dict[str, Any]:
     payload = {
         "community_id": community_id,
@@ -72,6 +77,7 @@ async def binding(
         "relation": relation,
         "display_name": display_name,
         "parent_binding_id": parent_binding_id,
+        "verified_at": verified_at,
     }
     await deliver(app, "identity.binding.verified", payload)
     return payload

@@ -67,6 +67,9 @@ def binding_verified_payload(
         "display_name": rules.display_name(building.name, room.room_no, binding.name),
         "parent_binding_id": binding.parent_binding_id,
         "openid": openid,
+        # From when its holder counts as one of the household (repairs shows them the room's
+        # tickets filed since).
+        "verified_at": (binding.decided_at or binding.created_at).isoformat(),
     }
 
 

@@ -16,20 +16,20 @@ from services.repairs.models import Ticket
 
 async def roles_on(session: AsyncSession, principal: Principal, ticket: Ticket) -> frozenset[str]:
     room_id = ticket.room_id
-    verified = (
-        {room_id}
-        if room_id and await replica.is_verified_on(session, principal.account_id, room_id)
-        else set()
+    since = (
+        await replica.bound_since(session, principal.account_id, room_ids=[room_id])
+        if room_id
+        else {}
     )
-    return rules.roles_given(principal, ticket, verified)
+    return rules.roles_given(principal, ticket, since)
 
 
 async def roles_on_many(
     session: AsyncSession, principal: Principal, tickets: Sequence[Ticket]
 ) -> list[frozenset[str]]:
     """Roles on a page of tickets with one replica query, not one per ticket."""
-    verified = await replica.verified_room_ids(session, principal.account_id) if tickets else set()
-    return [rules.roles_given(principal, t, verified) for t in tickets]
+    since = await replica.bound_since(session, principal.account_id) if tickets else {}
+    return [rules.roles_given(principal, t, since) for t in tickets]
 
 
 async def visible_ticket(

@@ -11,6 +11,7 @@ from services.common.clock import Clock
 from services.common.events import EventHandlers
 from services.common.identity_replica import IDENTITY_REPLICA_BACKFILL, register_identity_replica
 from services.repairs.events import register_repairs_handlers
+from services.repairs.images import DecodeSlots
 from services.repairs.router import router
 from services.repairs.scheduler import start_scheduler
 from services.repairs.settings import Settings
@@ -39,4 +40,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # Every use case reads time from here; tests set and advance it to move the SLA clocks.
     app.state.clock = Clock()
+    app.state.decode_slots = DecodeSlots(settings.image_decode_concurrency)
     return app

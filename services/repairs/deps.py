@@ -15,6 +15,7 @@ from services.common.db import SessionDep
 from services.repairs import rules
 from services.repairs.access import visible_ticket
 from services.repairs.errors import ContentRisky, NotDeskOfCommunity
+from services.repairs.images import DecodeSlots
 from services.repairs.models import Ticket, Upload
 from services.repairs.schemas import TransitionIn
 from services.repairs.settings import Settings
@@ -34,7 +35,13 @@ def _checker(request: Request) -> ContentChecker:
     return checker
 
 
+def _decode_slots(request: Request) -> DecodeSlots:
+    slots: DecodeSlots = request.app.state.decode_slots
+    return slots
+
+
 SettingsDep = Annotated[Settings, Depends(_settings)]
+DecodeSlotsDep = Annotated[DecodeSlots, Depends(_decode_slots)]
 CheckerDep = Annotated[ContentChecker, Depends(_checker)]
 
 

@@ -47,7 +47,9 @@ __all__ = [
     "TicketNotFound",
     "TransitionNotAllowed",
     "UnknownCategory",
+    "UploadNotAllowed",
     "UploadNotFound",
+    "UploadQuotaExceeded",
     "UrgeTooSoon",
 ]
 
@@ -213,10 +215,31 @@ class EmptyFile(BadImage):
 
 
 class ImageTooBig(BadImage):
-    """Too many pixels: a decompression bomb, or more than any phone takes."""
+    """Too many pixels: a decompression bomb, or a full-resolution 48-200 Mpx shot."""
 
     code = "image_too_big"
-    message = "图片尺寸过大"
+
+    def __init__(self, max_pixels: int) -> None:
+        super().__init__(
+            f"图片像素过大（最多 {max_pixels // 10_000} 万像素），请选择压缩后的图片",
+            details={"max_pixels": max_pixels},
+        )
+
+
+class UploadNotAllowed(Forbidden):
+    """No verified room and no staff role: nothing to report, so nothing to upload."""
+
+    code = "upload_not_allowed"
+    message = "认证房屋后才能上传图片"
+
+
+class UploadQuotaExceeded(TooManyRequests):
+    code = "upload_quota_exceeded"
+
+    def __init__(self, per_day: int) -> None:
+        super().__init__(
+            f"24 小时内最多上传 {per_day} 张图片，请稍后再试", details={"per_day": per_day}
+        )
 
 
 class ImageTooLarge(PayloadTooLarge):

@@ -1,9 +1,10 @@
-"""Photo intake: recognise the format by content, refuse decompression bombs, and re-encode
-without the EXIF location. HEIC (iPhone) is converted to JPEG, which every Mini Program
-client can show."""
+"""Photo intake: recognise the format by content, refuse decompression bombs, decode a few at
+a time, and re-encode without metadata (the orientation applied to the pixels). HEIC (iPhone)
+is converted to JPEG, which every Mini Program client can show."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import warnings
 from dataclasses import dataclass
@@ -23,7 +24,11 @@ _OUTPUT = {
     "WEBP": ("WEBP", "image/webp", "webp"),
     "HEIF": ("JPEG", "image/jpeg", "jpg"),
 }
-_GPS_IFD = 0x8825
+# What survives re-encoding: how the colours are meant (iPhones shoot Display P3; without the
+# profile the photo looks washed out) and which palette entry is transparent. Neither says
+# anything about the person; everything else (EXIF: camera, serial, time, GPS; XMP; comments;
+# PNG text chunks) is dropped.
+_KEPT_INFO = ("icc_profile", "transparency")
 Image.init()
 _OPENERS = [fmt for fmt in _OUTPUT if fmt in Image.OPEN]
 
@@ -38,7 +43,7 @@ class CleanImage:
 
 
 def clean_image(raw: bytes, *, max_bytes: int, max_pixels: int) -> CleanImage:
-    """The image re-encoded without its GPS data; raises BadImage (and its kinds) or
+    """The image re-encoded without metadata; raises BadImage (and its kinds) or
     ImageTooLarge."""
     if len(raw) > max_bytes:
         raise ImageTooLarge(max_bytes)
@@ -54,24 +59,53 @@ def clean_image(raw: bytes, *, max_bytes: int, max_pixels: int) -> CleanImage:
                 raise BadImage()
             width, height = image.size
             if width * height > max_pixels:
-                raise ImageTooBig()
+                raise ImageTooBig(max_pixels)
             image.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageTooBig() from exc
+        raise ImageTooBig(max_pixels) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise BadImage() from exc
     out_format, content_type, extension = _OUTPUT[fmt]
-    exif = image.getexif()
-    if _GPS_IFD in exif:
-        del exif[_GPS_IFD]
     # Apply the orientation to the pixels, so dropping EXIF cannot turn the photo sideways.
-    image = ImageOps.exif_transpose(image) or image
-    exif.pop(0x0112, None)
+    ImageOps.exif_transpose(image, in_place=True)
     if out_format == "JPEG" and image.mode not in ("RGB", "L"):
         image = image.convert("RGB")
+    image.info = {k: v for k, v in image.info.items() if k in _KEPT_INFO}
     buf = io.BytesIO()
-    options: dict[str, object] = {"exif": exif.tobytes()}
+    options: dict[str, object] = {k: image.info[k] for k in _KEPT_INFO if k in image.info}
     if out_format in ("JPEG", "WEBP"):
         options["quality"] = 88
+        options.pop("transparency", None)
     image.save(buf, format=out_format, **options)
     return CleanImage(buf.getvalue(), content_type, extension, image.width, image.height)
+
+
+class DecodeSlots:
+    """At most `limit` photos decoded at once in this process, the others wait their turn.
+
+    A decoded photo costs width x height x 3-4 bytes (a 25 Mpx one about 100 MB), twice that
+    while it is turned upright or converted; without a bound, 20 parallel uploads would hold
+    gigabytes. One per app (app.state.decode_slots)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._free = asyncio.Semaphore(limit)
+
+    async def clean(self, raw: bytes, *, max_bytes: int, max_pixels: int) -> CleanImage:
+        await self._free.acquire()
+        try:
+            work = asyncio.ensure_future(
+                asyncio.to_thread(clean_image, raw, max_bytes=max_bytes, max_pixels=max_pixels)
+            )
+        except BaseException:
+            self._free.release()
+            raise
+        # The slot is freed when the decoding thread ends, not when the request does: a client
+        # that hangs up cannot free a slot whose thread still holds the pixels.
+        work.add_done_callback(self._done)
+        return await asyncio.shield(work)
+
+    def _done(self, work: asyncio.Future[CleanImage]) -> None:
+        self._free.release()
+        if not work.cancelled():
+            work.exception()  # retrieved here when the request that wanted it is gone

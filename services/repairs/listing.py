@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import Principal
@@ -32,12 +32,16 @@ class ListFilters:
 async def list_tickets(
     session: AsyncSession, principal: Principal, f: ListFilters, limit: int, cursor: str | None
 ) -> tuple[list[Ticket], str | None]:
-    """Crews: their queue (`assignee=me`); desk staff with `community_id`: the community's,
-    filtered; everyone else: their own tickets and their household's."""
+    """Crews: their queue (`assignee=me`, in the communities they still work for); desk staff with `community_id`: the community's,
+    filtered; everyone else: their own tickets and their household's since they joined it."""
     stmt: Select[tuple[Ticket]] = select(Ticket)
     me = principal.account_id
     if f.assignee == "me":
-        stmt = stmt.where(Ticket.assignee_id == me)
+        # Only where they still work: the token's claims, and the replica agreeing.
+        working = set(rules.crew_communities(principal)) & await replica.staff_community_ids(
+            session, me, rules.CREW_ROLES
+        )
+        stmt = stmt.where(Ticket.assignee_id == me, Ticket.community_id.in_(sorted(working)))
         if f.community_id:
             stmt = stmt.where(Ticket.community_id == f.community_id)
     elif f.community_id and rules.is_desk(principal, f.community_id):
@@ -47,9 +51,14 @@ async def list_tickets(
     elif f.community_id and principal.is_staff_of(f.community_id):
         stmt = stmt.where(Ticket.community_id == f.community_id, Ticket.assignee_id == me)
     else:
-        rooms = await replica.verified_room_ids(session, me, f.community_id)
-        mine = Ticket.reporter_id == me
-        stmt = stmt.where(or_(mine, Ticket.room_id.in_(rooms)) if rooms else mine)
+        # Their household's: each room's tickets filed since they were bound to it.
+        since = await replica.bound_since(session, me, f.community_id)
+        stmt = stmt.where(
+            or_(
+                Ticket.reporter_id == me,
+                *(and_(Ticket.room_id == r, Ticket.created_at >= t) for r, t in since.items()),
+            )
+        )
         if f.community_id:
             stmt = stmt.where(Ticket.community_id == f.community_id)
     if f.status:

@@ -130,4 +130,8 @@ class Upload(Base):
     filename: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
-    __table_args__ = (Index("ix_repair_uploads_ticket", "ticket_id"),)
+    __table_args__ = (
+        Index("ix_repair_uploads_ticket", "ticket_id"),
+        # The daily quota counts an account's uploads of the last 24 hours.
+        Index("ix_repair_uploads_owner_created", "owner_id", "created_at"),
+    )

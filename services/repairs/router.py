@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse
 from pydantic import AfterValidator
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.common.auth import CurrentPrincipal
+from services.common.auth import CurrentPrincipal, Principal
 from services.common.clock import Now
 from services.common.db import SessionDep
 from services.common.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page
@@ -19,6 +19,7 @@ from services.repairs import access, config, rules, stats, tickets, uploads
 from services.repairs.deps import (
     CheckedTransition,
     CheckerDep,
+    DecodeSlotsDep,
     DeskCommunity,
     Id,
     ManagedCommunity,
@@ -56,9 +57,17 @@ def _photo(settings: Settings, photo_id: str) -> PhotoOut:
     return PhotoOut(id=photo_id, url=f"{settings.public_path_prefix}/uploads/{photo_id}")
 
 
-def _ticket_out(settings: Settings, ticket: Ticket, roles: frozenset[str]) -> dict[str, object]:
+def _ticket_out(
+    settings: Settings, principal: Principal, ticket: Ticket, roles: frozenset[str]
+) -> dict[str, object]:
+    phone = ticket.contact_phone
     return {
         **{c: getattr(ticket, c) for c in TicketOut.model_fields if hasattr(ticket, c)},
+        "contact_phone": (
+            phone
+            if rules.shows_full_phone(principal, ticket.community_id, roles)
+            else rules.mask_phone(phone)
+        ),
         "photos": [_photo(settings, p) for p in ticket.photo_ids],
         "status_label": STATUS_LABELS[ticket.status],
         "content_flagged": ticket.content_check != "pass",
@@ -82,10 +91,14 @@ def _timeline_out(settings: Settings, entry: TimelineEntry) -> TimelineOut:
 
 
 async def _detail(
-    session: AsyncSession, settings: Settings, ticket: Ticket, roles: frozenset[str]
+    session: AsyncSession,
+    settings: Settings,
+    principal: Principal,
+    ticket: Ticket,
+    roles: frozenset[str],
 ) -> dict[str, object]:
     timeline = await tickets.timeline_of(session, ticket.id)
-    return _ticket_out(settings, ticket, roles) | {
+    return _ticket_out(settings, principal, ticket, roles) | {
         "timeline": [_timeline_out(settings, e) for e in timeline]
     }
 
@@ -95,11 +108,14 @@ async def upload_photo(
     session: SessionDep,
     principal: CurrentPrincipal,
     settings: SettingsDep,
+    slots: DecodeSlotsDep,
     now: Now,
-    file: Annotated[UploadFile, File(description="JPEG, PNG, WebP 或 HEIC 图片，≤ 10 MB")],
+    file: Annotated[
+        UploadFile, File(description="JPEG, PNG, WebP 或 HEIC 图片，≤ 10 MB，≤ 2500 万像素")
+    ],
 ) -> UploadOut:
     raw = await file.read(settings.max_upload_bytes + 1)
-    upload = await uploads.store_upload(session, settings, principal, raw, now)
+    upload = await uploads.store_upload(session, settings, slots, principal, raw, now)
     return UploadOut(
         **_photo(settings, upload.id).model_dump(),
         content_type=upload.content_type,
@@ -131,7 +147,7 @@ async def submit_ticket(
         session, settings, checker, principal, body, now
     )
     roles = await access.roles_on(session, principal, ticket)
-    return await _detail(session, settings, ticket, roles) | {
+    return await _detail(session, settings, principal, ticket, roles) | {
         "possible_duplicates": [
             DuplicateOut(
                 id=d.id, category=d.category, place=d.place, status=d.status,
@@ -164,7 +180,7 @@ async def list_tickets(
     rows, next_cursor = await list_page(session, principal, filters, limit, cursor)
     roles = await access.roles_on_many(session, principal, rows)
     items = [
-        TicketOut.model_validate(_ticket_out(settings, t, r))
+        TicketOut.model_validate(_ticket_out(settings, principal, t, r))
         for t, r in zip(rows, roles, strict=True)
     ]
     return Page[TicketOut](items=items, next_cursor=next_cursor)
@@ -174,7 +190,7 @@ async def list_tickets(
 async def get_ticket(
     session: SessionDep, settings: SettingsDep, seen: VisibleTicket
 ) -> dict[str, object]:
-    return await _detail(session, settings, seen.ticket, seen.roles)
+    return await _detail(session, settings, seen.principal, seen.ticket, seen.roles)
 
 
 @router.post("/repairs/{ticket_id}/transitions", response_model=TicketDetail)
@@ -189,7 +205,7 @@ async def transition(
         session, settings, seen.principal, seen.ticket, seen.roles, body, now
     )
     roles = await access.roles_on(session, seen.principal, ticket)
-    return await _detail(session, settings, ticket, roles)
+    return await _detail(session, settings, seen.principal, ticket, roles)
 
 
 @router.get("/communities/{cid}/repairs/stats", response_model=StatsOut, response_model_by_alias=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, Protocol, get_args
@@ -148,6 +149,8 @@ class TicketParties(Protocol):
     def room_id(self) -> str | None: ...
     @property
     def assignee_id(self) -> str | None: ...
+    @property
+    def created_at(self) -> datetime: ...
 
 
 def is_desk(principal: Principal, community_id: str) -> bool:
@@ -158,20 +161,92 @@ def is_desk(principal: Principal, community_id: str) -> bool:
     )
 
 
+# Staff roles that work tickets: the assignee role holds only while its bearer has one of
+# these in the ticket's community.
+CREW_ROLES = ("crew", "manager")
+
+
+def is_active_crew(principal: Principal, community_id: str) -> bool:
+    """The token's staff claims say the person still works for the community. Enough on its
+    own: a token issued before a removal is refused within seconds (common/role_changes.py)."""
+    return principal.staff_role(community_id) in CREW_ROLES
+
+
+def crew_communities(principal: Principal) -> list[str]:
+    """The communities whose tickets the person may still work (a crew's queue spans them)."""
+    return sorted(cid for cid in principal.staff if is_active_crew(principal, cid))
+
+
 def roles_given(
-    principal: Principal, ticket: TicketParties, verified_rooms: set[str]
+    principal: Principal, ticket: TicketParties, bound_since: Mapping[str, datetime]
 ) -> frozenset[str]:
-    """The caller's roles on a ticket, knowing the rooms they are verified on."""
+    """The caller's roles on a ticket, knowing since when they are verified on which rooms:
+    one of the household from their binding on, not for what the room filed before."""
     roles = set()
     if ticket.reporter_id == principal.account_id:
         roles.add("reporter")
-    if ticket.room_id is not None and ticket.room_id in verified_rooms:
+    since = bound_since.get(ticket.room_id) if ticket.room_id is not None else None
+    if since is not None and ticket.created_at >= since:
         roles.add("household")
     if is_desk(principal, ticket.community_id):
         roles.add("desk")
-    if ticket.assignee_id is not None and ticket.assignee_id == principal.account_id:
+    if (
+        ticket.assignee_id is not None
+        and ticket.assignee_id == principal.account_id
+        and is_active_crew(principal, ticket.community_id)
+    ):
         roles.add("assignee")
     return frozenset(roles)
+
+
+# Roles that see a ticket's contact phone in full (with the community's staff); the household
+# sees it masked.
+FULL_PHONE_ROLES = frozenset({"reporter", "desk", "assignee"})
+
+
+def shows_full_phone(principal: Principal, community_id: str, roles: frozenset[str]) -> bool:
+    """The reporter and the community's staff; not the other members of the household."""
+    return bool(roles & FULL_PHONE_ROLES) or principal.is_staff_of(community_id)
+
+
+def mask_phone(phone: str) -> str:
+    """`13812341234` -> `138****1234`; a landline keeps its area code: `0571-****6666`."""
+    area, dash, _ = phone.rpartition("-")
+    keep = len(area) + 1 if dash else 3
+    hidden = len(phone) - keep - 4
+    if hidden < 3:  # not a phone number we know: nothing of it shows
+        return "*" * len(phone)
+    return phone[:keep] + "*" * hidden + phone[-4:]
+
+
+def may_upload(principal: Principal, has_verified_binding: bool) -> bool:
+    """Photos come with a report or a step: from someone verified on a room somewhere, or
+    staff (any role, any community)."""
+    return (
+        has_verified_binding
+        or principal.platform_admin
+        or any(principal.staff_role(cid) for cid in principal.staff)
+    )
+
+
+# --- a deleted account (PIPL art. 47: its personal data goes, the records stay) --------------
+
+ERASED_NAME = "已注销用户"
+ERASED_PHONE = "***"
+
+
+def erase_mentions(text: str | None, phones: Collection[str], names: Collection[str]) -> str | None:
+    """`text` with a deleted account's phones (however spaced or dashed) and names replaced."""
+    if not text:
+        return text
+    for phone in phones:
+        digits = re.sub(r"\D", "", phone)
+        if len(digits) >= 7:
+            text = re.sub(r"[\s-]?".join(digits), ERASED_PHONE, text)
+    # Longest first ("3栋502李明" before "李明"); a one-character name would hit other words.
+    for name in sorted((n for n in names if len(n) >= 2), key=len, reverse=True):
+        text = text.replace(name, ERASED_NAME)
+    return text
 
 
 # --- categories ---------------------------------------------------------------------------

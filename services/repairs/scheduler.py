@@ -1,6 +1,7 @@
 """The service's background clock: every `scheduler_interval_seconds` it records SLA breaches
-(emitting `repairs.ticket.overdue` once per breach) and auto-closes tickets resolved 7 days
-ago. Time comes from `app.state.clock`, so tests move it."""
+(emitting `repairs.ticket.overdue` once per breach), auto-closes tickets resolved 7 days
+ago, and deletes photos left unattached for `unattached_upload_hours`. Time comes from
+`app.state.clock`, so tests move it."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from fastapi import FastAPI
 
 from services.common.clock import Clock
 from services.common.periodic import periodic_hook
-from services.repairs import sla
+from services.repairs import sla, uploads
 from services.repairs.errors import ConcurrentChange
 from services.repairs.settings import Settings
 
@@ -32,7 +33,13 @@ async def sweep(app: FastAPI) -> dict[str, int]:
                     closed += 1
             except ConcurrentChange:
                 await session.rollback()  # someone confirmed or reopened it meanwhile
-    return {"breaches": breaches, "auto_closed": closed}
+    # Photos never attached: rows first, files once that is committed (a failed commit
+    # leaves both; a failed unlink leaves only a file nothing points to).
+    async with app.state.sessionmaker() as session:
+        stale = await uploads.delete_unattached(session, settings, now)
+        await session.commit()
+    await uploads.remove_files(settings, stale)
+    return {"breaches": breaches, "auto_closed": closed, "uploads_deleted": len(stale)}
 
 
 start_scheduler = periodic_hook("repairs-scheduler", sweep, first_pass_at_start=False)

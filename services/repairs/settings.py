@@ -22,8 +22,16 @@ class Settings(WeChatAppSettings, ServiceSettings):
     # Path prefix under which the gateway publishes this service (photo URLs carry it).
     public_path_prefix: str = "/api/v1"
     max_upload_bytes: int = 10 * 1024 * 1024
-    # Larger images are refused as decompression bombs (a phone photo is 12-50 Mpx).
-    max_image_pixels: int = 64_000_000
+    # Larger images are refused (decompression bombs, full-resolution 48-200 Mpx shots). 25 Mpx
+    # takes what phones save by default (12-12.5 Mpx binned, the iPhone 15 Pro's 24.5 Mpx) and
+    # keeps a decoded photo near 100 MB.
+    max_image_pixels: int = 25_000_000
+    # Photos decoded at once per process (each up to ~200 MB while it is cleaned).
+    image_decode_concurrency: int = 2
+    # Uploads per account in any 24 hours (a ticket takes at most 9, a crew's day a few dozen).
+    max_uploads_per_day: int = 200
+    # Photos not attached to a ticket within this many hours are deleted (rows and files).
+    unattached_upload_hours: int = 24
 
     # WeChat's server API (the local stand-in in the embedded setup), for msgSecCheck.
 

@@ -162,7 +162,7 @@ async def create_ticket(
     )
     session.add(ticket)
     await session.flush()
-    await attach_photos(session, principal, data.photo_ids, ticket)
+    await attach_photos(session, settings, principal, data.photo_ids, ticket, now)
     add_timeline(
         session, ticket, seq=1, actor_id=principal.account_id,
         actor_name=await name_of(session, principal, ticket.community_id), actor_role="reporter",

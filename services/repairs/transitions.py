@@ -216,7 +216,7 @@ async def _step(
             raise UrgeTooSoon()
         ticket.last_urged_at = now
     if data.photo_ids and principal is not None:
-        await attach_photos(session, principal, data.photo_ids, ticket)
+        await attach_photos(session, settings, principal, data.photo_ids, ticket, now)
 
     if action == "accept":
         ticket.accepted_at = now

@@ -1,30 +1,63 @@
-"""Photos: storing a cleaned upload, serving it to those who may see it, attaching it to a
-ticket or a step."""
+"""Photos: storing a cleaned upload (who may, how many a day), serving it to those who may
+see it, attaching it to a ticket or a step, deleting those never attached."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import Principal
 from services.common.db import new_id
+from services.common.identity_replica import queries as replica
+from services.repairs import rules
 from services.repairs.access import visible_ticket
-from services.repairs.errors import PhotoNotFound, TicketNotFound, UploadNotFound
-from services.repairs.images import clean_image
+from services.repairs.errors import (
+    PhotoNotFound,
+    TicketNotFound,
+    UploadNotAllowed,
+    UploadNotFound,
+    UploadQuotaExceeded,
+)
+from services.repairs.images import DecodeSlots
 from services.repairs.models import Ticket, Upload
 from services.repairs.settings import Settings
 
 
+async def _check_may_upload(
+    session: AsyncSession, settings: Settings, principal: Principal, now: datetime
+) -> None:
+    """Only someone who may report (a verified room, or staff), within the daily quota."""
+    me = principal.account_id
+    if not rules.may_upload(principal, bool(await replica.active_bindings_of(session, me))):
+        raise UploadNotAllowed()
+    recent = await session.scalar(
+        select(func.count())
+        .select_from(Upload)
+        .where(Upload.owner_id == me, Upload.created_at > now - timedelta(days=1))
+    )
+    if (recent or 0) >= settings.max_uploads_per_day:
+        raise UploadQuotaExceeded(settings.max_uploads_per_day)
+
+
 async def store_upload(
-    session: AsyncSession, settings: Settings, principal: Principal, raw: bytes, now: datetime
+    session: AsyncSession,
+    settings: Settings,
+    slots: DecodeSlots,
+    principal: Principal,
+    raw: bytes,
+    now: datetime,
 ) -> Upload:
-    image = await asyncio.to_thread(
-        clean_image, raw, max_bytes=settings.max_upload_bytes, max_pixels=settings.max_image_pixels
+    await _check_may_upload(session, settings, principal, now)
+    # Nothing is written yet: end the read, so no connection (on SQLite: no write lock) is
+    # held while waiting for a decode slot.
+    await session.rollback()
+    image = await slots.clean(
+        raw, max_bytes=settings.max_upload_bytes, max_pixels=settings.max_image_pixels
     )
     upload_id = new_id()
     filename = f"{upload_id}.{image.extension}"
@@ -71,9 +104,15 @@ async def upload_for_viewer(
 
 
 async def attach_photos(
-    session: AsyncSession, principal: Principal, photo_ids: Sequence[str], ticket: Ticket
+    session: AsyncSession,
+    settings: Settings,
+    principal: Principal,
+    photo_ids: Sequence[str],
+    ticket: Ticket,
+    now: datetime,
 ) -> None:
-    """Photos the caller uploaded and has not used yet become the ticket's."""
+    """Photos the caller uploaded and has not used yet become the ticket's; one left unused
+    past `unattached_upload_hours` is gone (or about to be: the scheduler deletes it)."""
     if not photo_ids:
         return
     rows = (
@@ -82,6 +121,7 @@ async def attach_photos(
                 Upload.id.in_(list(photo_ids)),
                 Upload.owner_id == principal.account_id,
                 Upload.ticket_id.is_(None),
+                Upload.created_at > _unattached_before(settings, now),
             )
         )
     ).all()
@@ -90,3 +130,33 @@ async def attach_photos(
     for row in rows:
         row.ticket_id = ticket.id
         row.community_id = ticket.community_id
+
+
+def _unattached_before(settings: Settings, now: datetime) -> datetime:
+    return now - timedelta(hours=settings.unattached_upload_hours)
+
+
+async def delete_unattached(
+    session: AsyncSession, settings: Settings, now: datetime, batch: int = 1000
+) -> list[str]:
+    """Deletes the rows of photos never attached in time (a batch per call) and returns their
+    file names, for the caller to remove once the deletion is committed."""
+    stale = (
+        Upload.ticket_id.is_(None), Upload.created_at <= _unattached_before(settings, now)
+    )
+    ids = select(Upload.id).where(*stale).order_by(Upload.created_at).limit(batch)
+    # The conditions again on the rows themselves: one attached meanwhile stays.
+    stmt = delete(Upload).where(Upload.id.in_(ids), *stale).returning(Upload.filename)
+    result = await session.execute(stmt.execution_options(synchronize_session=False))
+    return list(result.scalars().all())
+
+
+async def remove_files(settings: Settings, filenames: Sequence[str]) -> None:
+    folder = Path(settings.uploads_dir)
+
+    def remove() -> None:
+        for name in filenames:
+            (folder / name).unlink(missing_ok=True)
+
+    if filenames:
+        await asyncio.to_thread(remove)

@@ -3,6 +3,8 @@ approved, rejected; the review queue; invitations; GET /me and masking; unknown 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from sqlalchemy import func, select
 
 from services.identity.models import Binding
@@ -30,6 +32,8 @@ async def test_a_roster_match_is_verified_at_once(database_urls):
         assert r.json()["status"] == "verified" and r.json()["display_name"] == "1栋101李明"
         (event,) = await outbox(app, "identity.binding.verified")
         assert event.ordering_key == r.json()["id"]
+        verified_at = datetime.fromisoformat(event.payload.pop("verified_at"))
+        assert verified_at.tzinfo is not None and abs(verified_at - datetime.now(UTC)) < timedelta(minutes=1)
         assert event.payload == {
             "community_id": cid, "binding_id": r.json()["id"], "account_id": me["account"]["id"],
             "room_id": rid, "relation": "owner", "display_name": "1栋101李明", "parent_binding_id": None,

@@ -190,31 +190,82 @@ def test_who_runs_the_desk(principal, desk):
     assert rules.is_desk(principal, "another-community") is principal.platform_admin
 
 
+FILED = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+BOUND = {"room-1": FILED - timedelta(days=30)}  # bound to room-1 a month before the ticket
+
+
 @dataclass
 class _Ticket:
     community_id: str = CID
     reporter_id: str = "someone"
     room_id: str | None = "room-1"
     assignee_id: str | None = None
+    created_at: datetime = FILED
 
 
 @pytest.mark.parametrize(
-    ("ticket", "principal", "verified", "roles"),
+    ("ticket", "principal", "bound", "roles"),
     [
-        (_Ticket(reporter_id="me"), _principal(), set(), {"reporter"}),
-        (_Ticket(), _principal(), {"room-1"}, {"household"}),
-        (_Ticket(room_id=None), _principal(), {"room-1"}, set()),
+        (_Ticket(reporter_id="me"), _principal(), {}, {"reporter"}),
+        (_Ticket(), _principal(), BOUND, {"household"}),
+        (_Ticket(), _principal(), {"room-1": FILED}, {"household"}),
+        # Filed before they were bound: the room's history is not theirs.
+        (_Ticket(), _principal(), {"room-1": FILED + timedelta(seconds=1)}, set()),
+        (_Ticket(room_id=None), _principal(), BOUND, set()),
         (_Ticket(assignee_id="me"), _principal({"role": "crew", "department": "repair"}),
-         set(), {"assignee"}),
+         {}, {"assignee"}),
+        # Still named on the ticket, but no longer crew of its community: no role.
+        (_Ticket(assignee_id="me"), _principal(), {}, set()),
+        (_Ticket(assignee_id="me", community_id="elsewhere"),
+         _principal({"role": "crew", "department": "repair"}), {}, set()),
         (_Ticket(reporter_id="me"), _principal({"role": "manager", "department": None}),
-         {"room-1"}, {"reporter", "household", "desk"}),
+         BOUND, {"reporter", "household", "desk"}),
         (_Ticket(community_id="elsewhere"), _principal({"role": "manager", "department": None}),
-         set(), set()),
+         {}, set()),
     ],
-    ids=["reporter", "household", "public-place", "assignee", "manager-who-reported", "foreign"],
+    ids=["reporter", "household", "household-bound-as-filed", "filed-before-bound",
+         "public-place", "assignee", "assignee-who-left", "assignee-now-elsewhere",
+         "manager-who-reported", "foreign"],
 )
-def test_roles_on_a_ticket(ticket, principal, verified, roles):
-    assert rules.roles_given(principal, ticket, verified) == roles
+def test_roles_on_a_ticket(ticket, principal, bound, roles):
+    assert rules.roles_given(principal, ticket, bound) == roles
+
+
+@pytest.mark.parametrize(
+    ("principal", "roles", "full"),
+    [
+        (_principal(), {"reporter"}, True),
+        (_principal(), {"reporter", "household"}, True),
+        (_principal(), {"household"}, False),  # another member of the household
+        (_principal({"role": "manager", "department": None}), {"desk"}, True),
+        (_principal({"role": "crew", "department": "customer_service"}), {"desk"}, True),
+        (_principal({"role": "crew", "department": "repair"}), {"assignee"}, True),
+        # Crew of the community who also live in the room: staff, so in full.
+        (_principal({"role": "crew", "department": "cleaning"}), {"household"}, True),
+        (_principal(platform_admin=True), {"desk"}, True),
+    ],
+    ids=["reporter", "reporter-of-household", "household-member", "manager", "customer-service",
+         "assignee", "crew-living-there", "platform-admin"],
+)
+def test_who_sees_the_contact_phone_in_full(principal, roles, full):
+    assert rules.shows_full_phone(principal, CID, frozenset(roles)) is full
+    assert rules.shows_full_phone(_principal(), "elsewhere", frozenset({"household"})) is False
+
+
+@pytest.mark.parametrize(
+    ("phone", "masked"),
+    [
+        ("13812341234", "138****1234"),
+        ("0571-88886666", "0571-****6666"),
+        ("010-1234567", "010-***4567"),
+        ("057188886666", "057*****6666"),
+        ("12345", "*****"),
+        ("021-123", "*******"),
+        ("", ""),  # erased (the reporter deleted their account)
+    ],
+)
+def test_phone_masking(phone, masked):
+    assert rules.mask_phone(phone) == masked
 
 
 def test_a_step_taken_late_is_a_breach_unless_it_cancels():
@@ -229,3 +280,34 @@ def test_a_step_taken_late_is_a_breach_unless_it_cancels():
     assert rules.late_clocks("submitted", "submitted", "urge", late, due, none) == []
     assert rules.late_clocks("submitted", "accepted", "accept", late, due,
                              none | {"acknowledge": True}) == []
+
+
+@pytest.mark.parametrize(
+    ("principal", "has_binding", "may"),
+    [
+        (_principal(), True, True),
+        (_principal(), False, False),  # a logged-in account with no verified room
+        (_principal({"role": "crew", "department": "repair"}), False, True),
+        (_principal({"role": "manager", "department": None}), False, True),
+        (_principal(platform_admin=True), False, True),
+    ],
+    ids=["resident", "no-binding", "crew", "manager", "platform-admin"],
+)
+def test_who_may_upload(principal, has_binding, may):
+    assert rules.may_upload(principal, has_binding) is may
+
+
+@pytest.mark.parametrize(
+    ("text", "erased"),
+    [
+        ("请联系13800138000", "请联系***"),
+        ("电话 138 0013 8000 或 138-0013-8000", "电话 *** 或 ***"),
+        ("3栋502李明家厨房漏水，李明在家", "已注销用户家厨房漏水，已注销用户在家"),
+        ("王师傅说明天来", "王师傅说明天来"),  # someone else's name stays
+        ("李家的事", "李家的事"),  # a one-character name is not searched for
+        (None, None),
+        ("", ""),
+    ],
+)
+def test_a_deleted_account_is_erased_from_free_text(text, erased):
+    assert rules.erase_mentions(text, {"13800138000"}, {"3栋502李明", "李明", "李"}) == erased

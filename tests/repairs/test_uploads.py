@@ -1,15 +1,23 @@
 """Photos (services/repairs/uploads.py, images.py): formats by content, size, bombs, EXIF
-location, and who may fetch them."""
+location, and who may fetch them; who may upload, how many, how many decoded at once;
+unattached photos deleted."""
 
 from __future__ import annotations
 
+import asyncio
 import io
+import threading
+import time
 
 import pillow_heif
-from PIL import Image
+import pytest
+from PIL import Image, ImageCms, ImageFile, PngImagePlugin
 
+from services.repairs.scheduler import sweep
+from services.repairs.settings import Settings
+from tests import identity_events as ie
 from tests.repairs.factories import World, image_bytes, png_bomb
-from tests.support import assert_error
+from tests.support import admin_token, assert_error, auth, manager_token, token
 
 
 async def post_file(world: World, data: bytes, name: str = "photo", who=None):
@@ -35,16 +43,43 @@ async def test_jpeg_png_webp_and_heic_are_accepted_by_content(world: World):
         assert Image.open(io.BytesIO(got.content)).size in ((32, 24), (48, 32))
 
 
-async def test_gps_location_is_stripped_and_other_exif_kept(world: World):
+def _with_metadata(fmt: str) -> bytes:
+    """A photo carrying what a phone puts in one: EXIF (camera, serial, time, GPS), XMP, a
+    comment or text chunk, and a colour profile."""
     exif = Image.Exif()
     exif[0x010F] = "Apple"
+    exif[0xA431] = "SERIAL-SECRET"  # BodySerialNumber
+    exif[0x0132] = "2026:11:25 10:00:00"
     exif[0x8825] = {1: "N", 2: (31.0, 14.0, 0.0), 3: "E", 4: (121.0, 28.0, 0.0)}
-    raw = image_bytes("JPEG", exif=exif)
-    assert Image.open(io.BytesIO(raw)).getexif().get_ifd(0x8825)
+    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><x:note>XMP-SECRET</x:note></x:xmpmeta>'
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    options: dict = {"exif": exif.tobytes(), "icc_profile": icc}
+    if fmt == "JPEG":
+        options |= {"comment": b"COMMENT-SECRET", "xmp": xmp}
+    elif fmt == "PNG":
+        info = PngImagePlugin.PngInfo()
+        info.add_text("Comment", "TEXT-SECRET")
+        info.add_itxt("XML:com.adobe.xmp", xmp.decode())
+        options["pnginfo"] = info
+    else:
+        options["xmp"] = xmp
+    buf = io.BytesIO()
+    Image.new("RGB", (32, 24), (200, 30, 30)).save(buf, format=fmt, **options)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+async def test_all_metadata_is_stripped_but_the_colour_profile(world: World, fmt):
+    raw = _with_metadata(fmt)
+    assert b"SECRET" in raw and Image.open(io.BytesIO(raw)).getexif()
     r = await post_file(world, raw)
+    assert r.status_code == 201, r.text
     stored = (await world.client.get(f"/uploads/{r.json()['id']}", headers=world.owner)).content
-    kept = Image.open(io.BytesIO(stored)).getexif()
-    assert kept.get(0x010F) == "Apple" and not kept.get_ifd(0x8825) and 0x8825 not in kept
+    assert b"SECRET" not in stored and b"Apple" not in stored and b"xmpmeta" not in stored
+    image = Image.open(io.BytesIO(stored))
+    assert not image.getexif() and "exif" not in image.info and "comment" not in image.info
+    # The colour profile stays: it says how the colours are meant, nothing about the person.
+    assert image.info.get("icc_profile")
 
 
 async def test_orientation_is_applied_so_the_photo_stays_upright(world: World):
@@ -102,3 +137,79 @@ async def test_photos_are_served_only_to_those_who_may_see_the_ticket(world: Wor
     for who in (world.stranger, world.crew):
         assert_error(await world.client.get(f"/uploads/{photo}", headers=who), 404)
     assert (await world.client.get(f"/uploads/{photo}")).status_code == 401
+
+
+async def test_uploading_takes_a_verified_room_or_a_staff_role(world: World, app, tmp_path):
+    moved_out = await ie.binding(app, world.cid, world.room_id, relation="tenant")
+    await ie.revoke(app, moved_out)
+    for who in (world.stranger, auth(token(moved_out["account_id"]))):
+        r = await post_file(world, image_bytes(), who=who)
+        assert_error(r, 403, "upload_not_allowed")
+    assert not (tmp_path / "uploads").exists()  # nothing decoded, nothing kept
+    for who in (world.owner, world.family, world.crew, world.manager,
+                auth(manager_token("another-community")), auth(admin_token())):
+        assert (await post_file(world, image_bytes(), who=who)).status_code == 201
+
+
+async def test_images_over_25_megapixels_are_refused_before_decoding(world: World):
+    r = await post_file(world, png_bomb(5001, 5000))  # its header claims 25.005 Mpx
+    body = assert_error(r, 400, "image_too_big")
+    assert body["details"] == {"max_pixels": 25_000_000}
+    assert "2500 万像素" in body["message"]
+
+
+async def test_twenty_parallel_uploads_decode_at_most_two_at_a_time(world: World, monkeypatch):
+    """Peak decodes in flight, counted around Pillow's own decoder (not our code)."""
+    in_flight, peak, lock = 0, 0, threading.Lock()
+    decode = ImageFile.ImageFile.load
+
+    def counted(self):
+        nonlocal in_flight, peak
+        with lock:
+            in_flight += 1
+            peak = max(peak, in_flight)
+        try:
+            time.sleep(0.02)  # a decode takes a while: long enough for overlaps to show
+            return decode(self)
+        finally:
+            with lock:
+                in_flight -= 1
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", counted)
+    files = [image_bytes("JPEG", size=(640, 480)) for _ in range(18)] + [b"not an image", png_bomb()]
+    answers = await asyncio.gather(*(post_file(world, f) for f in files))
+    assert [a.status_code for a in answers] == [201] * 18 + [400, 400]
+    assert [a.json()["error"]["code"] for a in answers[18:]] == ["unsupported_image", "image_too_big"]
+    assert peak == world.app.state.settings.image_decode_concurrency == 2
+
+
+async def test_an_account_uploads_at_most_its_daily_quota(world: World, app):
+    app.state.settings.max_uploads_per_day = 3
+    for _ in range(3):
+        assert (await post_file(world, image_bytes())).status_code == 201
+    r = await post_file(world, image_bytes())
+    assert assert_error(r, 429, "upload_quota_exceeded")["details"] == {"per_day": 3}
+    assert (await post_file(world, image_bytes(), who=world.family)).status_code == 201
+    app.state.clock.advance(hours=24)
+    assert (await post_file(world, image_bytes())).status_code == 201
+    assert Settings().max_uploads_per_day == 200  # the default
+
+
+async def test_photos_left_unattached_for_a_day_are_deleted_rows_and_files(world: World, app, tmp_path):
+    loose = await world.upload(world.owner)
+    used = await world.ticket()
+    used_photo = used["photos"][0]["id"]
+    app.state.clock.advance(hours=23)
+    young = await world.upload(world.owner)
+    assert (await sweep(app))["uploads_deleted"] == 0
+    app.state.clock.advance(hours=1)
+    # Past its day, a loose photo can no longer be attached, even before the sweep runs.
+    late = await world.submit(photo_ids=[loose])
+    assert_error(late, 422, "photo_not_found")
+    assert (await sweep(app))["uploads_deleted"] == 1
+    files = {p.stem for p in (tmp_path / "uploads").iterdir()}
+    assert loose not in files and {used_photo, young} <= files
+    assert_error(await world.client.get(f"/uploads/{loose}", headers=world.owner), 404, "upload_not_found")
+    for photo in (used_photo, young):
+        assert (await world.client.get(f"/uploads/{photo}", headers=world.owner)).status_code == 200
+    assert (await sweep(app))["uploads_deleted"] == 0

@@ -3,6 +3,7 @@ upsert keyed by the entity id, so a redelivered or backfilled event leaves the s
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -60,8 +61,21 @@ async def on_room_upserted(session: AsyncSession, event: ReceivedEvent) -> None:
     )
 
 
+def _verified_at(event: ReceivedEvent, row: ReplicaBinding | None) -> datetime:
+    """Identity's verification time; for an event from before it was sent, what the replica
+    knew already, else when the event was written or arrived."""
+    stated = event.payload.get("verified_at")
+    if isinstance(stated, str):
+        at = datetime.fromisoformat(stated)
+        return at if at.tzinfo else at.replace(tzinfo=UTC)
+    if row is not None and row.verified_at is not None:
+        return row.verified_at
+    return event.created_at or utcnow()
+
+
 async def on_binding_verified(session: AsyncSession, event: ReceivedEvent) -> None:
     p = event.payload
+    verified_at = _verified_at(event, await session.get(ReplicaBinding, p["binding_id"]))
     await _upsert(
         session,
         ReplicaBinding,
@@ -75,6 +89,7 @@ async def on_binding_verified(session: AsyncSession, event: ReceivedEvent) -> No
             "display_name": p.get("display_name") or "",
             "parent_binding_id": p.get("parent_binding_id"),
             "active": True,
+            "verified_at": verified_at,
             "updated_at": utcnow(),
         },
     )

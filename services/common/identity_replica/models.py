@@ -60,6 +60,9 @@ class ReplicaBinding(ReplicaBase):
     display_name: Mapped[str] = mapped_column(String(120), default="")
     parent_binding_id: Mapped[str | None] = mapped_column(String(36))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # When identity verified it (its `verified_at`); a household member sees the room's
+    # tickets filed from then on. Null only on a revoked binding the replica never saw verified.
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (

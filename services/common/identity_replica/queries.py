@@ -4,8 +4,9 @@ service's own audience targeting lives in that service, e.g. services/notices/au
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.identity_replica.models import ReplicaBinding, ReplicaRoom, ReplicaStaff
@@ -37,6 +38,26 @@ async def verified_room_ids(
     relations: Sequence[str] = ALL_RELATIONS,
 ) -> set[str]:
     return {b.room_id for b in await active_bindings_of(session, account_id, community_id, relations)}
+
+
+async def bound_since(
+    session: AsyncSession,
+    account_id: str,
+    community_id: str | None = None,
+    room_ids: Sequence[str] | None = None,
+) -> dict[str, datetime]:
+    """room_id -> when the account's verified, unrevoked binding on it was verified (the
+    earliest, if it has several)."""
+    stmt = select(
+        ReplicaBinding.room_id,
+        func.min(func.coalesce(ReplicaBinding.verified_at, ReplicaBinding.updated_at)),
+    ).where(ReplicaBinding.account_id == account_id, ReplicaBinding.active.is_(True))
+    if community_id is not None:
+        stmt = stmt.where(ReplicaBinding.community_id == community_id)
+    if room_ids is not None:
+        stmt = stmt.where(ReplicaBinding.room_id.in_(list(room_ids)))
+    rows = (await session.execute(stmt.group_by(ReplicaBinding.room_id))).all()
+    return {room_id: since for room_id, since in rows}
 
 
 async def is_verified_on(
@@ -103,6 +124,18 @@ async def room(session: AsyncSession, room_id: str) -> ReplicaRoom | None:
 async def staff_member(session: AsyncSession, community_id: str, account_id: str) -> ReplicaStaff | None:
     row = await session.get(ReplicaStaff, (community_id, account_id))
     return row if row is not None and row.active else None
+
+
+async def staff_community_ids(
+    session: AsyncSession, account_id: str, roles: Sequence[str] | None = None
+) -> set[str]:
+    """The communities the account is active staff of (optionally in one of `roles`)."""
+    stmt = select(ReplicaStaff.community_id).where(
+        ReplicaStaff.account_id == account_id, ReplicaStaff.active.is_(True)
+    )
+    if roles is not None:
+        stmt = stmt.where(ReplicaStaff.role.in_(list(roles)))
+    return set((await session.scalars(stmt)).all())
 
 
 async def display_name(session: AsyncSession, account_id: str, community_id: str) -> str | None:
