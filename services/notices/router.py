@@ -12,9 +12,9 @@ from services.common.db import SessionDep
 from services.common.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page
 from services.notices import feed, inbox, receipts, subscriptions, workflow
 from services.notices.deps import (
+    CommunityForPlatformAdmin,
     CommunityQuery,
     IdPath,
-    ManagedCommunityQuery,
     ManagedDraft,
     NoticeForManager,
     RuntimeDep,
@@ -59,14 +59,25 @@ async def notice_action(
     return _out(await workflow.transition(session, notice, action, principal.account_id, now))
 
 
-@router.put("/notices/settings", response_model=CommunityNoticeSettings, tags=["notices"])
+@router.put(
+    "/notices/settings",
+    response_model=CommunityNoticeSettings,
+    tags=["notices"],
+    responses={
+        403: {
+            "description": "只有平台管理员可以设置（single_manager_admin_only）",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
+    },
+)
 async def put_settings(
-    community_id: ManagedCommunityQuery,
+    community_id: CommunityForPlatformAdmin,
     body: CommunityNoticeSettings,
     session: SessionDep,
     now: Now,
 ) -> CommunityNoticeSettings:
-    """Single-manager mode: the community's one manager may approve their own notices."""
+    """Single-manager mode: the community's one manager may approve their own notices. Set by
+    a platform admin only, since it lifts the two-person rule that binds the managers."""
     await workflow.set_single_manager(session, community_id, body.single_manager, now)
     return body
 
