@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Response
 
 from services.common.auth import CurrentPrincipal
 from services.common.clock import Now
+from services.common.csv_export import csv_response
 from services.common.db import SessionDep
 from services.common.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page
 from services.notices import feed, inbox, receipts, subscriptions, workflow
@@ -133,10 +134,8 @@ async def get_receipts(
     have not read it with the owners' masked phones. `format=csv` exports every household."""
     rows = await receipts.households(session, notice)
     if format == "csv":
-        return Response(
-            receipts.receipts_csv(rows),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="receipts-{notice.id}.csv"'},
+        return csv_response(
+            f"receipts-{notice.id}.csv", receipts.CSV_HEADER, receipts.receipts_csv_rows(rows)
         )
     return Receipts.model_validate(receipts.receipts_of(notice, rows), from_attributes=True)
 
