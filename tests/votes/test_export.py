@@ -89,3 +89,29 @@ async def test_ballots_export_makes_formulas_in_names_answers_and_rooms_plain_te
             # The spreadsheet shows these as typed, and runs none of them.
             ["'=1+1栋102", "89.50", "有效", evil["account_id"], "'" + HYPERLINK, "甲", "一;二", "'@SUM(1+1)*cmd|' /C calc'!A0"],
         ]
+
+
+async def test_ballots_export_keeps_a_deleted_voters_ballot_but_not_their_name(database_urls):
+    cid = str(uuid.uuid4())
+    async with votes_app(database_urls) as app, client_for(app) as c:
+        app.state.clock.set(T0)
+        room = await ie.room(app, cid)
+        bound = await ie.binding(app, cid, room["room_id"], display_name="1栋101李明")
+        vote = await create_vote(c, cid)
+        await open_vote(c, cid, vote)
+        body = {"room_id": room["room_id"], "answers": [{"item_id": i["id"], "option_ids": ["agree"]} for i in vote["items"]]}
+        r = await c.post(f"/votes/{vote['id']}/ballots", json=body, headers=auth(token(bound["account_id"])))
+        assert r.status_code == 201, r.text
+
+        await ie.account_deleted(app, cid, bound["account_id"])
+
+        export = await c.get(f"/votes/{vote['id']}/ballots.csv", headers=manager(cid))
+        rows = list(csv.reader(io.StringIO(export.text.removeprefix("\ufeff"), newline="")))
+        assert [r[2] + "|" + r[5] + "|" + r[6] + "|" + r[8] for r in rows[1:]] == [
+            f"有效|{bound['account_id']}|已注销用户|同意"
+        ]
+        assert "李明" not in export.text
+        # The ballot still counts: the record stays, only the name goes.
+        await c.post(f"/votes/{vote['id']}/close", headers=manager(cid))
+        results = await c.get(f"/votes/{vote['id']}/results", headers=manager(cid))
+        assert results.json()["ballots"] == 1
