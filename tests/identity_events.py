@@ -8,10 +8,13 @@ without running identity. The end-to-end tests cover the real identity → webho
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from services.common.events import ReceivedEvent
+from services.common.events.wire import SOURCE_HEADER, envelope, sign_headers
+from tests.support import WEBHOOK_SECRETS, client_for
 
 # A binding's default verification time: before any test clock starts, so a factory-made
 # household member sees every ticket of the room unless a test says otherwise.
@@ -25,6 +28,30 @@ async def deliver(app: Any, event_type: str, payload: dict[str, Any]) -> None:
             session, ReceivedEvent(id="evt_" + uuid.uuid4().hex, type=event_type, payload=payload)
         )
         await session.commit()
+
+
+async def post(app: Any, event_type: str, payload: dict[str, Any], ordering_key: str) -> None:
+    """Delivers one identity event as identity's dispatcher does: a signed POST /events, so the
+    receiver's checks, its idempotency and its unit of work run as well as the handlers."""
+    event_id = "evt_" + uuid.uuid4().hex
+    body = envelope(event_id, event_type, datetime.now(UTC), payload, ordering_key)
+    secret = WEBHOOK_SECRETS[("identity", app.state.settings.service_name)]
+    headers = {**sign_headers(secret, event_id, body), SOURCE_HEADER: "identity"}
+    async with client_for(app) as client:
+        r = await client.post(
+            "/events", content=body, headers={"content-type": "application/json", **headers}
+        )
+    assert r.status_code == 200 and r.json() == {"status": "processed"}, r.text
+
+
+async def account_deleted(app: Any, community_id: str, account_id: str) -> None:
+    """`DELETE /me` as a consuming service learns of it (one event per community)."""
+    await post(
+        app,
+        "identity.account.deleted",
+        {"community_id": community_id, "account_id": account_id},
+        account_id,
+    )
 
 
 async def room(

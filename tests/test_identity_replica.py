@@ -1,4 +1,5 @@
-"""The identity replica as a consuming service keeps it: upserts, revocations, queries."""
+"""The identity replica as a consuming service keeps it: upserts, revocations, deleted
+accounts, queries."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from services.common.identity_replica import queries
+from services.common.identity_replica import DELETED_ACCOUNT_NAME, ReplicaStaff, queries
 from tests import identity_events as ie
 from tests.support import running_app
 
@@ -86,3 +87,42 @@ async def test_a_binding_keeps_the_time_identity_verified_it(database_urls):
         await ie.revoke(app, owner)
         async with app.state.sessionmaker() as s:
             assert set(await queries.bound_since(s, owner["account_id"], cid)) == {r["room_id"], r2["room_id"]}
+
+
+@pytest.mark.parametrize("service", ["repairs", "votes", "notices"])
+async def test_a_deleted_account_keeps_no_name_in_the_replica(database_urls, service):
+    cid = str(uuid.uuid4())
+    async with running_app(service, database_urls[service]) as app:
+        r = await ie.room(app, cid)
+        owner = await ie.binding(app, cid, r["room_id"], display_name="1栋101李明")
+        crew = await ie.staff(app, cid, name="王师傅")
+        other = await ie.binding(app, cid, r["room_id"], relation="family", display_name="1栋101李华")
+        for account_id in (owner["account_id"], crew["account_id"]):
+            await ie.account_deleted(app, cid, account_id)
+        async with app.state.sessionmaker() as s:
+            assert await queries.display_names(s, cid, [owner["account_id"], other["account_id"]]) == {
+                owner["account_id"]: DELETED_ACCOUNT_NAME,
+                other["account_id"]: "1栋101李华",
+            }
+            assert not await queries.is_verified_on(s, owner["account_id"], r["room_id"])
+            row = await s.get(ReplicaStaff, (cid, crew["account_id"]))
+            assert (row.name, row.active) == (DELETED_ACCOUNT_NAME, False)
+
+
+async def test_a_binding_verified_after_its_account_was_deleted_loses_its_name_when_revoked(database_urls):
+    cid = str(uuid.uuid4())
+    async with running_app("votes", database_urls["votes"]) as app:
+        r = await ie.room(app, cid)
+        account_id = str(uuid.uuid4())
+        await ie.account_deleted(app, cid, account_id)
+        # Identity sent these before the deletion; ordered by binding, they may arrive after it.
+        bound = await ie.binding(app, cid, r["room_id"], account_id, display_name="1栋101李明")
+        await ie.revoke(app, bound, reason="account_deleted")
+        unbound = await ie.binding(app, cid, r["room_id"], display_name="1栋101王芳")
+        await ie.revoke(app, unbound)
+        async with app.state.sessionmaker() as s:
+            assert await queries.display_names(s, cid, [account_id, unbound["account_id"]]) == {
+                account_id: DELETED_ACCOUNT_NAME,
+                # An ordinary unbinding keeps the name: the records still say who it was.
+                unbound["account_id"]: "1栋101王芳",
+            }

@@ -1,5 +1,6 @@
 """Dependencies of the notices routes: the runtime, and what is loaded and authorized in one
-step (a notice the caller manages, a draft for a community they manage)."""
+step (a notice the caller manages, a draft for a community they manage, the community whose
+settings a platform admin sets)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from fastapi import Depends, Path, Query, Request
 
 from services.common.auth import CurrentPrincipal, require_manager
 from services.common.db import SessionDep
-from services.notices.errors import NoticeNotFound
+from services.notices.errors import NoticeNotFound, SingleManagerModeAdminOnly
 from services.notices.models import Notice
 from services.notices.runtime import Runtime
 from services.notices.schemas import NoticeCreate
@@ -49,11 +50,16 @@ async def _managed_draft(body: NoticeCreate, principal: CurrentPrincipal) -> Not
 ManagedDraft = Annotated[NoticeCreate, Depends(_managed_draft)]
 
 
-async def _managed_community(community_id: CommunityQuery, principal: CurrentPrincipal) -> str:
-    require_manager(principal, community_id)
+async def _community_for_platform_admin(
+    community_id: CommunityQuery, principal: CurrentPrincipal
+) -> str:
+    """`?community_id=` of the community's notice settings (single-manager mode), which only a
+    platform admin may change. Its managers get a clear 403 rather than the usual 404: they
+    know their community exists; and the answer is the same for every caller who is not a
+    platform admin, whatever the community, so it tells nobody anything about it."""
+    if not principal.platform_admin:
+        raise SingleManagerModeAdminOnly()
     return community_id
 
 
-# `?community_id=` once the caller is known to manage it: the common check
-# (services.common.auth.require_manager), over this API's bounded query parameter.
-ManagedCommunityQuery = Annotated[str, Depends(_managed_community)]
+CommunityForPlatformAdmin = Annotated[str, Depends(_community_for_platform_admin)]

@@ -26,6 +26,7 @@ __all__ = [
     "NoticeNotFound",
     "NoticeTransitionNotAllowed",
     "SelfApprovalNotAllowed",
+    "SingleManagerModeAdminOnly",
     "TitleTooLong",
     "UnknownBuildings",
     "UnknownTemplate",
@@ -80,6 +81,14 @@ class WithdrawnNoticeCannotPublish(Conflict):
 class SelfApprovalNotAllowed(Forbidden):
     code = "self_approval_not_allowed"
     message = "不能审核自己撰写的公告，请由其他管理员审核"
+
+
+class SingleManagerModeAdminOnly(Forbidden):
+    """Single-manager mode lifts the two-person rule that binds a community's managers, so
+    they may not set it themselves: only a platform admin may."""
+
+    code = "single_manager_admin_only"
+    message = "单管理员模式只能由平台管理员设置"
 
 
 class UnknownTemplate(UnprocessableEntity):

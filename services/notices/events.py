@@ -88,4 +88,12 @@ def register_notice_handlers(handlers: EventHandlers, rt: Runtime) -> EventHandl
     async def account_deleted(session: AsyncSession, event: ReceivedEvent) -> None:
         await forget_account(session, str(event.payload["account_id"]))
 
+    @handlers.on("identity.binding.revoked")
+    async def binding_revoked(session: AsyncSession, event: ReceivedEvent) -> None:
+        # `account.deleted` is ordered by account, a binding's events by binding: a late
+        # `binding.verified` may bring the openid (and an inbox entry naming the person) back
+        # after it. The revocation that identity sends for it comes after, and forgets again.
+        if event.payload.get("reason") == "account_deleted":
+            await forget_account(session, str(event.payload["account_id"]))
+
     return handlers

@@ -3,14 +3,13 @@ member), overall and by building; for an emergency, whom to call; and the CSV ex
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.common.csv_export import Row
 from services.common.identity_replica.models import ReplicaRoom
 from services.notices import rules
 from services.notices.audience import bound_rooms_in_scope
@@ -109,22 +108,21 @@ def receipts_of(notice: Notice, rows: Sequence[Household]) -> ReceiptsSummary:
     )
 
 
-def receipts_csv(rows: Sequence[Household]) -> str:
-    """One line per targeted household: building, room, read, owners, masked phones; with a
-    BOM so that Excel opens the Chinese text as UTF-8."""
-    buffer = io.StringIO()
-    buffer.write("\ufeff")
-    writer = csv.writer(buffer)
-    writer.writerow(["楼栋", "房号", "是否已读", "业主", "手机号（脱敏）"])
-    for h in sorted(rows, key=lambda h: (h.room.building_name, h.room.label)):
-        owners = h.room.owners or []
-        writer.writerow(
-            [
-                h.room.building_name,
-                h.room.label,
-                "已读" if h.read else "未读",
-                "、".join(o.get("name") or "" for o in owners),
-                "、".join(o.get("phone_masked") or "" for o in owners),
-            ]
-        )
-    return buffer.getvalue()
+# The receipts export's columns (`GET /notices/{id}/receipts?format=csv`).
+CSV_HEADER = ["楼栋", "房号", "是否已读", "业主", "手机号（脱敏）"]
+
+
+def receipts_csv_rows(rows: Sequence[Household]) -> list[Row]:
+    """One line per targeted household, under `CSV_HEADER`: building, room, read, owners,
+    masked phones. Written by services.common.csv_export, which makes a cell that starts like
+    a formula (a roster name `=HYPERLINK(...)`) plain text and adds the BOM Excel needs."""
+    return [
+        [
+            h.room.building_name,
+            h.room.label,
+            "已读" if h.read else "未读",
+            "、".join(o.get("name") or "" for o in h.room.owners or []),
+            "、".join(o.get("phone_masked") or "" for o in h.room.owners or []),
+        ]
+        for h in sorted(rows, key=lambda h: (h.room.building_name, h.room.label))
+    ]

@@ -8,13 +8,14 @@ from fastapi import APIRouter, Query, Response
 
 from services.common.auth import CurrentPrincipal
 from services.common.clock import Now
+from services.common.csv_export import csv_response
 from services.common.db import SessionDep, writes_on_read
 from services.common.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page
 from services.notices import feed, inbox, receipts, subscriptions, workflow
 from services.notices.deps import (
+    CommunityForPlatformAdmin,
     CommunityQuery,
     IdPath,
-    ManagedCommunityQuery,
     ManagedDraft,
     NoticeForManager,
     RuntimeDep,
@@ -59,14 +60,25 @@ async def notice_action(
     return _out(await workflow.transition(session, notice, action, principal.account_id, now))
 
 
-@router.put("/notices/settings", response_model=CommunityNoticeSettings, tags=["notices"])
+@router.put(
+    "/notices/settings",
+    response_model=CommunityNoticeSettings,
+    tags=["notices"],
+    responses={
+        403: {
+            "description": "只有平台管理员可以设置（single_manager_admin_only）",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
+    },
+)
 async def put_settings(
-    community_id: ManagedCommunityQuery,
+    community_id: CommunityForPlatformAdmin,
     body: CommunityNoticeSettings,
     session: SessionDep,
     now: Now,
 ) -> CommunityNoticeSettings:
-    """Single-manager mode: the community's one manager may approve their own notices."""
+    """Single-manager mode: the community's one manager may approve their own notices. Set by
+    a platform admin only, since it lifts the two-person rule that binds the managers."""
     await workflow.set_single_manager(session, community_id, body.single_manager, now)
     return body
 
@@ -123,10 +135,8 @@ async def get_receipts(
     have not read it with the owners' masked phones. `format=csv` exports every household."""
     rows = await receipts.households(session, notice)
     if format == "csv":
-        return Response(
-            receipts.receipts_csv(rows),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="receipts-{notice.id}.csv"'},
+        return csv_response(
+            f"receipts-{notice.id}.csv", receipts.CSV_HEADER, receipts.receipts_csv_rows(rows)
         )
     return Receipts.model_validate(receipts.receipts_of(notice, rows), from_attributes=True)
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notices.errors import UnknownTemplate
@@ -80,11 +80,17 @@ async def record_openid(session: AsyncSession, account_id: str, openid: str, now
 
 
 async def forget_account(session: AsyncSession, account_id: str) -> None:
-    """The account was deleted: its openid, consents, inbox and queued pushes go."""
+    """The account was deleted: its openid, consents, inbox and queued pushes go. The pushes
+    that already went (or were refused) stay as the record of what was sent when, without
+    the openid they went to or their text (which may name the person: a binding's
+    `1栋101李明`). Its reads stay too: they name no one, and a household's reach is a fact."""
     for model in (PushRecipient, PushConsent, InboxEntry):
         await session.execute(delete(model).where(model.account_id == account_id))
     await session.execute(
         delete(PushMessage).where(
             PushMessage.account_id == account_id, PushMessage.status == "pending"
         )
+    )
+    await session.execute(
+        update(PushMessage).where(PushMessage.account_id == account_id).values(openid="", data={})
     )

@@ -3,14 +3,13 @@ managers, every ballot ever cast as CSV."""
 
 from __future__ import annotations
 
-import csv
-import io
 from decimal import Decimal
 from typing import TypedDict
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.common.csv_export import Row
 from services.common.identity_replica import queries as replica
 from services.common.pagination import Keyset, keyset_page
 from services.votes import errors, rules
@@ -71,9 +70,11 @@ async def room_results(
     ], next_cursor
 
 
-async def ballots_csv(session: AsyncSession, vote: Vote) -> str:
-    """Every ballot ever cast (standing and replaced) with who and when, for the record.
-    Anonymous surveys list only the rooms that answered."""
+async def ballots_csv(session: AsyncSession, vote: Vote) -> tuple[list[str], list[Row]]:
+    """Every ballot ever cast (standing and replaced) with who and when, for the record: the
+    header and the rows, which services.common.csv_export writes (a name or an answer that
+    starts like a formula comes out as plain text). Anonymous surveys list only the rooms
+    that answered."""
     items = await items_of(session, vote.id)
     labels = {(i.id, o["id"]): o["label"] for i in items for o in i.options}
     elector_rows = await session.execute(
@@ -107,12 +108,10 @@ async def ballots_csv(session: AsyncSession, vote: Vote) -> str:
     names = await replica.display_names(
         session, vote.community_id, [b.cast_by for b in ballots if b.cast_by]
     )
-    buf = io.StringIO()
-    writer = csv.writer(buf)
     head = ["房屋", "面积(㎡)", "状态", "投票时间"]
     if not vote.anonymous:
         head += ["选票编号", "投票人账号", "投票人", "被替换时间"] + [i.title for i in items]
-    writer.writerow(head)
+    out: list[Row] = []
     for b in ballots:
         label, hundredths = electors.get(b.room_id, (b.room_id, 0))
         row = [
@@ -129,5 +128,5 @@ async def ballots_csv(session: AsyncSession, vote: Vote) -> str:
                 names.get(b.cast_by or "", ""),
                 b.replaced_at.isoformat() if b.replaced_at else "",
             ] + [";".join(answers.get(i.id, [])) for i in items]
-        writer.writerow(row)
-    return buf.getvalue()
+        out.append(row)
+    return head, out

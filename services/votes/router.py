@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from services.common.auth import CurrentPrincipal, ManagedCommunity, require_manager
 from services.common.clock import Now
+from services.common.csv_export import csv_response
 from services.common.db import SessionDep
 from services.common.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page
 from services.votes import access, ballots, community, drafts, export, lifecycle, listing, rules
@@ -173,9 +174,5 @@ async def room_results(
 )
 async def export_ballots(vote: ManagedVote, session: SessionDep) -> Response:
     """Every ballot with who cast it and when, for the record (managers)."""
-    body = await export.ballots_csv(session, vote)
-    return Response(
-        content="\ufeff" + body,
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="vote-{vote.id}-ballots.csv"'},
-    )
+    header, rows = await export.ballots_csv(session, vote)
+    return csv_response(f"vote-{vote.id}-ballots.csv", header, rows)

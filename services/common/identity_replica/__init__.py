@@ -4,7 +4,10 @@ it stores identity's facts as identity states them, and answers who-is-where que
 
 from collections.abc import Sequence
 
-from services.common.identity_replica.handlers import register_identity_replica
+from services.common.identity_replica.handlers import (
+    DELETED_ACCOUNT_NAME,
+    register_identity_replica,
+)
 from services.common.identity_replica.models import (
     ReplicaBinding,
     ReplicaCommunity,
@@ -17,6 +20,7 @@ from services.common.identity_replica.models import (
 IDENTITY_REPLICA_BACKFILL: dict[str, Sequence[str]] = {"identity": ("communities", "rooms", "bindings", "staff")}
 
 __all__ = [
+    "DELETED_ACCOUNT_NAME",
     "IDENTITY_REPLICA_BACKFILL",
     "ReplicaBinding",
     "ReplicaCommunity",

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.db import utcnow
@@ -17,6 +18,10 @@ from services.common.identity_replica.models import (
     ReplicaRoom,
     ReplicaStaff,
 )
+
+# What stands in for a deleted account's name wherever a name must stay (a ballot's caster,
+# a ticket's reporter): its personal data is erased, the records that name it are kept.
+DELETED_ACCOUNT_NAME = "已注销用户"
 
 
 async def _upsert(session: AsyncSession, model: type[Any], key: Any, values: dict[str, Any]) -> None:
@@ -97,6 +102,10 @@ async def on_binding_verified(session: AsyncSession, event: ReceivedEvent) -> No
 
 async def on_binding_revoked(session: AsyncSession, event: ReceivedEvent) -> None:
     p = event.payload
+    # Revoked because the account was deleted: its name goes too. `identity.account.deleted`
+    # says so as well, but it is ordered by account, not by binding, so it can arrive before
+    # a late `binding.verified` that brings the name back; this revocation always follows it.
+    erased = p.get("reason") == "account_deleted"
     row = await session.get(ReplicaBinding, p["binding_id"])
     if row is None:
         session.add(
@@ -106,7 +115,7 @@ async def on_binding_revoked(session: AsyncSession, event: ReceivedEvent) -> Non
                 account_id=p["account_id"],
                 room_id=p["room_id"],
                 relation=p.get("relation", "owner"),
-                display_name="",
+                display_name=DELETED_ACCOUNT_NAME if erased else "",
                 parent_binding_id=None,
                 active=False,
                 updated_at=utcnow(),
@@ -114,6 +123,8 @@ async def on_binding_revoked(session: AsyncSession, event: ReceivedEvent) -> Non
         )
     else:
         row.active = False
+        if erased:
+            row.display_name = DELETED_ACCOUNT_NAME
         row.updated_at = utcnow()
 
 
@@ -145,14 +156,20 @@ async def on_staff_removed(session: AsyncSession, event: ReceivedEvent) -> None:
 
 
 async def on_account_deleted(session: AsyncSession, event: ReceivedEvent) -> None:
-    """Identity revokes the bindings with their own events; this also drops the display
-    names the replica kept, since the account's personal data is erased."""
-    from sqlalchemy import update
-
+    """Identity revokes the bindings and ends the staff roles with their own events; this
+    also replaces the names the replica kept (display names, staff names) with
+    `DELETED_ACCOUNT_NAME`, since the account's personal data is erased (the rows stay: they
+    say who did what)."""
+    account_id = event.payload["account_id"]
     await session.execute(
         update(ReplicaBinding)
-        .where(ReplicaBinding.account_id == event.payload["account_id"])
-        .values(active=False, display_name="", updated_at=utcnow())
+        .where(ReplicaBinding.account_id == account_id)
+        .values(active=False, display_name=DELETED_ACCOUNT_NAME, updated_at=utcnow())
+    )
+    await session.execute(
+        update(ReplicaStaff)
+        .where(ReplicaStaff.account_id == account_id)
+        .values(active=False, name=DELETED_ACCOUNT_NAME, updated_at=utcnow())
     )
 
 
