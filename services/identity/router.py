@@ -12,7 +12,7 @@ from services.common.auth import CurrentPrincipal, PlatformAdmin
 from services.common.db import SessionDep, utcnow
 from services.common.pagination import CursorParam, LimitParam, Page
 from services.common.tokens import jwks_document
-from services.identity import accounts, bindings, cleanup, logins, places, staff
+from services.identity import accounts, bindings, cleanup, households, logins, places, staff
 from services.identity.deps import (
     ManagedCommunity,
     SettingsDep,
@@ -168,7 +168,7 @@ async def request_binding(
 async def accept_invitation(
     body: AcceptInvitationIn, session: SessionDep, principal: CurrentPrincipal
 ) -> BindingOut:
-    binding = await bindings.accept_invitation(
+    binding = await households.accept_invitation(
         session, principal.account_id, body.invite_code, body.name, body.phone
     )
     return (await bindings.binding_views(session, [binding], principal))[0]
@@ -184,7 +184,7 @@ async def unbind(binding_id: str, session: SessionDep, principal: CurrentPrincip
 async def invite(
     binding_id: str, body: InvitationCreate, session: SessionDep, principal: CurrentPrincipal
 ) -> InvitationOut:
-    code, expires_at = await bindings.create_invitation(session, principal.account_id, binding_id, body.relation)
+    code, expires_at = await households.create_invitation(session, principal.account_id, binding_id, body.relation)
     return InvitationOut(invite_code=code, expires_at=expires_at)
 
 
@@ -193,7 +193,7 @@ async def household_members(
     binding_id: str, session: SessionDep, principal: CurrentPrincipal
 ) -> list[BindingOut]:
     """The family members and tenants of the room of the caller's verified owner binding."""
-    members = await bindings.household_members(session, principal.account_id, binding_id)
+    members = await households.household_members(session, principal.account_id, binding_id)
     return await bindings.binding_views(session, members, principal)
 
 
@@ -204,7 +204,7 @@ async def remove_member(
     binding_id: str, member_id: str, session: SessionDep, principal: CurrentPrincipal
 ) -> BindingOut:
     """A verified owner removes a family member or tenant of their room."""
-    member = await bindings.remove_member(session, principal.account_id, binding_id, member_id)
+    member = await households.remove_member(session, principal.account_id, binding_id, member_id)
     return (await bindings.binding_views(session, [member], principal))[0]
 
 

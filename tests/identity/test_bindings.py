@@ -1,5 +1,5 @@
 """Bindings (services/identity/bindings.py): auto-verified on a roster match, pending,
-approved, rejected; the review queue; invitations; GET /me and masking; unknown ids."""
+approved, rejected; the review queue; GET /me and masking; unknown ids."""
 
 from __future__ import annotations
 
@@ -102,62 +102,6 @@ async def test_bad_binding_requests_are_4xx_and_change_nothing(database_urls):
             assert_error(r, 422, "validation_error")
         async with app.state.sessionmaker() as s:
             assert await s.scalar(select(func.count()).select_from(Binding)) == 1
-
-
-async def test_an_owner_invites_family_who_fall_with_the_owner(database_urls):
-    async with identity(database_urls) as (app, c, fake):
-        cid = await setup_community(c)
-        owner = await login(c, fake, "o-owner")
-        rid = await room_id(c, cid, "1栋101", owner["access_token"])
-        await verify_phone(c, fake, owner["access_token"], "13812341234")
-        own = (await bind(c, owner["access_token"], rid)).json()
-        inv = await c.post(f"/me/bindings/{own['id']}/invitations", json={"relation": "family"}, headers=auth(owner["access_token"]))
-        assert inv.status_code == 201
-        code = inv.json()["invite_code"]
-
-        family = await login(c, fake, "o-family")
-        fam = await c.post(
-            "/me/bindings/accept-invitation",
-            json={"invite_code": code, "name": "李小明", "phone": "13911112222"},
-            headers=auth(family["access_token"]),
-        )
-        assert fam.status_code == 201
-        assert fam.json()["status"] == "verified" and fam.json()["parent_binding_id"] == own["id"]
-        assert fam.json()["relation"] == "family" and fam.json()["display_name"] == "1栋101李小明"
-
-        stranger = await login(c, fake, "o-stranger")
-        reused = await c.post(
-            "/me/bindings/accept-invitation",
-            json={"invite_code": code, "name": "路人", "phone": "13911113333"},
-            headers=auth(stranger["access_token"]),
-        )
-        assert_error(reused, 400, "invitation_invalid")
-
-        # The owner sees the household with the family member's phone masked; she sees her own.
-        owner_view = (await c.get("/me", headers=auth(owner["access_token"]))).json()
-        assert owner_view["bindings"][0]["household"] == [
-            {"id": fam.json()["id"], "relation": "family", "name": "李小明", "phone": "139****2222",
-             "status": "verified", "display_name": "1栋101李小明"}
-        ]
-        fam_view = (await c.get("/me", headers=auth(family["access_token"]))).json()
-        assert fam_view["bindings"][0]["phone"] == "13911112222"
-
-        # Only a verified owner invites; a family member cannot.
-        no = await c.post(f"/me/bindings/{fam.json()['id']}/invitations", json={"relation": "tenant"}, headers=auth(family["access_token"]))
-        assert no.status_code == 409
-        # Nor may anyone invite from someone else's binding.
-        no = await c.post(f"/me/bindings/{own['id']}/invitations", json={"relation": "tenant"}, headers=auth(stranger["access_token"]))
-        assert no.status_code == 404
-
-        gone = await c.delete(f"/me/bindings/{own['id']}", headers=auth(owner["access_token"]))
-        assert gone.status_code == 200 and gone.json()["status"] == "revoked"
-        revoked = {e.payload["binding_id"]: e.payload for e in await outbox(app, "identity.binding.revoked")}
-        assert set(revoked) == {own["id"], fam.json()["id"]}
-        assert revoked[fam.json()["id"]]["relation"] == "family"
-        fam_view = (await c.get("/me", headers=auth(family["access_token"]))).json()
-        assert fam_view["bindings"][0]["status"] == "revoked"
-        again = await c.delete(f"/me/bindings/{own['id']}", headers=auth(owner["access_token"]))
-        assert again.status_code == 409
 
 
 async def test_one_account_holds_rooms_in_several_communities(database_urls):
