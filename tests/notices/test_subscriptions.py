@@ -3,7 +3,7 @@ forgotten (services/notices/subscriptions.py)."""
 
 from __future__ import annotations
 
-from tests import identity_events as ie
+from tests.common.identity_replica import factories as ie
 from tests.notices.factories import TEMPLATE, Community, notices_app
 from tests.support import assert_error, client_for
 

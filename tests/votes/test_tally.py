@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from services.votes import rules, tally, tally_rules
 from services.votes.models import Ballot, BallotAnswer, Elector, Vote
-from tests import identity_events as ie
+from tests.common.identity_replica import factories as ie
 from tests.support import client_for
 from tests.votes.factories import (
     T0,
