@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.common.db import create_engine, create_sessionmaker, utcnow
 from services.common.migrations import upgrade
-from services.votes import rules, tally
+from services.votes import rules, tally, tally_rules
 from services.votes.models import Ballot, BallotAnswer, Elector, Vote, VoteItem
 
 ROOMS = 20_000
@@ -76,7 +76,7 @@ async def _seed(url: str) -> str:
                  "label": f"{n // 400}栋{n % 400}", "area_hundredths": rng.randint(4000, 20000),
                  "state": state, "owner_key": key}
             )
-            unit = rules.owner_unit(rules.Elector(rooms[-1]["room_id"], Decimal(0), state, key))
+            unit = tally_rules.owner_unit(tally_rules.Elector(rooms[-1]["room_id"], Decimal(0), state, key))
             rooms[-1]["owner_unit"] = units.setdefault(unit, len(units))
             rooms[-1]["unit"] = unit
         held: dict[str, int] = {}

@@ -11,11 +11,9 @@ for a router to do that `routing.resolve` does not already do.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -24,17 +22,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gateway.errors import DuplicateHeader, RouteNotFound, UpstreamTimedOut
+from gateway.headers import DROPPED_RESPONSE_HEADERS, FORWARDED_REQUEST_HEADERS, SINGLE_HEADERS
 from gateway.internal import InternalListener
 from gateway.ratelimit import Limit, RateLimiter, create_rate_limiter, retry_after
+from gateway.responses import error_response, json_response, send_response
 from gateway.routing import PREFIX, needs_token, resolve
 from gateway.settings import GatewaySettings
 from gateway.tokens import CachingVerifier
 from gateway.upstream import Headers, UpstreamError, UpstreamPool, UpstreamTimeout
 from services.common.auth import Principal, bearer_token, verifier_from_settings
 from services.common.errors import (
-    BadRequest,
     DomainError,
-    NotFound,
     ServiceUnavailable,
     TooManyRequests,
     Unauthorized,
@@ -51,83 +50,6 @@ UPSTREAM_FAILURES = Counter(
 )
 
 SERVICE_LABELS = {"identity": "账号", "repairs": "报修", "votes": "投票", "notices": "通知"}
-
-# Request headers passed to the service; everything else (cookies, hop-by-hop, forged
-# x-forwarded-*) stays at the gateway.
-FORWARDED_REQUEST_HEADERS = frozenset(
-    {
-        b"authorization",
-        b"content-type",
-        b"accept",
-        b"accept-language",
-        b"if-none-match",
-        b"if-modified-since",
-        b"range",
-        b"user-agent",
-    }
-)
-# Response headers not passed back: hop-by-hop, and those the gateway sets itself.
-DROPPED_RESPONSE_HEADERS = frozenset(
-    {
-        b"connection",
-        b"keep-alive",
-        b"transfer-encoding",
-        b"te",
-        b"trailer",
-        b"upgrade",
-        b"proxy-authenticate",
-        b"content-length",
-        b"date",
-        b"server",
-        b"x-request-id",
-    }
-)
-
-
-class UpstreamTimedOut(DomainError):
-    status_code = 504
-    code = "upstream_timeout"
-    message = "服务响应超时，请稍后再试"
-
-
-class RouteNotFound(NotFound):
-    code = "not_found"
-    message = "接口不存在"
-
-
-# Headers the gateway reads and a service reads again: sent twice, the gateway's HTTP stack
-# and the service's could each pick another copy (the gateway checks one token, the service
-# acts on the other), so a request carrying either more than once is refused outright.
-SINGLE_HEADERS = {b"authorization": "Authorization", b"content-type": "Content-Type"}
-
-
-class DuplicateHeader(BadRequest):
-    code = "duplicate_header"
-    message = "请求头重复"
-
-    def __init__(self, name: str) -> None:
-        super().__init__(f"请求头 {name} 只能出现一次", details={"header": name})
-
-
-def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> tuple[int, Headers, bytes]:
-    data = json.dumps(body, ensure_ascii=False).encode()
-    out: Headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(data)).encode()),
-    ]
-    for name, value in (headers or {}).items():
-        out.append((name.lower().encode("latin-1"), value.encode("latin-1")))
-    return status, out, data
-
-
-async def _send(send: Send, status: int, headers: Headers, body: bytes) -> None:
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
-def _error(exc: DomainError) -> tuple[int, Headers, bytes]:
-    return _json(exc.status_code, error_body(exc.code, exc.message, exc.details), exc.headers)
-
 
 class GatewayCore:
     """The innermost ASGI app; shared state lives here between startup and shutdown."""
@@ -207,21 +129,21 @@ class GatewayCore:
                 await self._proxy(scope, receive, send, path[len(PREFIX) :])
                 return
             if path == "/healthz":
-                result = _json(200, {"status": "ok", "service": "gateway"})
+                result = json_response(200, {"status": "ok", "service": "gateway"})
             elif path == "/readyz":
                 result = await self._readyz()
             else:
                 # /metrics included: only the internal listener serves it.
                 raise RouteNotFound()
         except DomainError as exc:
-            result = _error(exc)
+            result = error_response(exc)
         except StarletteHTTPException:
             raise  # the body limit's 413, answered by BodySizeLimitMiddleware
         except Exception:
             # Log the type and where, never the request: it may hold tokens or personal data.
             log.exception("unhandled error", extra={"path": path})
-            result = _json(500, error_body("internal_error", "服务器内部错误，请稍后再试"))
-        await _send(send, *result)
+            result = json_response(500, error_body("internal_error", "服务器内部错误，请稍后再试"))
+        await send_response(send, *result)
 
     async def _readyz(self) -> tuple[int, Headers, bytes]:
         assert self.http is not None
@@ -240,13 +162,13 @@ class GatewayCore:
         results = await asyncio.gather(*(check(self.settings.service_urls[n]) for n in names))
         services = dict(zip(names, results, strict=True))
         if all(r == "ok" for r in results):
-            return _json(200, {"status": "ok", "services": services})
+            return json_response(200, {"status": "ok", "services": services})
         body = {
             **error_body("not_ready", "部分服务尚未就绪，请稍后再试", services),
             "status": "not_ready",
             "services": services,
         }
-        return _json(503, body)
+        return json_response(503, body)
 
     async def _proxy(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         route = resolve(path)
@@ -344,7 +266,7 @@ class GatewayCore:
             headers += [(n, v) for n, v in response.headers if n == b"content-length"]
         else:
             headers.append((b"content-length", str(len(response.body)).encode()))
-        await _send(send, response.status, headers, response.body)
+        await send_response(send, response.status, headers, response.body)
 
 
 class _FailuresOnly(logging.Filter):

@@ -1,8 +1,9 @@
-"""A background task that runs one pass every N seconds inside a service's lifespan."""
+"""Background tasks inside a service's lifespan: one pass every N seconds, and their stop."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -41,12 +42,17 @@ def periodic_hook(
         task = asyncio.create_task(loop(), name=name)
 
         async def stop() -> None:
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
+            await stop_task(task)
 
         return stop
 
     return start
+
+
+async def stop_task(task: asyncio.Task[Any] | None) -> None:
+    """Cancels a background task and waits until it has ended (None: nothing to stop)."""
+    if task is None:
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

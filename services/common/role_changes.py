@@ -16,13 +16,14 @@ keeps no database, and one small GET a second per process costs less than a repl
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import httpx
+
+from services.common.periodic import stop_task
 
 log = logging.getLogger("role_changes")
 
@@ -95,11 +96,8 @@ class RoleChanges:
             self._task = asyncio.create_task(self._run(), name="role-changes")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
 
 
 def parse_page(document: object) -> list[RoleChange]:

@@ -14,8 +14,8 @@ from services.common.auth import TokenVerifier
 from services.common.db import utcnow
 from services.common.role_changes import PAGE_SIZE, Fetch, RoleChange
 from services.common.tokens import jwks_document
-from services.identity.accounts import ensure_platform_admin, recent_role_changes
 from services.identity.keys import load_or_create_signing_key
+from services.identity.logins import ensure_platform_admin, recent_role_changes
 from services.identity.router import internal, router
 from services.identity.settings import Settings
 from services.identity.snapshots import identity_snapshots

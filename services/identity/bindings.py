@@ -1,13 +1,11 @@
 """Binding use cases: claim a room (verified at once on a roster match, else pending), review,
-unbind, invitations for family and tenants, and revocation that cascades to them."""
+unbind, and revocation that cascades to the household (`households.py` invites its members)."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,22 +20,16 @@ from services.identity.errors import (
     BindingNotFound,
     BindingNotPending,
     CommunityNotFound,
-    InvitationInvalid,
-    NotVerifiedOwner,
     RoomNotFound,
     TooManyBindingRequests,
     TooManyPendingOnRoom,
 )
-from services.identity.models import Account, Binding, Building, Invitation, Room
+from services.identity.models import Account, Binding, Building, Room
 from services.identity.schemas import BindingOut
 from services.identity.settings import Settings
 
 # The review queue: oldest request first, so the one waiting longest is handled first.
 _OLDEST_FIRST = Keyset((Binding.created_at, Binding.id), ("datetime", "str"), descending=False)
-
-
-def _hash_code(code: str) -> str:
-    return hashlib.sha256(code.strip().upper().encode()).hexdigest()
 
 
 async def live_account(session: AsyncSession, account_id: str) -> Account:
@@ -58,7 +50,7 @@ async def room_with_building(session: AsyncSession, room_id: str) -> tuple[Room,
     return row[0], row[1]
 
 
-async def _ensure_not_bound(session: AsyncSession, account_id: str, room_id: str) -> None:
+async def ensure_not_bound(session: AsyncSession, account_id: str, room_id: str) -> None:
     existing = await session.scalar(
         select(Binding.id).where(
             Binding.account_id == account_id, Binding.room_id == room_id, Binding.status.in_(rules.LIVE_STATUSES)
@@ -111,7 +103,7 @@ async def request_binding(
     phone to be verified later. Limited per account and per room."""
     account = await live_account(session, account_id)
     room, building = await room_with_building(session, room_id)
-    await _ensure_not_bound(session, account_id, room_id)
+    await ensure_not_bound(session, account_id, room_id)
     now = utcnow()
     await _check_request_limits(session, settings, account_id, room_id, now)
     name, phone = rules.normalize_name(name), rules.normalize_phone(phone)
@@ -128,7 +120,7 @@ async def request_binding(
         created_at=now,
         decided_at=now if verified else None,
     )
-    await _insert_live(session, binding)
+    await insert_live(session, binding)
     if verified:
         await events.binding_verified(session, binding, room, building)
     return binding
@@ -170,53 +162,6 @@ async def revoke_by_manager(
     binding.decided_by = principal.account_id
     await session.flush()
     return binding
-
-
-async def _owned_room_binding(session: AsyncSession, account_id: str, binding_id: str) -> Binding:
-    owner = await session.get(Binding, binding_id)
-    if (
-        owner is None
-        or owner.account_id != account_id
-        or owner.relation != "owner"
-        or owner.status != "verified"
-    ):
-        raise BindingNotFound()
-    return owner
-
-
-async def household_members(session: AsyncSession, account_id: str, binding_id: str) -> list[Binding]:
-    """The family members and tenants of a verified owner's room (pending and verified)."""
-    owner = await _owned_room_binding(session, account_id, binding_id)
-    rows = await session.scalars(
-        select(Binding)
-        .where(
-            Binding.room_id == owner.room_id,
-            Binding.relation.in_(("family", "tenant")),
-            Binding.status.in_(rules.LIVE_STATUSES),
-        )
-        .order_by(Binding.created_at, Binding.id)
-    )
-    return list(rows.all())
-
-
-async def remove_member(
-    session: AsyncSession, account_id: str, binding_id: str, member_id: str
-) -> Binding:
-    """A verified owner removes a family member or tenant of their room; a binding that is
-    not one of those looks unknown."""
-    owner = await _owned_room_binding(session, account_id, binding_id)
-    member = await session.get(Binding, member_id)
-    if (
-        member is None
-        or member.room_id != owner.room_id
-        or member.relation not in ("family", "tenant")
-        or member.status not in rules.LIVE_STATUSES
-    ):
-        raise BindingNotFound()
-    await revoke_binding(session, member, "removed_by_owner")
-    member.decided_by = account_id
-    await session.flush()
-    return member
 
 
 async def _binding_for_manager(session: AsyncSession, principal: Principal, binding_id: str) -> Binding:
@@ -291,73 +236,7 @@ async def unbind(session: AsyncSession, account_id: str, binding_id: str) -> Bin
     return binding
 
 
-async def create_invitation(
-    session: AsyncSession, account_id: str, binding_id: str, relation: str
-) -> tuple[str, datetime]:
-    """A single-use code, valid seven days, for family or a tenant of a verified owner's room."""
-    binding = await session.get(Binding, binding_id)
-    if binding is None or binding.account_id != account_id:
-        raise BindingNotFound()
-    if binding.relation != "owner" or binding.status != "verified":
-        raise NotVerifiedOwner()
-    code = "".join(
-        secrets.choice(rules.INVITATION_CODE_ALPHABET) for _ in range(rules.INVITATION_CODE_LENGTH)
-    )
-    expires_at = utcnow() + rules.INVITATION_TTL
-    session.add(
-        Invitation(
-            id=new_id(),
-            community_id=binding.community_id,
-            binding_id=binding.id,
-            relation=relation,
-            code_hash=_hash_code(code),
-            expires_at=expires_at,
-        )
-    )
-    await session.flush()
-    return code, expires_at
-
-
-async def accept_invitation(
-    session: AsyncSession, account_id: str, code: str, name: str, phone: str
-) -> Binding:
-    await live_account(session, account_id)
-    invitation = await session.scalar(select(Invitation).where(Invitation.code_hash == _hash_code(code)))
-    now = utcnow()
-    if invitation is None or invitation.used_at is not None or invitation.expires_at <= now:
-        raise InvitationInvalid()
-    parent = await session.get(Binding, invitation.binding_id)
-    if parent is None or parent.status != "verified":
-        raise InvitationInvalid()
-    await _ensure_not_bound(session, account_id, parent.room_id)
-    # Single use even when two people race with the same code.
-    claimed = await session.execute(
-        update(Invitation)
-        .where(Invitation.id == invitation.id, Invitation.used_at.is_(None))
-        .values(used_at=now)
-    )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        raise InvitationInvalid()
-    room, building = await room_with_building(session, parent.room_id)
-    binding = Binding(
-        id=new_id(),
-        community_id=parent.community_id,
-        room_id=parent.room_id,
-        account_id=account_id,
-        relation=invitation.relation,
-        name=rules.normalize_name(name),
-        phone=rules.normalize_phone(phone),
-        status="verified",
-        parent_binding_id=parent.id,
-        created_at=now,
-        decided_at=now,
-    )
-    await _insert_live(session, binding)
-    await events.binding_verified(session, binding, room, building)
-    return binding
-
-
-async def _insert_live(session: AsyncSession, binding: Binding) -> None:
+async def insert_live(session: AsyncSession, binding: Binding) -> None:
     """Adds a pending or verified binding; a concurrent twin (a double tap) is AlreadyBound."""
     try:
         async with session.begin_nested():

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.db import new_id, utcnow
 from services.common.pagination import Keyset, keyset_page
-from services.identity import events, rules
+from services.identity import events, roster_format, rules
 from services.identity.bindings import revoke_binding
 from services.identity.errors import CommunityNotFound, RosterInvalid
 from services.identity.models import Account, Binding, Building, Community, Room
@@ -147,7 +147,7 @@ async def import_roster(session: AsyncSession, cid: str, data: bytes) -> ImportR
     """All or nothing: a file with any bad line raises and writes nothing. Set-based: a fixed
     handful of statements whatever the size of the file (no per-row round trips)."""
     # Off the event loop: a large or hostile file must not stall other requests.
-    parsed = await asyncio.to_thread(rules.read_roster, data)
+    parsed = await asyncio.to_thread(roster_format.read_roster, data)
     if parsed.errors:
         raise RosterInvalid(parsed.errors)
 

@@ -12,7 +12,7 @@ from services.common.auth import CurrentPrincipal, PlatformAdmin
 from services.common.db import SessionDep, utcnow
 from services.common.pagination import CursorParam, LimitParam, Page
 from services.common.tokens import jwks_document
-from services.identity import accounts, bindings, cleanup, places, staff
+from services.identity import accounts, bindings, cleanup, households, logins, places, staff
 from services.identity.deps import (
     ManagedCommunity,
     SettingsDep,
@@ -50,7 +50,7 @@ router = APIRouter()
 internal = APIRouter(include_in_schema=False)
 
 
-def _pair_out(pair: accounts.TokenPair) -> TokenPairOut:
+def _pair_out(pair: logins.TokenPair) -> TokenPairOut:
     return TokenPairOut.model_validate(
         {
             "access_token": pair.access_token,
@@ -80,7 +80,7 @@ async def role_changes(
     """Recent bumps of accounts' roles versions, for every token verifier (role_changes.py).
     Internal: the gateway never routes /internal."""
     since = utcnow() - timedelta(seconds=settings.access_token_ttl_seconds + 60)
-    rows = await accounts.recent_role_changes(session, after, since, limit)
+    rows = await logins.recent_role_changes(session, after, since, limit)
     return {
         "items": [
             {"seq": r.seq, "account_id": r.account_id, "roles_version": r.roles_version}
@@ -96,7 +96,7 @@ async def role_changes(
 async def wechat_login(
     body: WeChatLoginIn, session: SessionDep, settings: SettingsDep, wechat: WeChatDep, request: Request
 ) -> TokenPairOut:
-    pair = await accounts.wechat_login(session, settings, request.app.state.signing_key, wechat, body.code)
+    pair = await logins.wechat_login(session, settings, request.app.state.signing_key, wechat, body.code)
     return _pair_out(pair)
 
 
@@ -105,7 +105,7 @@ async def refresh(body: RefreshIn, settings: SettingsDep, request: Request) -> T
     # Its own unit of work: a reused token's family revocation must be committed even though
     # the answer is an error.
     async with request.app.state.sessionmaker() as session:
-        outcome = await accounts.refresh(session, settings, request.app.state.signing_key, body.refresh_token)
+        outcome = await logins.refresh(session, settings, request.app.state.signing_key, body.refresh_token)
         await session.commit()
     if outcome.pair is None:
         raise RefreshTokenReused()
@@ -116,7 +116,7 @@ async def refresh(body: RefreshIn, settings: SettingsDep, request: Request) -> T
 async def staff_login(body: StaffLoginIn, settings: SettingsDep, request: Request) -> TokenPairOut:
     # Its own units of work: a failed attempt is recorded even though the answer is an error,
     # and the password check runs outside any transaction.
-    pair = await accounts.staff_login(
+    pair = await logins.staff_login(
         request.app.state.sessionmaker,
         settings,
         request.app.state.signing_key,
@@ -168,7 +168,7 @@ async def request_binding(
 async def accept_invitation(
     body: AcceptInvitationIn, session: SessionDep, principal: CurrentPrincipal
 ) -> BindingOut:
-    binding = await bindings.accept_invitation(
+    binding = await households.accept_invitation(
         session, principal.account_id, body.invite_code, body.name, body.phone
     )
     return (await bindings.binding_views(session, [binding], principal))[0]
@@ -184,7 +184,7 @@ async def unbind(binding_id: str, session: SessionDep, principal: CurrentPrincip
 async def invite(
     binding_id: str, body: InvitationCreate, session: SessionDep, principal: CurrentPrincipal
 ) -> InvitationOut:
-    code, expires_at = await bindings.create_invitation(session, principal.account_id, binding_id, body.relation)
+    code, expires_at = await households.create_invitation(session, principal.account_id, binding_id, body.relation)
     return InvitationOut(invite_code=code, expires_at=expires_at)
 
 
@@ -193,7 +193,7 @@ async def household_members(
     binding_id: str, session: SessionDep, principal: CurrentPrincipal
 ) -> list[BindingOut]:
     """The family members and tenants of the room of the caller's verified owner binding."""
-    members = await bindings.household_members(session, principal.account_id, binding_id)
+    members = await households.household_members(session, principal.account_id, binding_id)
     return await bindings.binding_views(session, members, principal)
 
 
@@ -204,7 +204,7 @@ async def remove_member(
     binding_id: str, member_id: str, session: SessionDep, principal: CurrentPrincipal
 ) -> BindingOut:
     """A verified owner removes a family member or tenant of their room."""
-    member = await bindings.remove_member(session, principal.account_id, binding_id, member_id)
+    member = await households.remove_member(session, principal.account_id, binding_id, member_id)
     return (await bindings.binding_views(session, [member], principal))[0]
 
 

@@ -11,8 +11,8 @@ from services.common.auth import Principal
 from services.common.db import new_id, utcnow
 from services.common.pagination import Keyset, keyset_page
 from services.identity import events, rules
-from services.identity.accounts import bump_roles_version, hash_password
 from services.identity.errors import StaffNotFound, UsernameTaken
+from services.identity.logins import bump_roles_version, hash_password
 from services.identity.models import Account, Staff
 from services.identity.rules import Department, Role
 from services.identity.schemas import StaffOut

@@ -9,7 +9,6 @@ taken with SKIP LOCKED (PostgreSQL) and pushes are leased while they are sent.""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.common.periodic import stop_task
 from services.notices import rules
 from services.notices.delivery import fanout_step, retry_at
 from services.notices.models import FanoutJob, PushConsent, PushMessage
@@ -197,8 +197,5 @@ class Worker:
         self._task = asyncio.create_task(self._loop(), name="notices-worker")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None

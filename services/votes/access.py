@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import Principal
 from services.common.identity_replica import queries as replica
-from services.votes import rules
+from services.votes import rules, tally_rules
 from services.votes.models import Ballot, Elector, Vote, VoteItem
 
 
@@ -96,7 +96,7 @@ async def my_rooms(
             {
                 "room_id": room_id,
                 "label": label,
-                "area": rules.area_str(Decimal(hundredths).scaleb(-2)),
+                "area": tally_rules.area_str(Decimal(hundredths).scaleb(-2)),
                 "can_vote": rules.can_vote_for(viewer.rooms[room_id]),
                 "ballot": None
                 if b is None

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.common.csv_export import Row
 from services.common.identity_replica import queries as replica
 from services.common.pagination import Keyset, keyset_page
-from services.votes import errors, rules
+from services.votes import errors, rules, tally_rules
 from services.votes.access import Viewer, items_of
 from services.votes.models import Ballot, BallotAnswer, Elector, Vote
 from services.votes.tally import results_for
@@ -62,7 +62,7 @@ async def room_results(
         {
             "room_id": r.room_id,
             "label": r.label,
-            "area": rules.area_str(Decimal(r.area_hundredths).scaleb(-2)),
+            "area": tally_rules.area_str(Decimal(r.area_hundredths).scaleb(-2)),
             "voted": r.room_id in voted,
             "answers": answers.get(r.room_id, {}),
         }
@@ -116,7 +116,7 @@ async def ballots_csv(session: AsyncSession, vote: Vote) -> tuple[list[str], lis
         label, hundredths = electors.get(b.room_id, (b.room_id, 0))
         row = [
             label,
-            rules.area_str(Decimal(hundredths).scaleb(-2)),
+            tally_rules.area_str(Decimal(hundredths).scaleb(-2)),
             "有效" if b.active_room_id is not None else "已被替换",
             b.cast_at.date().isoformat() if vote.anonymous else b.cast_at.isoformat(),
         ]

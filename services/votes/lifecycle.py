@@ -11,7 +11,7 @@ from typing import Any, cast
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.votes import errors, events, rules
+from services.votes import errors, events, rules, tally_rules
 from services.votes.community import community_settings
 from services.votes.electorate import room_snapshots
 from services.votes.models import Elector, Vote
@@ -29,7 +29,7 @@ async def lock_vote(session: AsyncSession, vote: Vote, *, shared: bool = False) 
 
 def _hundredths(area_text: str) -> int:
     """'89.5' / '89.50' -> 8950, exactly (no float)."""
-    return int(Decimal(area_text).quantize(rules.AREA_QUANTUM) * 100)
+    return int(Decimal(area_text).quantize(tally_rules.AREA_QUANTUM) * 100)
 
 
 async def _snapshot_electorate(session: AsyncSession, vote: Vote) -> int:
@@ -37,7 +37,7 @@ async def _snapshot_electorate(session: AsyncSession, vote: Vote) -> int:
     if not rooms:
         raise errors.EmptyElectorate()
     unit_of = [
-        rules.owner_unit(rules.Elector(r.room_id, Decimal(0), r.state, r.owner_key)) for r in rooms
+        tally_rules.owner_unit(tally_rules.Elector(r.room_id, Decimal(0), r.state, r.owner_key)) for r in rooms
     ]
     numbers: dict[str, int] = {}
     rooms_of: dict[str, int] = {}

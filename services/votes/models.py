@@ -102,7 +102,7 @@ class Elector(Base):
     area_hundredths: Mapped[int] = mapped_column(BigInteger)
     state: Mapped[str] = mapped_column(String(20))
     owner_key: Mapped[str | None] = mapped_column(String(128), nullable=True)
-    # Who the room counts as in the headcount (`rules.owner_unit` at the snapshot), numbered
+    # Who the room counts as in the headcount (`tally_rules.owner_unit` at the snapshot), numbered
     # within the vote: rooms with the same number are one owner.
     owner_unit: Mapped[int] = mapped_column(Integer)
     # Whether that owner holds other rooms of the electorate too (else the room is the owner).

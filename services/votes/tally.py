@@ -10,7 +10,7 @@ from typing import Any, NotRequired, TypedDict, cast
 from sqlalchemy import ColumnElement, and_, case, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.votes import errors, rules
+from services.votes import errors, rules, tally_rules
 from services.votes.access import Viewer, counts_of, items_of
 from services.votes.models import BallotAnswer, Elector, Vote
 
@@ -42,7 +42,7 @@ class MotionResult(TypedDict):
     item_id: str
     title: str
     matter: str
-    outcome: rules.Outcome
+    outcome: tally_rules.Outcome
     quorum_met: bool
     ballots: int
     total: Total
@@ -51,10 +51,10 @@ class MotionResult(TypedDict):
     options: dict[str, AreaAndOwners]
     mixed_owners: str
     deemed: AreaAndOwners
-    thresholds: rules.Thresholds
+    thresholds: tally_rules.Thresholds
 
 
-def motion_result(item_id: str, title: str, t: rules.MotionTally) -> MotionResult:
+def motion_result(item_id: str, title: str, t: tally_rules.MotionTally) -> MotionResult:
     """The JSON form of one motion's tally."""
     return {
         "item_id": item_id,
@@ -63,32 +63,32 @@ def motion_result(item_id: str, title: str, t: rules.MotionTally) -> MotionResul
         "outcome": t.outcome,
         "quorum_met": t.quorum_met,
         "ballots": t.ballots,
-        "total": {"area": rules.area_str(t.total_area), "owners": t.total_owners},
+        "total": {"area": tally_rules.area_str(t.total_area), "owners": t.total_owners},
         "participation": {
-            "area": rules.area_str(t.participating_area),
-            "owners": rules.fraction_str(t.participating_owners),
-            "area_ratio": rules.fraction_str(rules.ratio(t.participating_area, t.total_area)),
-            "owners_ratio": rules.fraction_str(rules.ratio(t.participating_owners, t.total_owners)),
+            "area": tally_rules.area_str(t.participating_area),
+            "owners": tally_rules.fraction_str(t.participating_owners),
+            "area_ratio": tally_rules.fraction_str(tally_rules.ratio(t.participating_area, t.total_area)),
+            "owners_ratio": tally_rules.fraction_str(tally_rules.ratio(t.participating_owners, t.total_owners)),
         },
         "agreement": {
-            "area": rules.area_str(t.agree_area),
-            "owners": rules.fraction_str(t.agree_owners),
-            "area_ratio": rules.fraction_str(rules.ratio(t.agree_area, t.participating_area)),
-            "owners_ratio": rules.fraction_str(rules.ratio(t.agree_owners, t.participating_owners)),
+            "area": tally_rules.area_str(t.agree_area),
+            "owners": tally_rules.fraction_str(t.agree_owners),
+            "area_ratio": tally_rules.fraction_str(tally_rules.ratio(t.agree_area, t.participating_area)),
+            "owners_ratio": tally_rules.fraction_str(tally_rules.ratio(t.agree_owners, t.participating_owners)),
         },
         "options": {
             opt: {
-                "area": rules.area_str(t.area_by_option[opt]),
-                "owners": rules.fraction_str(t.owners_by_option[opt]),
+                "area": tally_rules.area_str(t.area_by_option[opt]),
+                "owners": tally_rules.fraction_str(t.owners_by_option[opt]),
             }
             for opt in rules.MOTION_OPTIONS
         },
-        "mixed_owners": rules.fraction_str(t.mixed_owners),
+        "mixed_owners": tally_rules.fraction_str(t.mixed_owners),
         "deemed": {
-            "area": rules.area_str(t.deemed_area),
-            "owners": rules.fraction_str(t.deemed_owners),
+            "area": tally_rules.area_str(t.deemed_area),
+            "owners": tally_rules.fraction_str(t.deemed_owners),
         },
-        "thresholds": rules.threshold_strings(t.matter),
+        "thresholds": tally_rules.threshold_strings(t.matter),
     }
 
 
@@ -131,8 +131,8 @@ def _hundredths_to_area(value: Any) -> Decimal:
 
 async def aggregate_motions(
     session: AsyncSession, vote_id: str, item_ids: Sequence[str], *, split_details: bool = True
-) -> dict[str, rules.MotionAggregate]:
-    """`rules.aggregate_motion` for every motion of the vote, done by the database: one grouped
+) -> dict[str, tally_rules.MotionAggregate]:
+    """`tally_rules.aggregate_motion` for every motion of the vote, done by the database: one grouped
     scan of the standing answers (covering index), then grouped scans of the answers of
     owners with several rooms only, and their room details only when some split their votes
     and the headcount mode needs them. Areas are integer hundredths of a m²,
@@ -145,7 +145,7 @@ async def aggregate_motions(
         )
     ).one()
     aggregates = {
-        i: rules.MotionAggregate(
+        i: tally_rules.MotionAggregate(
             total_area=_hundredths_to_area(total_hundredths), total_owners=int(total_owners or 0)
         )
         for i in item_ids
@@ -255,18 +255,18 @@ async def compute_results(
         "questions": [],
     }
     if vote.kind == "vote":
-        tally_rules = rules.TallyRules.from_settings(settings)
+        chosen = tally_rules.TallyRules.from_settings(settings)
         aggregates = await aggregate_motions(
             session,
             vote.id,
             [i.id for i in items],
-            split_details=rules.needs_split_details(tally_rules),
+            split_details=tally_rules.needs_split_details(chosen),
         )
         out["motions"] = [
             motion_result(
                 i.id,
                 i.title,
-                rules.tally_aggregate(aggregates[i.id], i.matter or "ordinary", tally_rules),
+                tally_rules.tally_aggregate(aggregates[i.id], i.matter or "ordinary", chosen),
             )
             for i in items
         ]

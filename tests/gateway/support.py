@@ -4,17 +4,29 @@ gateway app wired to them."""
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+import redis
 import uvicorn
 
 from gateway.app import Gateway, create_app
 from gateway.settings import GatewaySettings
 from tests.support import JWKS_JSON
+
+REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+
+
+def redis_up() -> bool:
+    """Whether the Redis of the Redis tests answers (they are skipped otherwise)."""
+    try:
+        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.3).ping())
+    except redis.RedisError:
+        return False
 
 
 def closed_port_url() -> str:

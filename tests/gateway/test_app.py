@@ -283,9 +283,9 @@ async def test_each_client_address_has_its_own_bucket_even_without_a_token() -> 
 
 
 async def test_rate_limits_shared_through_redis(echo_url: str) -> None:
-    from tests.gateway.test_ratelimit import REDIS_URL, _redis_up
+    from tests.gateway.support import REDIS_URL, redis_up
 
-    if not _redis_up():
+    if not redis_up():
         pytest.skip("no Redis")
     import uuid
 

@@ -3,25 +3,15 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 
 import pytest
 import redis
 
 from gateway.ratelimit import Limit, MemoryRateLimiter, RedisRateLimiter, retry_after
+from tests.gateway.support import REDIS_URL, redis_up
 
-REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
-
-
-def _redis_up() -> bool:
-    try:
-        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=0.3).ping())
-    except redis.RedisError:
-        return False
-
-
-needs_redis = pytest.mark.skipif(not _redis_up(), reason=f"no Redis at {REDIS_URL}")
+needs_redis = pytest.mark.skipif(not redis_up(), reason=f"no Redis at {REDIS_URL}")
 
 
 class Clock:

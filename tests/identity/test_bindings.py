@@ -1,5 +1,5 @@
 """Bindings (services/identity/bindings.py): auto-verified on a roster match, pending,
-approved, rejected; the review queue; invitations; GET /me and masking; unknown ids."""
+approved, rejected; the review queue; GET /me and masking; unknown ids."""
 
 from __future__ import annotations
 
@@ -108,62 +108,6 @@ async def test_bad_binding_requests_are_4xx_and_change_nothing(database_urls):
             assert await s.scalar(select(func.count()).select_from(Binding)) == 1
 
 
-async def test_an_owner_invites_family_who_fall_with_the_owner(database_urls):
-    async with identity(database_urls) as (app, c, fake):
-        cid = await setup_community(c)
-        owner = await login(c, fake, "o-owner")
-        rid = await room_id(c, cid, "1栋101", owner["access_token"])
-        await verify_phone(c, fake, owner["access_token"], "13812341234")
-        own = (await bind(c, owner["access_token"], rid)).json()
-        inv = await c.post(f"/me/bindings/{own['id']}/invitations", json={"relation": "family"}, headers=auth(owner["access_token"]))
-        assert inv.status_code == 201
-        code = inv.json()["invite_code"]
-
-        family = await login(c, fake, "o-family")
-        fam = await c.post(
-            "/me/bindings/accept-invitation",
-            json={"invite_code": code, "name": "李小明", "phone": "13911112222"},
-            headers=auth(family["access_token"]),
-        )
-        assert fam.status_code == 201
-        assert fam.json()["status"] == "verified" and fam.json()["parent_binding_id"] == own["id"]
-        assert fam.json()["relation"] == "family" and fam.json()["display_name"] == "1栋101李小明"
-
-        stranger = await login(c, fake, "o-stranger")
-        reused = await c.post(
-            "/me/bindings/accept-invitation",
-            json={"invite_code": code, "name": "路人", "phone": "13911113333"},
-            headers=auth(stranger["access_token"]),
-        )
-        assert_error(reused, 400, "invitation_invalid")
-
-        # The owner sees the household with the family member's phone masked; she sees her own.
-        owner_view = (await c.get("/me", headers=auth(owner["access_token"]))).json()
-        assert owner_view["bindings"][0]["household"] == [
-            {"id": fam.json()["id"], "relation": "family", "name": "李小明", "phone": "139****2222",
-             "status": "verified", "display_name": "1栋101李小明"}
-        ]
-        fam_view = (await c.get("/me", headers=auth(family["access_token"]))).json()
-        assert fam_view["bindings"][0]["phone"] == "13911112222"
-
-        # Only a verified owner invites; a family member cannot.
-        no = await c.post(f"/me/bindings/{fam.json()['id']}/invitations", json={"relation": "tenant"}, headers=auth(family["access_token"]))
-        assert no.status_code == 409
-        # Nor may anyone invite from someone else's binding.
-        no = await c.post(f"/me/bindings/{own['id']}/invitations", json={"relation": "tenant"}, headers=auth(stranger["access_token"]))
-        assert no.status_code == 404
-
-        gone = await c.delete(f"/me/bindings/{own['id']}", headers=auth(owner["access_token"]))
-        assert gone.status_code == 200 and gone.json()["status"] == "revoked"
-        revoked = {e.payload["binding_id"]: e.payload for e in await outbox(app, "identity.binding.revoked")}
-        assert set(revoked) == {own["id"], fam.json()["id"]}
-        assert revoked[fam.json()["id"]]["relation"] == "family"
-        fam_view = (await c.get("/me", headers=auth(family["access_token"]))).json()
-        assert fam_view["bindings"][0]["status"] == "revoked"
-        again = await c.delete(f"/me/bindings/{own['id']}", headers=auth(owner["access_token"]))
-        assert again.status_code == 409
-
-
 async def test_one_account_holds_rooms_in_several_communities(database_urls):
     async with identity(database_urls) as (_app, c, fake):
         a = await setup_community(c, "A")
@@ -247,3 +191,84 @@ async def test_a_malformed_cursor_is_400(database_urls):
         for cursor in ("%%%", "WyJub3QtYS1kYXRlIiwieCJd"):  # the second: ["not-a-date","x"]
             r = await c.get(f"/communities/{cid}/bindings?cursor={cursor}", headers=auth(manager_token(cid)))
             assert_error(r, 400, "invalid_cursor")
+
+
+# --- trust: no takeover by guessing, revocation by managers and owners ---------------------
+
+
+async def test_typed_name_and_phone_never_verify_and_the_answer_does_not_tell_a_match(database_urls):
+    async with identity(database_urls) as (app, c, fake):
+        cid = await setup_community(c)
+        guesser = await login(c, fake, "o-guesser")
+        tok = guesser["access_token"]
+        rid = await room_id(c, cid, "1栋101", tok)
+        right = await bind(c, tok, rid, name="李明", phone="13812341234")  # the roster's own data
+        assert (await c.delete(f"/me/bindings/{right.json()['id']}", headers=auth(tok))).status_code == 200
+        wrong = await bind(c, tok, rid, name="李明", phone="13812349999")
+        assert right.status_code == wrong.status_code == 201
+        assert right.json()["status"] == wrong.json()["status"] == "pending"
+        assert set(right.json()) == set(wrong.json())
+        assert await outbox(app, "identity.binding.verified") == []
+
+
+async def test_a_pending_claim_is_verified_when_the_matching_phone_is_verified_later(database_urls):
+    async with identity(database_urls) as (app, c, fake):
+        cid = await setup_community(c)
+        me = await login(c, fake, "o-later")
+        tok = me["access_token"]
+        claim = await bind(c, tok, await room_id(c, cid, "1栋101", tok))
+        assert claim.json()["status"] == "pending"
+        await verify_phone(c, fake, tok, "13900000000")  # not the roster's phone: still pending
+        assert await outbox(app, "identity.binding.verified") == []
+        await verify_phone(c, fake, tok, "13812341234")
+        (event,) = await outbox(app, "identity.binding.verified")
+        assert event.payload["binding_id"] == claim.json()["id"]
+        profile = (await c.get("/me", headers=auth(tok))).json()
+        assert profile["bindings"][0]["status"] == "verified"
+
+
+async def test_binding_requests_are_limited_per_account_per_day_and_per_room(database_urls):
+    async with identity(database_urls, binding_requests_per_day=3, binding_pending_per_room=2) as (app, c, fake):
+        cid = await setup_community(c)
+        me = await login(c, fake, "o-busy")
+        tok = me["access_token"]
+        rid = await room_id(c, cid, "1栋101", tok)
+        for _ in range(3):  # request, withdraw, request again: each counts
+            r = await bind(c, tok, rid, phone="13900000001")
+            assert r.status_code == 201
+            await c.delete(f"/me/bindings/{r.json()['id']}", headers=auth(tok))
+        assert_error(await bind(c, tok, rid), 429, "binding_requests_exceeded")
+
+        other = await setup_community(c, "B")
+        rid_b = await room_id(c, other, "1栋102", tok)
+        for n in range(2):
+            who = (await login(c, fake, f"o-room-{n}"))["access_token"]
+            assert (await bind(c, who, rid_b, name="王芳", phone="13900000002")).status_code == 201
+        late = (await login(c, fake, "o-room-late"))["access_token"]
+        assert_error(await bind(c, late, rid_b, name="王芳"), 429, "room_pending_exceeded")
+        profile = (await c.get("/me", headers=auth(late))).json()
+        assert profile["bindings"] == []
+
+
+async def test_a_manager_revokes_a_verified_binding_of_their_community_only(database_urls):
+    async with identity(database_urls) as (app, c, fake):
+        cid = await setup_community(c)
+        other = await setup_community(c, "B")
+        me = await login(c, fake, "o-revoked")
+        tok = me["access_token"]
+        await verify_phone(c, fake, tok, "13812341234")
+        bound = (await bind(c, tok, await room_id(c, cid, "1栋101", tok))).json()
+        body = {"reason": "房屋已出售"}
+        assert_error(
+            await c.post(f"/bindings/{bound['id']}/revoke", json=body, headers=auth(manager_token(other))),
+            404, "binding_not_found",
+        )
+        assert_error(
+            await c.post(f"/bindings/{bound['id']}/revoke", json={}, headers=auth(manager_token(cid))), 422
+        )
+        r = await c.post(f"/bindings/{bound['id']}/revoke", json=body, headers=auth(manager_token(cid)))
+        assert r.status_code == 200 and r.json()["status"] == "revoked" and r.json()["reason"] == "房屋已出售"
+        (event,) = await outbox(app, "identity.binding.revoked")
+        assert event.payload["binding_id"] == bound["id"]
+        again = await c.post(f"/bindings/{bound['id']}/revoke", json=body, headers=auth(manager_token(cid)))
+        assert_error(again, 409, "binding_inactive")

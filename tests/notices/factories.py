@@ -15,7 +15,7 @@ from sqlalchemy import select
 from services.notices.app import create_app
 from services.notices.models import PushMessage
 from services.notices.rules import SHANGHAI
-from tests import identity_events as ie
+from tests.common.identity_replica import factories as ie
 from tests.support import auth, client_for, manager_token, settings_for, token
 from wechat_standin.app import create_app as create_standin
 

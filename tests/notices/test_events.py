@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 from services.common.events import ReceivedEvent
-from tests import identity_events as ie
+from tests.common.identity_replica import factories as ie
 from tests.notices.factories import Community, notices_app, tick, ticket_event
 from tests.support import auth, client_for, token
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from tests import identity_events as ie
+from tests.common.identity_replica import factories as ie
 from tests.notices.factories import Community, notices_app, ticket_event
 from tests.support import assert_error, auth, client_for, token
 

@@ -15,7 +15,7 @@ from services.notices.models import (
     PushMessage,
     PushRecipient,
 )
-from tests import identity_events as ie
+from tests.common.identity_replica import factories as ie
 from tests.notices.factories import (
     LATE,
     TEMPLATE,

@@ -9,7 +9,7 @@ import uuid
 from datetime import timedelta
 
 from services.notices.worker import Worker
-from tests import identity_events as ie
+from tests.common.identity_replica import factories as ie
 from tests.notices.factories import (
     NOON,
     TEMPLATE,

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from services.common.events.models import OutboxEvent
 from services.repairs.models import Ticket, TimelineEntry
 from services.repairs.wechat import ContentChecker
-from tests import identity_events as ie
+from tests.common.identity_replica import factories as ie
 from tests.support import auth, crew_token, manager_token, running_app, token
 from wechat_standin.app import create_app as create_standin
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests import identity_events as ie
+from tests.common.identity_replica import factories as ie
 from tests.repairs.factories import World, ticket_in
 from tests.support import assert_error, auth, crew_token, token
 

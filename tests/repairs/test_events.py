@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.common.events.wire import SOURCE_HEADER, envelope, sign_headers
-from tests import identity_events as ie
+from tests.common.identity_replica import factories as ie
 from tests.repairs.factories import World, ticket_in
 from tests.support import WEBHOOK_SECRETS
 

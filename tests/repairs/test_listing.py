@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests import identity_events as ie
+from tests.common.identity_replica import factories as ie
 from tests.repairs.factories import World
 from tests.support import assert_error, auth, manager_token, token
 

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from tests import identity_events as ie
+from tests.common.identity_replica import factories as ie
 from tests.repairs.factories import World
 from tests.support import assert_error, auth, token
 

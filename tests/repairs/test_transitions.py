@@ -10,7 +10,7 @@ import asyncio
 import pytest
 
 from services.repairs import rules
-from tests import identity_events as ie
+from tests.common.identity_replica import factories as ie
 from tests.repairs.factories import World, ticket_in
 from tests.support import assert_error, auth, crew_token, manager_token
 

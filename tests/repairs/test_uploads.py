@@ -15,7 +15,7 @@ from PIL import Image, ImageCms, ImageFile, PngImagePlugin
 
 from services.repairs.scheduler import sweep
 from services.repairs.settings import Settings
-from tests import identity_events as ie
+from tests.common.identity_replica import factories as ie
 from tests.repairs.factories import World, image_bytes, png_bomb
 from tests.support import admin_token, assert_error, auth, manager_token, token
 

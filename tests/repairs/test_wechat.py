@@ -3,7 +3,7 @@ step, review text flagged, WeChat unreachable, and its access token cached and r
 
 from __future__ import annotations
 
-from tests import identity_events as ie
+from tests.common.identity_replica import factories as ie
 from tests.repairs.factories import World
 from tests.support import assert_error, auth, token
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.standin.conftest import Standin
+from tests.standin.support import Standin
 
 PHONE = "/wxa/business/getuserphonenumber"
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.standin.conftest import Standin
+from tests.standin.support import Standin
 
 SEC = "/wxa/msg_sec_check"
 SEND = "/cgi-bin/message/subscribe/send"

@@ -12,7 +12,7 @@ import httpx
 from sqlalchemy import func, select
 
 from services.common.events.models import OutboxEvent
-from tests import identity_events as ie
+from tests.common.identity_replica import factories as ie
 from tests.support import auth, manager_token, running_app, token
 
 T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)

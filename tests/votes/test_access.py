@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from tests import identity_events as ie
+from tests.common.identity_replica import factories as ie
 from tests.support import assert_error, client_for
 from tests.votes.factories import (
     T0,

@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from services.votes.models import Vote
-from tests import identity_events as ie
+from tests.common.identity_replica import factories as ie
 from tests.support import client_for
 from tests.votes.factories import T0, count_rows, create_vote, manager, vote_body, votes_app
 

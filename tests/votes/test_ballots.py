@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 
 from services.votes.models import Ballot, BallotAnswer
-from tests import identity_events as ie
+from tests.common.identity_replica import factories as ie
 from tests.support import assert_error, auth, client_for, token
 from tests.votes.factories import (
     T0,

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from services.votes.models import Vote, VoteItem
-from tests import identity_events as ie
+from tests.common.identity_replica import factories as ie
 from tests.support import assert_error, client_for
 from tests.votes.factories import (
     T0,

@@ -8,7 +8,7 @@ import io
 import uuid
 from datetime import timedelta
 
-from tests import identity_events as ie
+from tests.common.identity_replica import factories as ie
 from tests.support import auth, client_for, token
 from tests.votes.factories import (
     T0,

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from services.votes import scheduler
 from services.votes.models import Ballot, Elector
-from tests import identity_events as ie
+from tests.common.identity_replica import factories as ie
 from tests.support import assert_error, client_for
 from tests.votes.factories import (
     T0,

@@ -6,7 +6,7 @@ import asyncio
 import uuid
 from datetime import timedelta
 
-from tests import identity_events as ie
+from tests.common.identity_replica import factories as ie
 from tests.support import client_for, running_app
 from tests.votes.factories import (
     T0,

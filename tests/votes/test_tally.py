@@ -11,9 +11,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from services.votes import rules, tally
+from services.votes import rules, tally, tally_rules
 from services.votes.models import Ballot, BallotAnswer, Elector, Vote
-from tests import identity_events as ie
+from tests.common.identity_replica import factories as ie
 from tests.support import client_for
 from tests.votes.factories import (
     T0,
@@ -57,18 +57,18 @@ async def test_sql_aggregation_matches_the_pure_tally(database_urls, seed):
             assert resp.status_code == 201, resp.text
         async with app.state.sessionmaker() as s:
             electorate = [
-                rules.Elector(e.room_id, Decimal(e.area_hundredths).scaleb(-2), e.state, e.owner_key)
+                tally_rules.Elector(e.room_id, Decimal(e.area_hundredths).scaleb(-2), e.state, e.owner_key)
                 for e in (await s.scalars(select(Elector).where(Elector.vote_id == vote["id"]))).all()
             ]
             v = await s.get(Vote, vote["id"])
-            for mode in rules.HEADCOUNT_MODES:
+            for mode in tally_rules.HEADCOUNT_MODES:
                 for follow in (False, True):
                     settings = {"multi_room_headcount": mode, "non_voters_follow_majority": follow}
                     v.tally_settings = settings
                     got = (await tally.compute_results(s, v))["motions"]
-                    tally_rules = rules.TallyRules.from_settings(settings)
+                    chosen = tally_rules.TallyRules.from_settings(settings)
                     want = [
-                        tally.motion_result(i["id"], i["title"], rules.tally_motion(electorate, choices[i["id"]], i["matter"], tally_rules))
+                        tally.motion_result(i["id"], i["title"], tally_rules.tally_motion(electorate, choices[i["id"]], i["matter"], chosen))
                         for i in vote["items"]
                     ]
                     assert got == want, (mode, follow)

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.votes import rules, tally
-from services.votes.rules import Elector, TallyRules, tally_motion
+from services.votes import rules, tally, tally_rules
+from services.votes.tally_rules import Elector, TallyRules, tally_motion
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class R:
     state: str = "delivered"
 
 
-def run(rooms: list[R], matter: str = "ordinary", **settings: object) -> rules.MotionTally:
+def run(rooms: list[R], matter: str = "ordinary", **settings: object) -> tally_rules.MotionTally:
     electorate = [
         Elector(room_id=f"r{n}", area=Decimal(r.area), state=r.state, owner_key=r.key or (f"k{n}" if r.state == "delivered" else None))
         for n, r in enumerate(rooms)
@@ -64,7 +64,7 @@ def test_outcome_at_each_boundary(story: str, rooms: list[R], matter: str, outco
 def test_ratios_are_exact_fractions_and_areas_decimals() -> None:
     t = run([R("100.00", A), R("100.00", A), R("100.00")])
     assert t.total_area == Decimal("300.00") and isinstance(t.total_area, Decimal)
-    assert rules.ratio(t.participating_area, t.total_area) == Fraction(2, 3)
+    assert tally_rules.ratio(t.participating_area, t.total_area) == Fraction(2, 3)
     assert isinstance(t.participating_owners, Fraction)
     result = tally.motion_result("m", "议题", t)
     assert result["participation"] == {"area": "200.00", "owners": "2", "area_ratio": "2/3", "owners_ratio": "2/3"}
@@ -236,7 +236,7 @@ room_strategy = st.tuples(
 @given(
     rooms=st.lists(room_strategy, max_size=14),
     matter=st.sampled_from(["ordinary", "major"]),
-    mode=st.sampled_from(list(rules.HEADCOUNT_MODES)),
+    mode=st.sampled_from(list(tally_rules.HEADCOUNT_MODES)),
     follow=st.booleans(),
 )
 def test_tally_agrees_with_the_slow_reference(rooms, matter, mode, follow) -> None:

@@ -380,7 +380,7 @@ async def test_two_dispatchers_side_by_side_never_send_a_row_twice(database_urls
 
 
 def test_retry_after_header_forms() -> None:
-    from services.common.events.dispatcher import parse_retry_after
+    from services.common.events.delivery import parse_retry_after
 
     now = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
     assert parse_retry_after("120", now) == timedelta(seconds=120)
