@@ -34,6 +34,7 @@ from gateway.upstream import Headers, UpstreamError, UpstreamPool, UpstreamTimeo
 from services.common.auth import Principal, bearer_token, verifier_from_settings
 from services.common.errors import (
     DomainError,
+    MissingToken,
     ServiceUnavailable,
     TooManyRequests,
     Unauthorized,
@@ -201,7 +202,7 @@ class GatewayCore:
             token = bearer_token(authorization)
             try:
                 if token is None:
-                    raise Unauthorized("请先登录", code="missing_token")
+                    raise MissingToken()
                 assert self.verifier is not None
                 principal = await self.verifier.verify(token)
             except Unauthorized as exc:

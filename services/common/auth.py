@@ -14,7 +14,15 @@ import httpx
 import jwt
 from fastapi import Depends, Request
 
-from services.common.errors import Forbidden, NotFound, ServiceUnavailable, Unauthorized
+from services.common.errors import (
+    Forbidden,
+    InvalidToken,
+    MissingToken,
+    NotFound,
+    RolesChanged,
+    ServiceUnavailable,
+    TokenExpired,
+)
 from services.common.role_changes import Fetch, RoleChanges, http_fetch
 from services.common.tokens import ALGORITHMS, DEFAULT_AUDIENCE, DEFAULT_ISSUER
 
@@ -114,17 +122,17 @@ class TokenVerifier:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
-            raise Unauthorized("登录凭证无效，请重新登录", code="invalid_token") from exc
+            raise InvalidToken() from exc
         kid = header.get("kid")
         if not isinstance(kid, str) or header.get("alg") not in ALGORITHMS:
-            raise Unauthorized("登录凭证无效，请重新登录", code="invalid_token")
+            raise InvalidToken()
         if time.monotonic() - self._fetched_at > self._ttl:
             await self._refresh(force=False)
         if kid not in self._keys:
             await self._refresh(force=True)
         key = self._keys.get(kid)
         if key is None:
-            raise Unauthorized("登录凭证无效，请重新登录", code="invalid_token")
+            raise InvalidToken()
         try:
             claims = jwt.decode(
                 token,
@@ -135,17 +143,17 @@ class TokenVerifier:
                 options={"require": ["exp", "iat", "sub"]},
             )
         except jwt.ExpiredSignatureError as exc:
-            raise Unauthorized("登录已过期，请重新登录", code="token_expired") from exc
+            raise TokenExpired() from exc
         except jwt.PyJWTError as exc:
-            raise Unauthorized("登录凭证无效，请重新登录", code="invalid_token") from exc
+            raise InvalidToken() from exc
         if claims.get("typ") != "access":
-            raise Unauthorized("登录凭证无效，请重新登录", code="invalid_token")
+            raise InvalidToken()
         staff = claims.get("staff") or {}
         if not isinstance(staff, dict):
-            raise Unauthorized("登录凭证无效，请重新登录", code="invalid_token")
+            raise InvalidToken()
         roles_version = claims.get("rv", 0)
         if not isinstance(roles_version, int) or isinstance(roles_version, bool):
-            raise Unauthorized("登录凭证无效，请重新登录", code="invalid_token")
+            raise InvalidToken()
         principal = Principal(
             account_id=str(claims["sub"]),
             platform_admin=bool(claims.get("adm", False)),
@@ -161,7 +169,7 @@ class TokenVerifier:
         """Refuses a token issued before its bearer's roles last changed (401 `roles_changed`:
         the client refreshes and gets the current roles)."""
         if self.role_changes.is_stale(principal.account_id, principal.roles_version):
-            raise Unauthorized("账号权限已变更，请刷新登录状态", code="roles_changed")
+            raise RolesChanged()
 
 
 def bearer_token(authorization: str | None) -> str | None:
@@ -196,7 +204,7 @@ def verifier_from_settings(
 async def _current_principal(request: Request) -> Principal:
     token = bearer_token(request.headers.get("authorization"))
     if token is None:
-        raise Unauthorized("请先登录", code="missing_token")
+        raise MissingToken()
     verifier: TokenVerifier = request.app.state.token_verifier
     principal = await verifier.verify(token)
     request.state.principal = principal

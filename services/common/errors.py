@@ -98,6 +98,36 @@ class ServiceUnavailable(DomainError):
     message = "服务暂时不可用，请稍后再试"
 
 
+# --- errors of the shared plumbing (every service and the gateway answer them) -------------
+
+
+class MissingToken(Unauthorized):
+    code = "missing_token"
+    message = "请先登录"
+
+
+class InvalidToken(Unauthorized):
+    code = "invalid_token"
+    message = "登录凭证无效，请重新登录"
+
+
+class TokenExpired(Unauthorized):
+    code = "token_expired"
+    message = "登录已过期，请重新登录"
+
+
+class RolesChanged(Unauthorized):
+    """The bearer's staff roles changed after the token was issued: refresh it."""
+
+    code = "roles_changed"
+    message = "账号权限已变更，请刷新登录状态"
+
+
+class InvalidCursor(BadRequest):
+    code = "invalid_cursor"
+    message = "分页游标无效"
+
+
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details}}
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Select, and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.common.errors import BadRequest
+from services.common.errors import InvalidCursor
 
 T = TypeVar("T")
 
@@ -44,9 +44,9 @@ def decode_cursor(cursor: str | None, arity: int) -> list[Any] | None:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest("分页游标无效", code="invalid_cursor") from exc
+        raise InvalidCursor() from exc
     if not isinstance(values, list) or len(values) != arity:
-        raise BadRequest("分页游标无效", code="invalid_cursor")
+        raise InvalidCursor()
     return values
 
 
@@ -81,7 +81,7 @@ class Keyset:
         try:
             return [_parse_value(kind, value) for kind, value in zip(self.kinds, after, strict=True)]
         except (TypeError, ValueError) as exc:
-            raise BadRequest("分页游标无效", code="invalid_cursor") from exc
+            raise InvalidCursor() from exc
 
     def after(self, values: Sequence[Any]) -> ColumnElement[bool]:
         """Rows strictly past `values` in this order: (a, b) < (x, y) as a OR-of-ANDs, which

@@ -8,7 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 from services.common.auth import CommunityNotFound
-from services.common.errors import BadRequest, Conflict, Forbidden, NotFound, UnprocessableEntity
+from services.common.errors import (
+    Conflict,
+    Forbidden,
+    InvalidCursor,
+    NotFound,
+    UnprocessableEntity,
+)
 
 __all__ = [
     "AudienceEmpty",
@@ -45,12 +51,6 @@ _STATUS_NAMES = {
     "expired": "已过期",
 }
 
-
-class InvalidCursor(BadRequest):
-    """A `cursor` this list did not hand out (the common pagination answers the same)."""
-
-    code = "invalid_cursor"
-    message = "分页游标无效"
 
 
 class NoticeNotFound(NotFound):

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import PlatformAdmin
 from services.common.db import SessionDep, execute_dml, utcnow
-from services.common.errors import BadRequest, Conflict, NotFound
+from services.common.errors import Conflict, InvalidCursor, NotFound
 from services.common.events.models import (
     HELD,
     PENDING,
@@ -151,7 +151,7 @@ async def list_deliveries(
     after = decode_cursor(cursor, 1)
     if after is not None:
         if not isinstance(after[0], int):
-            raise BadRequest("分页游标无效", code="invalid_cursor")
+            raise InvalidCursor()
         query = query.where(Delivery.id > after[0])
     rows = list((await session.scalars(query.order_by(Delivery.id).limit(limit + 1))).all())
     page, next_cursor = page_of(rows, limit, lambda d: [d.id])
