@@ -12,6 +12,15 @@ from scripts.stack import Stack
 from tests.support import assert_error
 
 
+# The test polls with one token until it is refused: rate limits must not answer first.
+STACK_ENV = {
+    "GATEWAY_RATE_ACCOUNT_PER_SECOND": "100",
+    "GATEWAY_RATE_ACCOUNT_BURST": "1000",
+    "GATEWAY_RATE_IP_PER_SECOND": "100",
+    "GATEWAY_RATE_IP_BURST": "1000",
+}
+
+
 def bearer(tok: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {tok}"}
 
