@@ -6,6 +6,7 @@ upload and an inbox entry; plus an account with no binding at all."""
 from __future__ import annotations
 
 import io
+import os
 import time
 import uuid
 from collections.abc import Callable
@@ -47,13 +48,33 @@ def png() -> bytes:
     return buf.getvalue()
 
 
+# Access tokens live 15 minutes; a long run renews them well before.
+RENEW_AFTER_SECONDS = float(os.environ.get("FUZZ_RENEW_SECONDS", "600"))
+
+
 @dataclass
 class Seeded:
     """Tokens by role and the ids of one community's objects, by path-parameter name."""
 
     community_id: str
+    admin_id: str
     tokens: dict[str, str] = field(default_factory=dict)
     ids: dict[str, str] = field(default_factory=dict)
+    refresh_tokens: dict[str, str] = field(default_factory=dict)
+    minted_at: float = field(default_factory=time.monotonic)
+
+    def renew_if_old(self, stack: Stack, gateway: httpx.Client) -> None:
+        """Fresh access tokens for every role once the current ones near their expiry (an
+        account the fuzzer deleted keeps its old token: its answers stay 401)."""
+        if time.monotonic() - self.minted_at < RENEW_AFTER_SECONDS:
+            return
+        self.tokens["admin"] = stack.issue_token(self.admin_id, platform_admin=True)
+        for role, refresh in self.refresh_tokens.items():
+            pair = gateway.post("/api/v1/auth/refresh", json={"refresh_token": refresh})
+            if pair.status_code == 200:
+                self.tokens[role] = pair.json()["access_token"]
+                self.refresh_tokens[role] = pair.json()["refresh_token"]
+        self.minted_at = time.monotonic()
 
 
 def _ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
@@ -71,7 +92,7 @@ def _wechat_login(stack: Stack, gateway: httpx.Client, phone: str | None = None)
         if phone is not None:
             phone_code = wechat.post("/_standin/phone-codes", json={"phone": phone}).json()["code"]
             _ok(gateway.post("/api/v1/me/phone", json={"code": phone_code}, headers=headers))
-    return {"token": login["access_token"], "account_id": login["account"]["id"]}
+    return {"token": login["access_token"], "refresh": login["refresh_token"], "account_id": login["account"]["id"]}
 
 
 def _staff(gateway: httpx.Client, admin: dict[str, str], cid: str, role: str, department: str | None) -> dict[str, str]:
@@ -80,18 +101,20 @@ def _staff(gateway: httpx.Client, admin: dict[str, str], cid: str, role: str, de
             "role": role, "department": department}
     staff = _ok(gateway.post(f"/api/v1/communities/{cid}/staff", json=body, headers=admin), 201)
     login = _ok(gateway.post("/api/v1/auth/staff-login", json={"username": username, "password": "fuzz-pass-123"}))
-    return {"token": login["access_token"], "account_id": login["account"]["id"], "staff_id": staff["id"]}
+    return {"token": login["access_token"], "refresh": login["refresh_token"], "account_id": login["account"]["id"],
+            "staff_id": staff["id"]}
 
 
 def seed_community(stack: Stack, gateway: httpx.Client) -> Seeded:
-    admin_token = stack.issue_token(f"admin-{uuid.uuid4().hex[:8]}", platform_admin=True)
+    admin_id = f"admin-{uuid.uuid4().hex[:8]}"
+    admin_token = stack.issue_token(admin_id, platform_admin=True)
     admin = bearer(admin_token)
     cid = _ok(gateway.post("/api/v1/communities", json={"name": "模糊测试小区"}, headers=admin), 201)["id"]
     roster = {"file": ("roster.csv", ROSTER.encode("gbk"), "text/csv")}
     _ok(gateway.post(f"/api/v1/communities/{cid}/roster", files=roster, headers=admin))
     manager = _staff(gateway, admin, cid, "manager", None)
     crew = _staff(gateway, admin, cid, "crew", "repair")
-    seeded = Seeded(community_id=cid)
+    seeded = Seeded(community_id=cid, admin_id=admin_id)
 
     owner = _wechat_login(stack, gateway, phone="13812341234")
     tree = _ok(gateway.get(f"/api/v1/communities/{cid}/buildings", headers=bearer(owner["token"])))
@@ -137,10 +160,9 @@ def seed_community(stack: Stack, gateway: httpx.Client) -> Seeded:
     entry = eventually(lambda: gateway.get("/api/v1/inbox", headers=owner_h).json().get("items"),
                        "an inbox entry for the owner")[0]
 
-    seeded.tokens = {
-        "admin": admin_token, "manager": manager["token"], "crew": crew["token"],
-        "owner": owner["token"], "family": family["token"], "no_binding": nobody["token"],
-    }
+    people = {"manager": manager, "crew": crew, "owner": owner, "family": family, "no_binding": nobody}
+    seeded.tokens = {"admin": admin_token} | {role: p["token"] for role, p in people.items()}
+    seeded.refresh_tokens = {role: p["refresh"] for role, p in people.items()}
     seeded.ids = {
         "cid": cid, "community_id": cid, "room_id": room, "binding_id": binding["id"], "member_id": member["id"],
         "staff_id": crew["staff_id"], "ticket_id": ticket["id"], "vote_id": vote["id"],

@@ -136,13 +136,14 @@ def test_every_operation_with_every_role_gives_no_5xx_and_keeps_the_contract(
     operations = sorted((r.ok() for r in schema.get_all_operations()), key=lambda op: (_last(op.label), op.label))
     assert len(operations) >= 50
     findings = Findings()
-    with requests.Session() as session:
+    with requests.Session() as session, httpx.Client(base_url=stack.url("gateway"), trust_env=False) as gateway:
         session.trust_env = False
 
         def send(case: Case, headers: dict[str, str]) -> Any:
             return case.call(base_url=stack.url("gateway"), session=session, headers=headers, timeout=30)
 
         for operation in operations:
+            seeded.renew_if_old(stack, gateway)
             for role in ROLES:
                 _fuzz_operation(operation, role, seeded, send, findings)
     print("\n" + findings.report(f"{len(operations)} operations × {len(ROLES)} roles"))
