@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-sqlite test-postgres bench chaos openapi migrate lint clean
+.PHONY: run test test-sqlite test-postgres bench chaos fuzz openapi migrate lint clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,13 @@ run: $(STAMP)
 ## The whole suite, on SQLite (and on PostgreSQL when TEST_DATABASE_URL is set).
 test: $(STAMP)
 	$(PY) -m pytest
+
+## Schemathesis at length through the real gateway: every operation × every role with 100
+## positive and negative examples, and 50 stateful workflows per role; prints the case count.
+## (`make test` runs the same module with 3 examples.) On PostgreSQL too with TEST_DATABASE_URL.
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-100} FUZZ_STATEFUL_EXAMPLES=$${FUZZ_STATEFUL_EXAMPLES:-50} \
+	FUZZ_MODES=positive,negative $(PY) -m pytest tests/e2e/test_fuzz_e2e.py -s -p no:logging
 
 ## Apply every service's migrations to the configured databases.
 migrate: $(STAMP)

@@ -41,6 +41,24 @@ ERROR_SCHEMA = {
 }
 
 
+# Statuses any operation may answer, declared on each so a client (and the fuzzer, which
+# checks that every status it receives is documented) knows them: the gateway's own refusals
+# (400 duplicate headers, 401, 404, 413 body too large, 429, 503/504 service down or slow)
+# and the services' domain errors, whose 403 and 409 any use case can raise (FastAPI knows
+# only the success status of a route).
+COMMON_RESPONSES = (
+    ("400", "请求无法处理（如分页游标无效、请求体无法解析）"),
+    ("401", "未登录或凭证无效"),
+    ("403", "没有权限执行此操作"),
+    ("404", "资源不存在"),
+    ("409", "操作与当前状态冲突"),
+    ("413", "请求内容过大"),
+    ("429", "请求过于频繁"),
+    ("503", "服务暂时不可用"),
+    ("504", "服务响应超时"),
+)
+
+
 def _service_openapi(service: str) -> dict[str, Any]:
     module = importlib.import_module(f"services.{service}.app")
     settings_mod = importlib.import_module(f"services.{service}.settings")
@@ -99,12 +117,7 @@ def build() -> dict[str, Any]:
                     if "operationId" in op:
                         op["operationId"] = f"{service}_{op['operationId']}"
                     op.setdefault("responses", {})
-                    for status, label in (
-                        ("400", "请求无法处理（如分页游标无效、请求体无法解析）"),
-                        ("401", "未登录或凭证无效"),
-                        ("404", "资源不存在"),
-                        ("429", "请求过于频繁"),
-                    ):
+                    for status, label in COMMON_RESPONSES:
                         op["responses"].setdefault(
                             status,
                             {

@@ -10,8 +10,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.common.auth import Principal
 from services.common.identity_replica import queries as replica
 from services.repairs import rules
-from services.repairs.errors import TicketNotFound
+from services.repairs.errors import NotResidentOfCommunity, TicketNotFound
 from services.repairs.models import Ticket
+
+
+async def require_reporter_in(session: AsyncSession, principal: Principal, community_id: str) -> None:
+    """Someone who may report in the community: a resident with an active binding there, or
+    its staff; to anyone else the community does not exist (404)."""
+    if principal.is_staff_of(community_id):
+        return
+    if not await replica.active_bindings_of(session, principal.account_id, community_id):
+        raise NotResidentOfCommunity()
 
 
 async def roles_on(session: AsyncSession, principal: Principal, ticket: Ticket) -> frozenset[str]:

@@ -13,7 +13,7 @@ from fastapi import Depends, Path, Request
 from services.common.auth import CurrentPrincipal, Principal, require_manager
 from services.common.db import SessionDep
 from services.repairs import rules
-from services.repairs.access import visible_ticket
+from services.repairs.access import require_reporter_in, visible_ticket
 from services.repairs.errors import ContentRisky, NotDeskOfCommunity
 from services.repairs.images import DecodeSlots
 from services.repairs.models import Ticket, Upload
@@ -91,6 +91,15 @@ async def _viewable_upload(
 
 # A photo for its uploader, or anyone who may see its ticket; 404 to everyone else.
 ViewableUpload = Annotated[PhotoFile, Depends(_viewable_upload)]
+
+
+async def _reporting_community(session: SessionDep, principal: CurrentPrincipal, cid: Id) -> str:
+    """Residents and staff of the community (those who may report there); 404 to anyone else."""
+    await require_reporter_in(session, principal, cid)
+    return cid
+
+
+ReportingCommunity = Annotated[str, Depends(_reporting_community)]
 
 
 async def _desk_of_community(principal: CurrentPrincipal, cid: Id) -> str:

@@ -21,8 +21,8 @@ from services.repairs.deps import (
     CheckerDep,
     DecodeSlotsDep,
     DeskCommunity,
-    Id,
     ManagedCommunity,
+    ReportingCommunity,
     SettingsDep,
     ViewableUpload,
     VisibleTicket,
@@ -220,9 +220,7 @@ async def community_stats(
 
 
 @router.get("/communities/{cid}/repairs/config", response_model=RepairsConfig)
-async def get_config(
-    session: SessionDep, settings: SettingsDep, principal: CurrentPrincipal, cid: Id
-) -> RepairsConfig:
+async def get_config(session: SessionDep, settings: SettingsDep, cid: ReportingCommunity) -> RepairsConfig:
     """The community's categories with their departments and SLA minutes (anyone who may
     report there reads them to fill the form)."""
     return await config.config_of(session, settings, cid)

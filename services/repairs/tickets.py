@@ -13,11 +13,11 @@ from services.common.db import new_id
 from services.common.events import emit
 from services.common.identity_replica import queries as replica
 from services.repairs import rules
+from services.repairs.access import require_reporter_in
 from services.repairs.config import categories_of
 from services.repairs.errors import (
     ConcurrentChange,
     ContentRisky,
-    NotResidentOfCommunity,
     PhoneRequired,
     PhotoRequired,
     PlaceAmbiguous,
@@ -52,9 +52,7 @@ async def _place_of(
         return room.room_id, room.label, None
     if not data.location:
         raise PlaceRequired()
-    resident = await replica.active_bindings_of(session, principal.account_id, data.community_id)
-    if not resident and not principal.is_staff_of(data.community_id):
-        raise NotResidentOfCommunity()
+    await require_reporter_in(session, principal, data.community_id)
     return None, data.location, data.location
 
 

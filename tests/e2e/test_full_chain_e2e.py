@@ -7,43 +7,20 @@ electorate, the owner votes, and the result is published."""
 
 from __future__ import annotations
 
-import io
-import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from PIL import Image
 
 from scripts.stack import Stack
+from tests.e2e.seed import bearer as _bearer
+from tests.e2e.seed import eventually as _eventually
+from tests.e2e.seed import png as _png
 
 # The flow polls while events cross processes; rate limits have their own e2e test.
 STACK_ENV = {"GATEWAY_RATE_ACCOUNT_PER_SECOND": "50", "GATEWAY_RATE_ACCOUNT_BURST": "200",
              "GATEWAY_RATE_IP_PER_SECOND": "50", "GATEWAY_RATE_IP_BURST": "200"}
-
-
-def _bearer(tok: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {tok}"}
-
-
-def _eventually(probe: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
-    """Polls until `probe` returns something truthy: events cross processes asynchronously."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
-
-
-def _png() -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", (32, 32), (200, 30, 30)).save(buf, format="PNG")
-    return buf.getvalue()
 
 
 ROSTER = (

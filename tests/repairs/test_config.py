@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.repairs.factories import World, ticket_in
-from tests.support import assert_error, auth, crew_token
+from tests.support import assert_error, auth, crew_token, manager_token
 
 
 async def test_categories_are_configurable_per_community(world: World):
@@ -39,3 +39,14 @@ async def test_a_reopened_ticket_gets_the_categorys_sla_again(world: World, app)
     app.state.clock.advance(hours=1)
     t = await world.ok(world.owner, tid, "reopen", note="还在漏")
     assert t["arrive_due_at"] == "2026-11-25T03:20:00Z" and t["resolve_due_at"] == "2026-11-25T05:00:00Z"
+
+
+async def test_only_residents_and_staff_read_a_communitys_categories(world: World):
+    """The form's categories are for those who may report there: another community's people,
+    and an account with no binding, see no community at all (found by the BOLA matrix)."""
+    url = f"/communities/{world.cid}/repairs/config"
+    other = "other-community"
+    for who in (world.stranger, auth(crew_token(other)), auth(manager_token(other))):
+        assert_error(await world.client.get(url, headers=who), 404, "community_not_found")
+    for who in (world.owner, world.family, world.crew, world.manager):
+        assert (await world.client.get(url, headers=who)).status_code == 200
