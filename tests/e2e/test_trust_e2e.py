@@ -11,7 +11,6 @@ import httpx
 from scripts.stack import Stack
 from tests.support import assert_error
 
-
 # The test polls with one token until it is refused: rate limits must not answer first.
 STACK_ENV = {
     "GATEWAY_RATE_ACCOUNT_PER_SECOND": "100",
