@@ -9,7 +9,7 @@ forwards), and `MATRIX` says, for each, how to build its foreign-object request.
 missing from `MATRIX` fails the test, so a new route cannot ship without a row.
 
 The apps run in process with their real lifespans; identity's and repairs' outbox events are
-handed to the other services' own handlers, as the webhooks would (tests/identity_events.py).
+handed to the other services' own handlers, as the webhooks would (tests/common/identity_replica/factories.py).
 The internal routes (`/events`, `/internal/...`, health) are not in the matrix: the gateway
 never forwards them and they take webhook signatures, not bearer tokens."""
 
@@ -27,7 +27,7 @@ import httpx
 import pytest
 
 from services.common.events.admin import router as admin_events_router
-from tests import identity_events as ie
+from tests.common.identity_replica import factories as ie
 from tests.identity.factories import login, outbox, room_id, roster, verify_phone
 from tests.identity.wechat_fake import WeChatForTests, install
 from tests.notices.factories import notices_app
