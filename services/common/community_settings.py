@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, String
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -47,12 +48,25 @@ async def merge_settings(
     values: Mapping[str, Any],
     now: datetime,
 ) -> None:
-    """Insert or update the row, replacing the given keys and keeping the others."""
-    row = await session.get(model, community_id)
+    """Insert or update the row, replacing the given keys and keeping the others.
+
+    Safe under concurrency: the row is locked while it is merged (PostgreSQL; SQLite's
+    BEGIN IMMEDIATE serialises writers anyway), and of two first-ever writes racing to insert
+    it, the loser merges into the winner's row instead of failing."""
+    row = await session.get(model, community_id, with_for_update=True)
     if row is None:
-        session.add(model(community_id=community_id, settings=dict(values), updated_at=now))  # type: ignore[call-arg]
-    else:
-        # A new dict, not an in-place change: the JSON column only notices reassignment.
-        row.settings = {**(row.settings or {}), **values}
-        row.updated_at = now
+        try:
+            async with session.begin_nested():
+                session.add(
+                    model(community_id=community_id, settings=dict(values), updated_at=now)  # type: ignore[call-arg]
+                )
+            return
+        except IntegrityError:
+            row = await session.get(
+                model, community_id, with_for_update=True, populate_existing=True
+            )
+            assert row is not None  # the concurrent insert that beat this one
+    # A new dict, not an in-place change: the JSON column only notices reassignment.
+    row.settings = {**(row.settings or {}), **values}
+    row.updated_at = now
     await session.flush()

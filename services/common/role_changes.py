@@ -39,7 +39,8 @@ class RoleChange:
     roles_version: int
 
 
-# Changes after the given sequence number, oldest first, at most PAGE_SIZE of them.
+# Changes after the given sequence number (0: from the start of identity's window), oldest
+# first, at most PAGE_SIZE of them.
 Fetch = Callable[[int], Awaitable[Sequence[RoleChange]]]
 
 
@@ -50,7 +51,6 @@ class RoleChanges:
         self.fetch = fetch
         self._interval = interval_seconds
         self._current: dict[str, int] = {}
-        self._seq = 0
         self._task: asyncio.Task[None] | None = None
         self.synced_at: float | None = None  # monotonic time of the last successful pull
 
@@ -58,24 +58,30 @@ class RoleChanges:
         return roles_version < self._current.get(account_id, 0)
 
     def apply(self, changes: Sequence[RoleChange]) -> None:
-        for change in changes:
-            if change.roles_version > self._current.get(change.account_id, 0):
-                self._current[change.account_id] = change.roles_version
-            self._seq = max(self._seq, change.seq)
+        """Adds changes to what is known (never lowers an account's version)."""
+        self._current = _merged(self._current, changes)
 
     async def sync_once(self) -> int:
-        """Pulls every change not seen yet; returns how many arrived."""
+        """Re-reads every change identity still serves (its window is the longest token life,
+        so this stays small) and replaces what is known; returns how many there are.
+
+        Not "changes after the last sequence number seen": on PostgreSQL sequence numbers are
+        taken at insert and committed in any order, so a change committed late with a lower
+        number would be skipped for good. Re-reading the window catches it on the next pull,
+        and forgets changes too old to matter."""
         if self.fetch is None:
             return 0
-        pulled = 0
+        window: list[RoleChange] = []
+        after = 0
         while True:
-            page = await self.fetch(self._seq)
-            self.apply(page)
-            pulled += len(page)
+            page = await self.fetch(after)
+            window.extend(page)
             if len(page) < PAGE_SIZE:
                 break
+            after = page[-1].seq
+        self._current = _merged({}, window)
         self.synced_at = time.monotonic()
-        return pulled
+        return len(window)
 
     async def _run(self) -> None:
         failing = False
@@ -98,6 +104,14 @@ class RoleChanges:
     async def stop(self) -> None:
         await stop_task(self._task)
         self._task = None
+
+
+def _merged(current: dict[str, int], changes: Sequence[RoleChange]) -> dict[str, int]:
+    merged = dict(current)
+    for change in changes:
+        if change.roles_version > merged.get(change.account_id, 0):
+            merged[change.account_id] = change.roles_version
+    return merged
 
 
 def parse_page(document: object) -> list[RoleChange]:

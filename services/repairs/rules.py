@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Literal, Protocol, get_args
 
 from services.common.auth import Principal
+from services.common.identity_replica import DELETED_ACCOUNT_NAME
 from services.repairs.errors import (
     ActionNotAllowed,
     AssigneeRequired,
@@ -231,7 +232,7 @@ def may_upload(principal: Principal, has_verified_binding: bool) -> bool:
 
 # --- a deleted account (PIPL art. 47: its personal data goes, the records stay) --------------
 
-ERASED_NAME = "已注销用户"
+ERASED_NAME = DELETED_ACCOUNT_NAME  # one placeholder for every service
 ERASED_PHONE = "***"
 
 

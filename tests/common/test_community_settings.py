@@ -39,3 +39,21 @@ async def test_defaults_until_set_then_merged_key_by_key(database_urls):
             assert await read_settings(session, Config, "c2", defaults) == defaults
     finally:
         await engine.dispose()
+
+
+async def test_concurrent_first_writes_of_different_keys_both_land(database_urls):
+    import asyncio
+
+    engine = create_engine(database_urls["votes"])
+    try:
+        sessionmaker = create_sessionmaker(engine)
+
+        async def put(values):
+            async with sessionmaker() as session, session.begin():
+                await merge_settings(session, Config, "c-race", values, T0)
+
+        await asyncio.gather(*(put({f"key{n}": n}) for n in range(5)))
+        async with sessionmaker() as session:
+            assert await read_settings(session, Config, "c-race") == {f"key{n}": n for n in range(5)}
+    finally:
+        await engine.dispose()

@@ -22,7 +22,7 @@ def test_only_versions_below_the_latest_change_are_stale():
     assert changes.is_stale("b", 0) and not changes.is_stale("never-changed", 0)
 
 
-async def test_sync_pulls_page_after_page_from_the_last_sequence_seen():
+async def test_each_sync_reads_the_whole_window_page_after_page():
     asked: list[int] = []
     rows = [RoleChange(i, f"acc-{i}", 1) for i in range(1, PAGE_SIZE + 6)]
 
@@ -33,7 +33,24 @@ async def test_sync_pulls_page_after_page_from_the_last_sequence_seen():
     changes = RoleChanges(fetch)
     assert await changes.sync_once() == PAGE_SIZE + 5
     assert asked == [0, PAGE_SIZE] and changes.is_stale(f"acc-{PAGE_SIZE + 5}", 0)
-    assert await changes.sync_once() == 0 and asked[-1] == PAGE_SIZE + 5
+    del rows[:10]  # older than identity's window now: forgotten
+    assert await changes.sync_once() == PAGE_SIZE - 5 and asked[2:] == [0]
+    assert not changes.is_stale("acc-1", 0) and changes.is_stale("acc-11", 0)
+
+
+async def test_a_change_committed_late_with_a_lower_number_is_still_seen():
+    # PostgreSQL hands out sequence numbers at insert: removal A took 5, removal B took 6,
+    # B committed first. A pull in between sees only 6; the next must still see 5.
+    committed = [RoleChange(6, "acc-b", 1)]
+
+    async def fetch(after: int):
+        return [r for r in sorted(committed, key=lambda r: r.seq) if r.seq > after]
+
+    changes = RoleChanges(fetch)
+    await changes.sync_once()
+    committed.append(RoleChange(5, "acc-a", 1))
+    await changes.sync_once()
+    assert changes.is_stale("acc-a", 0) and changes.is_stale("acc-b", 0)
 
 
 @pytest.mark.parametrize("document", [None, {}, {"items": [{"seq": 1}]}, {"items": "x"}])

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import PlatformAdmin
 from services.common.db import SessionDep, execute_dml, utcnow
-from services.common.errors import Conflict, InvalidCursor, NotFound
+from services.common.errors import Conflict, NotFound
 from services.common.events.models import (
     HELD,
     PENDING,
@@ -31,10 +31,10 @@ from services.common.events.outbox import note_events_emitted
 from services.common.pagination import (
     DEFAULT_LIMIT,
     CursorParam,
+    Keyset,
     LimitParam,
     Page,
-    decode_cursor,
-    page_of,
+    keyset_page,
 )
 
 router = APIRouter(prefix="/admin/events", tags=["admin-events"], include_in_schema=False)
@@ -134,6 +134,10 @@ async def summary(session: SessionDep, admin: PlatformAdmin) -> list[SummaryRow]
     return [SummaryRow(subscriber=s, status=st, count=n) for s, st, n in rows]
 
 
+# Deliveries in the order they were made (their ids only grow).
+_OLDEST_FIRST = Keyset((Delivery.id,), ("int",), descending=False)
+
+
 @router.get("/deliveries", response_model=Page[DeliveryOut])
 async def list_deliveries(
     session: SessionDep,
@@ -148,13 +152,7 @@ async def list_deliveries(
     query = select(Delivery).where(Delivery.status.in_(wanted))
     if subscriber:
         query = query.where(Delivery.subscriber == subscriber)
-    after = decode_cursor(cursor, 1)
-    if after is not None:
-        if not isinstance(after[0], int):
-            raise InvalidCursor()
-        query = query.where(Delivery.id > after[0])
-    rows = list((await session.scalars(query.order_by(Delivery.id).limit(limit + 1))).all())
-    page, next_cursor = page_of(rows, limit, lambda d: [d.id])
+    page, next_cursor = await keyset_page(session, query, _OLDEST_FIRST, limit, cursor)
     return Page[DeliveryOut](
         items=[DeliveryOut.model_validate(d) for d in page], next_cursor=next_cursor
     )

@@ -26,13 +26,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.common.db import dialect_name, execute_dml, utcnow
-from services.common.errors import DomainError
+from services.common.errors import DomainError, error_response
 from services.common.events import metrics
 from services.common.events.config import receiver_secrets  # noqa: F401 (re-exported)
 from services.common.events.handlers import EventHandlers, ReceivedEvent
 from services.common.events.locks import sqlite_writer
 from services.common.events.models import InboxEntry
-from services.common.events.wire import authenticate_delivery
+from services.common.events.wire import EventHandlerFailed, authenticate_delivery
 
 log = logging.getLogger("events.receiver")
 
@@ -186,11 +186,8 @@ async def receive_event(request: Request) -> JSONResponse:
     except Exception:
         log.exception("event handler failed", extra={"webhook_id": msg_id, "type": event.type})
         metrics.EVENTS_RECEIVED.labels(service, "failed").inc()
-        return JSONResponse(
-            {"error": {"code": "event_handler_failed", "message": "事件处理失败，请稍后重试",
-                       "details": None}},
-            status_code=500,
-        )
+        failed = EventHandlerFailed()
+        return error_response(failed.status_code, failed.code, failed.message)
     metrics.EVENTS_RECEIVED.labels(service, outcome).inc()
     if outcome == "processed" and event.created_at is not None:
         created = event.created_at

@@ -16,7 +16,7 @@ from typing import Any
 
 from standardwebhooks.webhooks import Webhook
 
-from services.common.errors import BadRequest, Forbidden, Unauthorized
+from services.common.errors import BadRequest, DomainError, Forbidden, Unauthorized
 from services.common.events.handlers import ReceivedEvent
 
 TOLERANCE = timedelta(minutes=5)
@@ -49,6 +49,14 @@ class EventTypeNotOwned(Forbidden):
 class MalformedWebhook(BadRequest):
     code = "malformed_webhook"
     message = "事件格式无效"
+
+
+class EventHandlerFailed(DomainError):
+    """A handler raised: nothing was kept, and the sender retries (a 5xx, by design)."""
+
+    status_code = 500
+    code = "event_handler_failed"
+    message = "事件处理失败，请稍后重试"
 
 
 def envelope(event_id: str, type_: str, created_at: datetime, payload: dict[str, Any],
