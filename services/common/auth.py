@@ -229,10 +229,17 @@ class CommunityNotFound(NotFound):
     message = "小区不存在"
 
 
-def require_manager(principal: Principal, community_id: str) -> None:
-    """The one "manages this community" check (a manager of it, or a platform admin)."""
+def require_manager(
+    principal: Principal,
+    community_id: str,
+    not_found: type[NotFound] = CommunityNotFound,
+) -> None:
+    """The one "manages this community" check (a manager of it, or a platform admin).
+
+    Asked about an object of the community (a vote, a notice, a binding), pass that object's
+    not-found error: answering about its community would tell a stranger the object exists."""
     if not principal.is_manager_of(community_id):
-        raise CommunityNotFound()
+        raise not_found()
 
 
 def require_staff(principal: Principal, community_id: str) -> None:

@@ -19,7 +19,6 @@ from services.identity.errors import (
     BindingInactive,
     BindingNotFound,
     BindingNotPending,
-    CommunityNotFound,
     RoomNotFound,
     TooManyBindingRequests,
     TooManyPendingOnRoom,
@@ -170,10 +169,7 @@ async def _binding_for_manager(session: AsyncSession, principal: Principal, bind
     binding = await session.get(Binding, binding_id)
     if binding is None:
         raise BindingNotFound()
-    try:
-        require_manager(principal, binding.community_id)
-    except CommunityNotFound:
-        raise BindingNotFound() from None
+    require_manager(principal, binding.community_id, not_found=BindingNotFound)
     return binding
 
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.common.db import new_id, utcnow
+from services.common.db import execute_dml, new_id, utcnow
 from services.identity import events, rules
 from services.identity.bindings import (
     ensure_not_bound,
@@ -114,12 +114,13 @@ async def accept_invitation(
         raise InvitationInvalid()
     await ensure_not_bound(session, account_id, parent.room_id)
     # Single use even when two people race with the same code.
-    claimed = await session.execute(
+    claimed = await execute_dml(
+        session,
         update(Invitation)
         .where(Invitation.id == invitation.id, Invitation.used_at.is_(None))
-        .values(used_at=now)
+        .values(used_at=now),
     )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+    if claimed != 1:
         raise InvitationInvalid()
     room, building = await room_with_building(session, parent.room_id)
     binding = Binding(

@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.common.db import dialect_name, new_id, utcnow
+from services.common.db import dialect_name, execute_dml, new_id, utcnow
 from services.common.tokens import AccessClaims, SigningKey, issue_access_token
 from services.identity import rules
 from services.identity.errors import (
@@ -154,12 +154,13 @@ async def refresh(session: AsyncSession, settings: Settings, key: SigningKey, ra
     now = utcnow()
     if token is None or token.revoked_at is not None or token.expires_at <= now:
         raise InvalidRefreshToken()
-    claimed = await session.execute(
+    claimed = await execute_dml(
+        session,
         update(RefreshToken)
         .where(RefreshToken.id == token.id, RefreshToken.used_at.is_(None))
-        .values(used_at=now)
+        .values(used_at=now),
     )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+    if claimed != 1:
         await revoke_family(session, token.family_id)
         log.warning("refresh token reused; family revoked", extra={"family_id": token.family_id})
         return RefreshOutcome(None, reused=True)

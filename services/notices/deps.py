@@ -33,8 +33,9 @@ async def _notice_for_manager(
     """The notice, if the caller manages its community; otherwise it does not exist (404
     `notice_not_found` either way, so a notice's existence is not given away)."""
     notice = await session.get(Notice, notice_id)
-    if notice is None or not principal.is_manager_of(notice.community_id):
+    if notice is None:
         raise NoticeNotFound()
+    require_manager(principal, notice.community_id, not_found=NoticeNotFound)
     return notice
 
 

@@ -4,11 +4,11 @@ long enough ago that they close themselves."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.common.db import execute_dml
 from services.repairs import rules
 from services.repairs.models import Ticket
 from services.repairs.settings import Settings
@@ -37,16 +37,16 @@ async def mark_breaches(session: AsyncSession, now: datetime, batch: int = 500) 
             )
         ).all()
         for ticket_id, community_id, reporter_id, due in candidates:
-            result = await session.execute(
+            marked = await execute_dml(
+                session,
                 update(Ticket)
                 .where(Ticket.id == ticket_id, flag_col.is_(False), Ticket.status.in_(running))
                 # A version bump, so a transition that loaded the ticket before this and
                 # would record the same breach again loses with 409 instead.
                 .values({flag_name: True, "overdue": True, "version": Ticket.version + 1})
-                .execution_options(synchronize_session=False)
+                .execution_options(synchronize_session=False),
             )
-            # An UPDATE answers with a CursorResult; SQLAlchemy types execute() more broadly.
-            if cast(CursorResult[Any], result).rowcount != 1:
+            if marked != 1:
                 continue
             emit_overdue(session, community_id, ticket_id, reporter_id, clock, due)
             emitted += 1

@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from services.common.db import dialect_name
 from services.repairs import rules
 from services.repairs.models import Ticket
 from services.repairs.schemas import Percentiles, StatsOut
@@ -23,7 +24,7 @@ async def _percentiles(
     """Nearest-rank median and p90 of a duration column, in SQL. PostgreSQL has
     `percentile_disc`; SQLite gets the same ranks from window functions (rank ceil(n·p) is
     (n·p + 99) // 100 in integer arithmetic)."""
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect_name(session) == "postgresql":
         n, median, p90 = (
             await session.execute(
                 select(

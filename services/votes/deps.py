@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Path
 
-from services.common.auth import CommunityNotFound, CurrentPrincipal, Principal, require_manager
+from services.common.auth import CurrentPrincipal, Principal, require_manager
 from services.common.db import SessionDep
 from services.votes import errors
 from services.votes.access import Viewer, viewer_of
@@ -24,12 +24,7 @@ async def _vote_for_manager(
     vote = await session.get(Vote, vote_id)
     if vote is None:
         raise errors.VoteNotFound()
-    try:
-        require_manager(principal, vote.community_id)
-    except CommunityNotFound:
-        # The vote is what was asked for: answering about its community would tell a
-        # stranger that the vote exists.
-        raise errors.VoteNotFound() from None
+    require_manager(principal, vote.community_id, not_found=errors.VoteNotFound)
     return vote
 
 
