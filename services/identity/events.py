@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.events import emit
 from services.common.events.outbox import emit_many
+from services.common.phones import mask_phone
 from services.identity import rules
 from services.identity.models import Account, Binding, Building, Community, Staff
 
@@ -48,7 +49,7 @@ def room_payload(room: RoomFacts, building: Building) -> dict[str, Any]:
         "state": room.state,
         "owner_key": room.owner_key,
         "owners": [
-            {"owner_key": o["owner_key"], "name": o["name"], "phone_masked": rules.mask_phone(o["phone"])}
+            {"owner_key": o["owner_key"], "name": o["name"], "phone_masked": mask_phone(o["phone"])}
             for o in room.owners or []
         ],
     }

@@ -9,6 +9,8 @@ import re
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from services.common.phones import mask_phone
+
 # The vocabularies the API and the tables use.
 Relation = Literal["owner", "family", "tenant"]
 InvitedRelation = Literal["family", "tenant"]
@@ -50,15 +52,6 @@ def normalize_name(raw: str) -> str:
     return re.sub(r"\s+", "", raw or "")
 
 
-def mask_phone(phone: str | None) -> str | None:
-    """`13812341234` → `138****1234`; anything shorter is hidden entirely."""
-    if not phone:
-        return None
-    if len(phone) < 7:
-        return "*" * len(phone)
-    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
-
-
 def phone_for_viewer(
     phone: str | None,
     *,
@@ -69,7 +62,7 @@ def phone_for_viewer(
     """The person and the managers of that community see the number; everyone else a mask."""
     if viewer_manages_community or (owner_account_id is not None and owner_account_id == viewer_account_id):
         return phone
-    return mask_phone(phone)
+    return mask_phone(phone) if phone else None
 
 
 def derived_owner_key(name: str, phone: str) -> str:

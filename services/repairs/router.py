@@ -14,6 +14,7 @@ from services.common.auth import CurrentPrincipal, Principal
 from services.common.clock import Now
 from services.common.db import SessionDep
 from services.common.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page
+from services.common.phones import mask_phone
 from services.common.validation import to_utc
 from services.repairs import access, config, rules, stats, tickets, uploads
 from services.repairs.deps import (
@@ -66,7 +67,7 @@ def _ticket_out(
         "contact_phone": (
             phone
             if rules.shows_full_phone(principal, ticket.community_id, roles)
-            else rules.mask_phone(phone)
+            else mask_phone(phone)
         ),
         "photos": [_photo(settings, p) for p in ticket.photo_ids],
         "status_label": STATUS_LABELS[ticket.status],

@@ -210,16 +210,6 @@ def shows_full_phone(principal: Principal, community_id: str, roles: frozenset[s
     return bool(roles & FULL_PHONE_ROLES) or principal.is_staff_of(community_id)
 
 
-def mask_phone(phone: str) -> str:
-    """`13812341234` -> `138****1234`; a landline keeps its area code: `0571-****6666`."""
-    area, dash, _ = phone.rpartition("-")
-    keep = len(area) + 1 if dash else 3
-    hidden = len(phone) - keep - 4
-    if hidden < 3:  # not a phone number we know: nothing of it shows
-        return "*" * len(phone)
-    return phone[:keep] + "*" * hidden + phone[-4:]
-
-
 def may_upload(principal: Principal, has_verified_binding: bool) -> bool:
     """Photos come with a report or a step: from someone verified on a room somewhere, or
     staff (any role, any community)."""

@@ -7,14 +7,6 @@ import pytest
 from services.identity import rules
 
 
-@pytest.mark.parametrize(
-    "phone, shown",
-    [("13812341234", "138****1234"), (None, None), ("12345", "*****")],
-)
-def test_phone_masking(phone, shown):
-    assert rules.mask_phone(phone) == shown
-
-
 def test_phones_are_visible_to_the_person_and_the_managers_only():
     kw = {"owner_account_id": "a"}
     assert rules.phone_for_viewer("13812341234", viewer_account_id="a", viewer_manages_community=False, **kw) == "13812341234"

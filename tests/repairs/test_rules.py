@@ -252,22 +252,6 @@ def test_who_sees_the_contact_phone_in_full(principal, roles, full):
     assert rules.shows_full_phone(_principal(), "elsewhere", frozenset({"household"})) is False
 
 
-@pytest.mark.parametrize(
-    ("phone", "masked"),
-    [
-        ("13812341234", "138****1234"),
-        ("0571-88886666", "0571-****6666"),
-        ("010-1234567", "010-***4567"),
-        ("057188886666", "057*****6666"),
-        ("12345", "*****"),
-        ("021-123", "*******"),
-        ("", ""),  # erased (the reporter deleted their account)
-    ],
-)
-def test_phone_masking(phone, masked):
-    assert rules.mask_phone(phone) == masked
-
-
 def test_a_step_taken_late_is_a_breach_unless_it_cancels():
     t0 = datetime(2026, 11, 25, tzinfo=UTC)
     due = {"acknowledge": t0, "arrive": t0 + timedelta(hours=1), "resolve": t0 + timedelta(days=1)}
