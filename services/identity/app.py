@@ -10,7 +10,6 @@ from fastapi import FastAPI
 from sqlalchemy.exc import DBAPIError
 
 from services.common.app import create_service_app
-from services.common.auth import TokenVerifier
 from services.common.db import utcnow
 from services.common.role_changes import PAGE_SIZE, Fetch, RoleChange
 from services.common.tokens import jwks_document
@@ -31,14 +30,9 @@ async def _load_keys(app: FastAPI) -> None:
     )
     app.state.signing_key = key
     app.state.signing_keys = [key]
-    # Identity trusts its own keys directly rather than fetching its own JWKS over HTTP, and
-    # reads role changes from its own table (the poller the app started keeps running).
-    app.state.token_verifier = TokenVerifier(
-        jwks=jwks_document([key]),
-        issuer=settings.token_issuer,
-        audience=settings.token_audience,
-        role_changes=app.state.token_verifier.role_changes,
-    )
+    # Identity trusts its own keys directly rather than fetching its own JWKS over HTTP (its
+    # verifier reads role changes from its own table: `_own_role_changes`).
+    app.state.token_verifier.trust_keys(jwks_document([key]))
 
 
 def _own_role_changes(app: FastAPI) -> Fetch:
