@@ -138,7 +138,12 @@ def seed_community(stack: Stack, gateway: httpx.Client) -> Seeded:
     nobody = _wechat_login(stack, gateway)
 
     owner_h = bearer(owner["token"])
-    upload = _ok(gateway.post("/api/v1/uploads", files={"file": ("a.png", png(), "image/png")}, headers=owner_h), 201)
+    # Uploads, like reports, wait for repairs to hear of the binding by webhook.
+    upload = eventually(
+        lambda: (r := gateway.post("/api/v1/uploads", files={"file": ("a.png", png(), "image/png")},
+                                   headers=owner_h)).status_code == 201 and r.json(),
+        "repairs to learn the owner's binding before an upload",
+    )
     report = {"community_id": cid, "kind": "repair", "category": "water", "room_id": room,
               "description": "厨房水管漏水", "contact_phone": "13812341234", "photo_ids": [upload["id"]]}
     ticket = eventually(
