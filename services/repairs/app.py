@@ -15,6 +15,7 @@ from services.repairs.images import DecodeSlots
 from services.repairs.router import router
 from services.repairs.scheduler import start_scheduler
 from services.repairs.settings import Settings
+from services.repairs.staff_routes import router as staff_router
 from services.repairs.wechat import ContentChecker
 
 
@@ -33,7 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = create_service_app(
         settings,
         title="repairs",
-        routers=[router],
+        routers=[router, staff_router],
         startup_hooks=[_content_checker, start_scheduler],
         event_handlers=handlers,
         backfill_from=IDENTITY_REPLICA_BACKFILL,

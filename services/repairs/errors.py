@@ -22,7 +22,9 @@ from services.repairs.labels import ACTION_LABELS, STATUS_LABELS
 
 __all__ = [
     "ActionNotAllowed",
+    "AlreadyClaimed",
     "AssigneeNotFound",
+    "AssigneeOutsideDepartment",
     "AssigneeRequired",
     "BadImage",
     "CommunityNotFound",
@@ -32,9 +34,12 @@ __all__ = [
     "EmptyFile",
     "ImageTooBig",
     "ImageTooLarge",
+    "InternalCommentNotAllowed",
+    "InvalidStatusFilter",
     "InvalidTicket",
     "NaiveDatetime",
     "NotDeskOfCommunity",
+    "NotInDepartment",
     "NotResidentOfCommunity",
     "PhoneRequired",
     "PhotoNotFound",
@@ -43,6 +48,8 @@ __all__ = [
     "PlaceRequired",
     "RatingRequired",
     "ReasonRequired",
+    "ReporterNotOnRoom",
+    "RoomNotFound",
     "RoomNotVerified",
     "TicketNotFound",
     "TransitionNotAllowed",
@@ -106,6 +113,23 @@ class ActionNotAllowed(Forbidden):
 class ConcurrentChange(Conflict):
     code = "concurrent_change"
     message = "报修单刚刚被他人更新，请刷新后重试"
+
+
+class AlreadyClaimed(Conflict):
+    """抢单: someone else was first (or the ticket left the pool)."""
+
+    code = "already_claimed"
+    message = "该报修单已被他人接单"
+
+
+class NotInDepartment(Forbidden):
+    code = "not_in_department"
+    message = "该报修单不属于您所在的部门，无法接单"
+
+
+class InternalCommentNotAllowed(Forbidden):
+    code = "internal_comment_not_allowed"
+    message = "仅物业工作人员可以发表内部备注"
 
 
 class UrgeTooSoon(TooManyRequests):
@@ -194,6 +218,30 @@ class PhotoNotFound(UnprocessableEntity):
 class AssigneeNotFound(UnprocessableEntity):
     code = "assignee_not_found"
     message = "指派的人员不是本小区的在职员工"
+
+
+class AssigneeOutsideDepartment(UnprocessableEntity):
+    code = "assignee_outside_department"
+    message = "默认处理人员须属于该类别的负责部门"
+
+
+class RoomNotFound(InvalidTicket):
+    code = "room_not_found"
+    message = "本小区没有这间房屋"
+
+
+class ReporterNotOnRoom(InvalidTicket):
+    """代客报修 naming a resident who is not verified on the room."""
+
+    code = "reporter_not_on_room"
+    message = "该住户未认证此房屋，无法代其报修"
+
+
+class InvalidStatusFilter(UnprocessableEntity):
+    code = "invalid_status_filter"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"未知的状态「{name}」", details={"status": name})
 
 
 class NaiveDatetime(BadRequest):

@@ -13,6 +13,8 @@ STATUS_LABELS = {
 ACTION_LABELS = {
     "accept": "受理",
     "assign": "派单",
+    "accept_assign": "受理并派单",
+    "claim": "抢单",
     "start": "上门处理",
     "hold": "暂停",
     "resume": "恢复处理",

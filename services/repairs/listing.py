@@ -1,32 +1,50 @@
-"""Ticket lists: a crew's queue, the desk's view of a community, a resident's own and their
-household's; filtered, newest first, a page at a time."""
+"""Ticket lists: a crew's queue (`assignee=me`) and their department's pool
+(`assignee=pool`), both soonest deadline first; the desk's view of a community, a resident's
+own and their household's, newest first; filtered, a page at a time."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import Principal
 from services.common.identity_replica import queries as replica
-from services.common.pagination import keyset_page, newest_first
+from services.common.pagination import Keyset, keyset_page, newest_first
 from services.repairs import rules
 from services.repairs.models import Ticket
 
 _NEWEST_FIRST = newest_first(Ticket)
+# A queue: the ticket whose running clock runs out first, first.
+_SOONEST_DUE = Keyset((Ticket.next_due_at, Ticket.id), ("datetime", "str"), descending=False)
+QUEUES = ("me", "pool")
 
 
 @dataclass(frozen=True)
 class ListFilters:
     community_id: str | None = None
-    status: str | None = None
+    statuses: tuple[str, ...] | None = None
     category: str | None = None
     assignee: str | None = None
     overdue: bool | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
+    # Only tickets whose next deadline falls before this instant (already past included).
+    due_before: datetime | None = None
+
+
+def due_soon_cutoff(now: datetime, minutes: int) -> datetime:
+    return now + timedelta(minutes=minutes)
+
+
+async def _working(session: AsyncSession, principal: Principal) -> list[str]:
+    """Where the caller still works as crew: the token's claims, and the replica agreeing."""
+    return sorted(
+        set(rules.crew_communities(principal))
+        & await replica.staff_community_ids(session, principal.account_id, rules.CREW_ROLES)
+    )
 
 
 async def list_tickets(
@@ -38,10 +56,21 @@ async def list_tickets(
     me = principal.account_id
     if f.assignee == "me":
         # Only where they still work: the token's claims, and the replica agreeing.
-        working = set(rules.crew_communities(principal)) & await replica.staff_community_ids(
-            session, me, rules.CREW_ROLES
+        working = await _working(session, principal)
+        stmt = stmt.where(Ticket.assignee_id == me, Ticket.community_id.in_(working))
+        if f.community_id:
+            stmt = stmt.where(Ticket.community_id == f.community_id)
+    elif f.assignee == "pool":
+        # What their department's pools hold, where they still work as crew.
+        pools = [
+            and_(Ticket.community_id == cid, Ticket.department == principal.department(cid))
+            for cid in await _working(session, principal)
+            if principal.staff_role(cid) == "crew"
+        ]
+        stmt = stmt.where(
+            Ticket.pooled.is_(True), Ticket.status == "accepted", Ticket.assignee_id.is_(None),
+            or_(false(), *pools),
         )
-        stmt = stmt.where(Ticket.assignee_id == me, Ticket.community_id.in_(sorted(working)))
         if f.community_id:
             stmt = stmt.where(Ticket.community_id == f.community_id)
     elif f.community_id and rules.is_desk(principal, f.community_id):
@@ -61,8 +90,10 @@ async def list_tickets(
         )
         if f.community_id:
             stmt = stmt.where(Ticket.community_id == f.community_id)
-    if f.status:
-        stmt = stmt.where(Ticket.status == f.status)
+    if f.statuses:
+        stmt = stmt.where(Ticket.status.in_(f.statuses))
+    if f.due_before is not None:
+        stmt = stmt.where(Ticket.next_due_at <= f.due_before)
     if f.category:
         stmt = stmt.where(Ticket.category == f.category)
     if f.overdue is not None:
@@ -71,4 +102,5 @@ async def list_tickets(
         stmt = stmt.where(Ticket.created_at >= f.created_from)
     if f.created_to:
         stmt = stmt.where(Ticket.created_at < f.created_to)
-    return await keyset_page(session, stmt, _NEWEST_FIRST, limit, cursor)
+    order = _SOONEST_DUE if f.assignee in QUEUES else _NEWEST_FIRST
+    return await keyset_page(session, stmt, order, limit, cursor)

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.community_settings import CommunityConfigColumns
@@ -41,6 +51,11 @@ class Ticket(Base):
     contact_phone: Mapped[str] = mapped_column(String(20))
     photo_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    # resident: filed by the reporter; staff: 代客报修, filed by `filed_by` for the room.
+    source: Mapped[str] = mapped_column(String(20), default="resident", server_default="resident")
+    filed_by: Mapped[str | None] = mapped_column(String(36))
+    # Accepted into its department's pool, waiting for a crew member to claim it (抢单).
+    pooled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # msgSecCheck verdict: pass | review (accepted, flagged for staff) | unchecked (WeChat down)
     content_check: Mapped[str] = mapped_column(String(20), default="pass")
     status: Mapped[str] = mapped_column(String(20))
@@ -61,6 +76,7 @@ class Ticket(Base):
     last_urged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Durations kept at the moment they happen, so statistics are plain SQL on both databases.
     accept_seconds: Mapped[int | None] = mapped_column(Integer)
+    arrive_seconds: Mapped[int | None] = mapped_column(Integer)  # submit -> first start
     resolve_seconds: Mapped[int | None] = mapped_column(Integer)
     # SLA clocks: deadlines, and whether each has been breached (reset on reopen).
     acknowledge_due_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -70,6 +86,8 @@ class Ticket(Base):
     arrive_breached: Mapped[bool] = mapped_column(Boolean, default=False)
     resolve_breached: Mapped[bool] = mapped_column(Boolean, default=False)
     overdue: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The earliest deadline still running (rules.next_due): the crew's queue is sorted on it.
+    next_due_at: Mapped[datetime] = mapped_column(UTCDateTime())
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}
@@ -79,6 +97,8 @@ class Ticket(Base):
         Index("ix_repair_tickets_room", "room_id", "created_at"),
         Index("ix_repair_tickets_assignee", "assignee_id", "status"),
         Index("ix_repair_tickets_status", "status"),
+        Index("ix_repair_tickets_queue", "assignee_id", "status", "next_due_at", "id"),
+        Index("ix_repair_tickets_pool", "community_id", "pooled", "status", "next_due_at", "id"),
         # Covers every column the statistics read, so they scan this index, not the rows.
         Index(
             "ix_repair_tickets_stats",
@@ -128,6 +148,8 @@ class Upload(Base):
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
     filename: Mapped[str] = mapped_column(String(80))
+    # Attached to an internal (staff-only) comment: residents cannot open it.
+    internal: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (
@@ -135,3 +157,24 @@ class Upload(Base):
         # The daily quota counts an account's uploads of the last 24 hours.
         Index("ix_repair_uploads_owner_created", "owner_id", "created_at"),
     )
+
+
+class Comment(Base):
+    """A message on a ticket: from staff or the reporter's household; `internal` ones are
+    staff-only."""
+
+    __tablename__ = "repair_comments"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    ticket_id: Mapped[str] = mapped_column(String(36), ForeignKey("repair_tickets.id"))
+    community_id: Mapped[str] = mapped_column(String(36))
+    author_id: Mapped[str | None] = mapped_column(String(36))
+    author_name: Mapped[str | None] = mapped_column(String(120))
+    author_side: Mapped[str] = mapped_column(String(20))  # staff | resident
+    internal: Mapped[bool] = mapped_column(Boolean, default=False)
+    text: Mapped[str] = mapped_column(Text)
+    photo_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    content_check: Mapped[str] = mapped_column(String(20), default="pass")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_repair_comments_ticket", "ticket_id", "created_at", "id"),)

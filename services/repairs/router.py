@@ -16,7 +16,7 @@ from services.common.db import SessionDep
 from services.common.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page
 from services.common.phones import mask_phone
 from services.common.validation import to_utc
-from services.repairs import access, config, rules, stats, tickets, uploads
+from services.repairs import access, config, rules, stats, tickets, transitions, uploads
 from services.repairs.deps import (
     CheckedTransition,
     CheckerDep,
@@ -28,9 +28,9 @@ from services.repairs.deps import (
     ViewableUpload,
     VisibleTicket,
 )
-from services.repairs.errors import NaiveDatetime
+from services.repairs.errors import InvalidStatusFilter, NaiveDatetime
 from services.repairs.labels import STATUS_LABELS
-from services.repairs.listing import ListFilters
+from services.repairs.listing import ListFilters, due_soon_cutoff
 from services.repairs.listing import list_tickets as list_page
 from services.repairs.models import Ticket, TimelineEntry
 from services.repairs.schemas import (
@@ -38,7 +38,6 @@ from services.repairs.schemas import (
     PhotoOut,
     RepairsConfig,
     StatsOut,
-    StatusName,
     TicketCreate,
     TicketCreated,
     TicketDetail,
@@ -54,12 +53,16 @@ router = APIRouter(tags=["repairs"])
 InstantParam = Annotated[datetime, AfterValidator(to_utc)]
 
 
-def _photo(settings: Settings, photo_id: str) -> PhotoOut:
+def photo_out(settings: Settings, photo_id: str) -> PhotoOut:
     return PhotoOut(id=photo_id, url=f"{settings.public_path_prefix}/uploads/{photo_id}")
 
 
 def _ticket_out(
-    settings: Settings, principal: Principal, ticket: Ticket, roles: frozenset[str]
+    settings: Settings,
+    principal: Principal,
+    ticket: Ticket,
+    roles: frozenset[str],
+    now: datetime,
 ) -> dict[str, object]:
     phone = ticket.contact_phone
     return {
@@ -69,10 +72,13 @@ def _ticket_out(
             if rules.shows_full_phone(principal, ticket.community_id, roles)
             else mask_phone(phone)
         ),
-        "photos": [_photo(settings, p) for p in ticket.photo_ids],
+        "photos": [photo_out(settings, p) for p in ticket.photo_ids],
         "status_label": STATUS_LABELS[ticket.status],
         "content_flagged": ticket.content_check != "pass",
         "allowed_actions": rules.actions_for(ticket.status, roles),
+        "breaches": rules.breach_flags(
+            ticket.status, now, transitions.due_of(ticket), transitions.breached_of(ticket)
+        ),
     }
 
 
@@ -86,20 +92,22 @@ def _timeline_out(settings: Settings, entry: TimelineEntry) -> TimelineOut:
         from_status=entry.from_status,
         to_status=entry.to_status,
         note=entry.note,
-        photos=[_photo(settings, p) for p in entry.photo_ids],
+        photos=[photo_out(settings, p) for p in entry.photo_ids],
         created_at=entry.created_at,
     )
 
 
-async def _detail(
+async def ticket_detail(
     session: AsyncSession,
     settings: Settings,
     principal: Principal,
     ticket: Ticket,
     roles: frozenset[str],
+    now: datetime,
 ) -> dict[str, object]:
+    """The ticket as the caller may see it, with its timeline (every route that answers one)."""
     timeline = await tickets.timeline_of(session, ticket.id)
-    return _ticket_out(settings, principal, ticket, roles) | {
+    return _ticket_out(settings, principal, ticket, roles, now) | {
         "timeline": [_timeline_out(settings, e) for e in timeline]
     }
 
@@ -118,7 +126,7 @@ async def upload_photo(
     raw = await file.read(settings.max_upload_bytes + 1)
     upload = await uploads.store_upload(session, settings, slots, principal, raw, now)
     return UploadOut(
-        **_photo(settings, upload.id).model_dump(),
+        **photo_out(settings, upload.id).model_dump(),
         content_type=upload.content_type,
         width=upload.width,
         height=upload.height,
@@ -148,7 +156,7 @@ async def submit_ticket(
         session, settings, checker, principal, body, now
     )
     roles = await access.roles_on(session, principal, ticket)
-    return await _detail(session, settings, principal, ticket, roles) | {
+    return await ticket_detail(session, settings, principal, ticket, roles, now) | {
         "possible_duplicates": [
             DuplicateOut(
                 id=d.id, category=d.category, place=d.place, status=d.status,
@@ -164,24 +172,48 @@ async def list_tickets(
     session: SessionDep,
     principal: CurrentPrincipal,
     settings: SettingsDep,
+    now: Now,
     community_id: Annotated[str | None, Query(max_length=36)] = None,
-    status: StatusName | None = None,
+    status: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="a status, `open` (assigned + in_progress + on_hold), or a comma-"
+            "separated set of them",
+        ),
+    ] = None,
     category: Annotated[str | None, Query(max_length=40)] = None,
-    assignee: Annotated[str | None, Query(max_length=36, description="`me`, or a staff account id")] = None,
+    assignee: Annotated[
+        str | None,
+        Query(
+            max_length=36,
+            description="`me` (the crew's queue), `pool` (their department's pool; both soonest "
+            "deadline first), or a staff account id",
+        ),
+    ] = None,
     overdue: bool | None = None,
+    due_soon: Annotated[
+        bool | None,
+        Query(description="only tickets whose next deadline is within `REPAIRS_DUE_SOON_MINUTES`"),
+    ] = None,
     created_from: Annotated[InstantParam | None, Query(alias="from")] = None,
     created_to: Annotated[InstantParam | None, Query(alias="to")] = None,
     limit: LimitParam = DEFAULT_LIMIT,
     cursor: CursorParam = None,
 ) -> Page[TicketOut]:
-    _aware(created_from, created_to)
+    require_aware(created_from, created_to)
+    try:
+        statuses = rules.status_set(status)
+    except ValueError as exc:
+        raise InvalidStatusFilter(str(exc)) from exc
     filters = ListFilters(
-        community_id, status, category, assignee, overdue, created_from, created_to
+        community_id, statuses, category, assignee, overdue, created_from, created_to,
+        due_before=due_soon_cutoff(now, settings.due_soon_minutes) if due_soon else None,
     )
     rows, next_cursor = await list_page(session, principal, filters, limit, cursor)
     roles = await access.roles_on_many(session, principal, rows)
     items = [
-        TicketOut.model_validate(_ticket_out(settings, principal, t, r))
+        TicketOut.model_validate(_ticket_out(settings, principal, t, r, now))
         for t, r in zip(rows, roles, strict=True)
     ]
     return Page[TicketOut](items=items, next_cursor=next_cursor)
@@ -189,9 +221,9 @@ async def list_tickets(
 
 @router.get("/repairs/{ticket_id}", response_model=TicketDetail)
 async def get_ticket(
-    session: SessionDep, settings: SettingsDep, seen: VisibleTicket
+    session: SessionDep, settings: SettingsDep, now: Now, seen: VisibleTicket
 ) -> dict[str, object]:
-    return await _detail(session, settings, seen.principal, seen.ticket, seen.roles)
+    return await ticket_detail(session, settings, seen.principal, seen.ticket, seen.roles, now)
 
 
 @router.post("/repairs/{ticket_id}/transitions", response_model=TicketDetail)
@@ -206,7 +238,7 @@ async def transition(
         session, settings, seen.principal, seen.ticket, seen.roles, body, now
     )
     roles = await access.roles_on(session, seen.principal, ticket)
-    return await _detail(session, settings, seen.principal, ticket, roles)
+    return await ticket_detail(session, settings, seen.principal, ticket, roles, now)
 
 
 @router.get("/communities/{cid}/repairs/stats", response_model=StatsOut, response_model_by_alias=True)
@@ -216,7 +248,7 @@ async def community_stats(
     created_from: Annotated[InstantParam | None, Query(alias="from")] = None,
     created_to: Annotated[InstantParam | None, Query(alias="to")] = None,
 ) -> StatsOut:
-    _aware(created_from, created_to)
+    require_aware(created_from, created_to)
     return await stats.stats(session, cid, created_from, created_to)
 
 
@@ -239,7 +271,7 @@ async def put_config(
     return await config.config_of(session, settings, cid)
 
 
-def _aware(*values: datetime | None) -> None:
+def require_aware(*values: datetime | None) -> None:
     for value in values:
         if value is not None and value.tzinfo is None:
             raise NaiveDatetime()

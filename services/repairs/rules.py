@@ -26,21 +26,28 @@ Status = Literal[
     "submitted", "accepted", "assigned", "in_progress", "on_hold", "resolved", "closed", "cancelled"
 ]
 UserAction = Literal[
-    "accept", "assign", "start", "hold", "resume", "resolve", "confirm", "reopen", "cancel", "urge"
+    "accept", "assign", "accept_assign", "start", "hold", "resume", "resolve", "confirm",
+    "reopen", "cancel", "urge",
 ]
 Department = Literal["repair", "cleaning", "security", "customer_service"]
 
 STATUSES: tuple[str, ...] = get_args(Status)
 OPEN_STATUSES: tuple[str, ...] = ("submitted", "accepted", "assigned", "in_progress", "on_hold")
-# Actions people send to POST /repairs/{id}/transitions (auto_close is the scheduler's).
+# Actions people send to POST /repairs/{id}/transitions (auto_close is the scheduler's;
+# claim has its own route, POST /repairs/{id}/claim, which answers a lost race with 409).
 USER_ACTIONS: tuple[str, ...] = get_args(UserAction)
-ACTIONS: tuple[str, ...] = (*USER_ACTIONS, "auto_close")
-ROLES: tuple[str, ...] = ("reporter", "household", "desk", "assignee", "system")
+CLAIM = "claim"
+ACTIONS: tuple[str, ...] = (*USER_ACTIONS, CLAIM, "auto_close")
+# `pool`: crew of the ticket's department while it waits in the pool (they may claim it).
+ROLES: tuple[str, ...] = ("reporter", "household", "desk", "assignee", "pool", "system")
+# Roles that speak for the property company on a ticket (comments: the staff side).
+STAFF_ROLES = frozenset({"desk", "assignee", "pool"})
 
 _RESIDENT = frozenset({"reporter", "household"})
 _DESK = frozenset({"desk"})
 _CREW = frozenset({"assignee"})
 _SYSTEM = frozenset({"system"})
+_POOL = frozenset({"pool"})
 _RESIDENT_OR_DESK = _RESIDENT | _DESK
 
 
@@ -55,11 +62,15 @@ class Rule:
 # in_progress or on_hold is a reassignment.
 TRANSITIONS: dict[tuple[str, str], Rule] = {
     ("submitted", "accept"): Rule("accepted", _DESK),
+    # Accept and dispatch in one step: to the given crew member or the category's rule; a
+    # pool rule leaves it `accepted` and pooled instead (accept_assign_target).
+    ("submitted", "accept_assign"): Rule("assigned", _DESK),
     ("submitted", "cancel"): Rule("cancelled", _RESIDENT_OR_DESK),
     ("submitted", "urge"): Rule("submitted", _RESIDENT),
     ("accepted", "assign"): Rule("assigned", _DESK),
     ("accepted", "cancel"): Rule("cancelled", _RESIDENT_OR_DESK),
     ("accepted", "urge"): Rule("accepted", _RESIDENT),
+    ("accepted", CLAIM): Rule("assigned", _POOL),
     ("assigned", "assign"): Rule("assigned", _DESK),
     ("assigned", "start"): Rule("in_progress", _CREW),
     ("assigned", "cancel"): Rule("cancelled", _RESIDENT_OR_DESK),
@@ -103,7 +114,7 @@ def actions_for(status: str, roles: frozenset[str] | set[str]) -> list[str]:
     """The user actions someone with `roles` may take now (the Mini Program shows these)."""
     return [
         action
-        for action in USER_ACTIONS
+        for action in (*USER_ACTIONS, CLAIM)
         if (rule := TRANSITIONS.get((status, action))) is not None and rule.roles & set(roles)
     ]
 
@@ -152,6 +163,10 @@ class TicketParties(Protocol):
     def assignee_id(self) -> str | None: ...
     @property
     def created_at(self) -> datetime: ...
+    @property
+    def department(self) -> str | None: ...
+    @property
+    def pooled(self) -> bool: ...
 
 
 def is_desk(principal: Principal, community_id: str) -> bool:
@@ -197,7 +212,54 @@ def roles_given(
         and is_active_crew(principal, ticket.community_id)
     ):
         roles.add("assignee")
+    if may_claim(principal, ticket):
+        roles.add("pool")
     return frozenset(roles)
+
+
+def may_claim(principal: Principal, ticket: TicketParties) -> bool:
+    """Crew of the ticket's department, while it waits in their pool with no one on it."""
+    return (
+        ticket.pooled
+        and ticket.assignee_id is None
+        and principal.staff_role(ticket.community_id) == "crew"
+        and principal.department(ticket.community_id) == ticket.department
+    )
+
+
+# --- dispatch -------------------------------------------------------------------------------
+
+AssignMode = Literal["crew", "pool"]
+
+
+@dataclass(frozen=True)
+class AssignmentRule:
+    """Where a category's tickets go when the desk accepts them: a default crew member, or
+    the department's pool."""
+
+    mode: AssignMode
+    assignee_id: str | None = None
+
+
+POOL = AssignmentRule("pool")
+
+
+def accept_assign_target(
+    explicit_assignee: str | None, rule: AssignmentRule | None
+) -> tuple[str, str | None]:
+    """(to_status, assignee) of accept_assign: the crew member the desk named, else the
+    category's rule, else (no rule) the department's pool."""
+    if explicit_assignee:
+        return "assigned", explicit_assignee
+    rule = rule or POOL
+    if rule.mode == "crew" and rule.assignee_id:
+        return "assigned", rule.assignee_id
+    return "accepted", None
+
+
+def assignable(role: str | None, department: str | None) -> bool:
+    """Who a ticket may be given to: active crew with a department (not a manager)."""
+    return role == "crew" and department is not None
 
 
 # Roles that see a ticket's contact phone in full (with the community's staff); the household
@@ -328,6 +390,43 @@ def late_clocks(
         for clock in breached_clocks(from_status, now, due, already)
         if to_status not in CLOCK_RUNNING[clock]
     ]
+
+
+def next_due(status: str, due: Mapping[str, datetime]) -> datetime:
+    """The earliest deadline still running in `status`; with none running (resolved,
+    closed, cancelled) the resolve deadline, so the value is always there to sort on."""
+    running = [due[clock] for clock, states in CLOCK_RUNNING.items() if status in states]
+    return min(running) if running else due["resolve"]
+
+
+def breach_flags(
+    status: str, now: datetime, due: Mapping[str, datetime], recorded: Mapping[str, bool]
+) -> dict[str, bool]:
+    """Per clock: breached, whether already recorded or run out since the last sweep."""
+    return {
+        clock: recorded[clock] or (status in running and due[clock] <= now)
+        for clock, running in CLOCK_RUNNING.items()
+    }
+
+
+# `open` in a status filter: what sits in a crew member's queue.
+QUEUE_STATUSES: tuple[str, ...] = ("assigned", "in_progress", "on_hold")
+
+
+def status_set(raw: str | None) -> tuple[str, ...] | None:
+    """`open`, a status, or a comma-separated set of them -> the statuses; None for no
+    filter. An unknown name raises ValueError."""
+    if raw is None or not raw.strip():
+        return None
+    out: list[str] = []
+    for name in (part.strip() for part in raw.split(",")):
+        names = QUEUE_STATUSES if name == "open" else (name,)
+        for status in names:
+            if status not in STATUSES:
+                raise ValueError(name)
+            if status not in out:
+                out.append(status)
+    return tuple(out)
 
 
 def may_urge(last_urged_at: datetime | None, now: datetime, interval_minutes: int) -> bool:

@@ -12,9 +12,10 @@ from pydantic import (
     Field,
     StringConstraints,
     field_validator,
+    model_validator,
 )
 
-from services.repairs.rules import Department, Status, UserAction, valid_phone
+from services.repairs.rules import AssignMode, Department, Status, UserAction, valid_phone
 
 Kind = Literal["repair", "complaint", "suggestion"]
 StatusName = Status
@@ -48,6 +49,11 @@ class TicketCreate(_In):
     contact_phone: Text | None = Field(default=None, max_length=20)
     photo_ids: PhotoIds = Field(default_factory=list)
     urgent: bool = False
+    # 代客报修: desk staff filing for a room on a resident's behalf (phone-in, elderly); no
+    # photo needed, the contact phone is. `reporter_id`: the resident, verified on the room,
+    # who then owns the ticket (else the staff member who filed it).
+    on_behalf: bool = False
+    reporter_id: str | None = Field(default=None, max_length=36)
 
     @field_validator("description")
     @classmethod
@@ -131,6 +137,13 @@ class TicketOut(BaseModel):
     rating: int | None
     rating_comment: str | None
     overdue: bool
+    source: str
+    filed_by: str | None
+    pooled: bool
+    # The earliest deadline still running, and per clock whether it ran out (recorded, or
+    # past due since the scheduler's last sweep).
+    next_due_at: datetime
+    breaches: dict[str, bool]
     acknowledge_due_at: datetime
     arrive_due_at: datetime
     resolve_due_at: datetime
@@ -198,3 +211,91 @@ class StatsOut(BaseModel):
     satisfaction_average: float | None
     rated: int
     reopen_rate: float | None
+
+
+class AssignmentRuleIO(_In):
+    category: str = Field(min_length=1, max_length=40)
+    mode: AssignMode
+    assignee_id: str | None = Field(default=None, max_length=36)
+    assignee_name: str | None = Field(default=None, description="ignored on input")
+
+    @field_validator("assignee_id")
+    @classmethod
+    def _assignee(cls, value: str | None) -> str | None:
+        return value or None
+
+    @model_validator(mode="after")
+    def _crew_named(self) -> AssignmentRuleIO:
+        if self.mode == "crew" and not self.assignee_id:
+            raise ValueError("默认派单到人员时须选择维修人员")
+        if self.mode == "pool":
+            self.assignee_id = None
+        return self
+
+
+class AssignmentRules(_In):
+    rules: list[AssignmentRuleIO] = Field(max_length=50)
+
+    @field_validator("rules")
+    @classmethod
+    def _unique(cls, value: list[AssignmentRuleIO]) -> list[AssignmentRuleIO]:
+        if len({r.category for r in value}) != len(value):
+            raise ValueError("类别重复")
+        return value
+
+
+class CommentIn(_In):
+    text: Text = Field(min_length=1, max_length=1000)
+    internal: bool = False
+    photo_ids: PhotoIds = Field(default_factory=list)
+
+
+class CommentOut(BaseModel):
+    id: str
+    ticket_id: str
+    author_id: str | None
+    author_name: str | None
+    author_side: str
+    internal: bool
+    text: str
+    photos: list[PhotoOut]
+    content_flagged: bool
+    created_at: datetime
+
+
+class StaffWorkload(BaseModel):
+    account_id: str
+    name: str
+    role: str
+    department: str | None
+    open_tickets: int
+    by_status: dict[str, int]
+
+
+class CrewFigures(BaseModel):
+    assigned: int
+    handled: int
+    time_to_acknowledge: Percentiles
+    time_to_arrive: Percentiles
+    time_to_complete: Percentiles
+    breaches: dict[str, int]
+    rated: int
+    rating_average: float | None
+
+
+class CrewMemberStats(CrewFigures):
+    account_id: str
+    name: str | None
+    department: str | None
+
+
+class DepartmentStats(CrewFigures):
+    department: str
+
+
+class CrewStatsOut(BaseModel):
+    community_id: str
+    from_: datetime | None = Field(serialization_alias="from")
+    to: datetime | None
+    crew: list[CrewMemberStats]
+    departments: list[DepartmentStats]

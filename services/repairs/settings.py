@@ -56,5 +56,7 @@ class Settings(WeChatAppSettings, ServiceSettings):
     urge_interval_minutes: int = 10
     # How often the scheduler sweeps for SLA breaches and auto-closes (0 disables it).
     scheduler_interval_seconds: float = 30.0
+    # `due_soon` in a crew's queue: the next deadline within this many minutes (or past).
+    due_soon_minutes: int = 60
     # Duplicate suggestion window.
     duplicate_window_hours: int = 48

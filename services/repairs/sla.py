@@ -12,7 +12,7 @@ from services.common.db import execute_dml
 from services.repairs import rules
 from services.repairs.models import Ticket
 from services.repairs.settings import Settings
-from services.repairs.transitions import StepInput, apply, emit_overdue
+from services.repairs.transitions import Breach, StepInput, apply, emit_overdue
 
 _CLOCK_COLUMNS = {
     "acknowledge": (Ticket.acknowledge_due_at, Ticket.acknowledge_breached, "acknowledge_breached"),
@@ -31,12 +31,15 @@ async def mark_breaches(session: AsyncSession, now: datetime, batch: int = 500) 
         running = rules.CLOCK_RUNNING[clock]
         candidates = (
             await session.execute(
-                select(Ticket.id, Ticket.community_id, Ticket.reporter_id, due_col)
+                select(
+                    Ticket.id, Ticket.community_id, Ticket.reporter_id, Ticket.department,
+                    Ticket.assignee_id, Ticket.reopen_count, due_col,
+                )
                 .where(Ticket.status.in_(running), flag_col.is_(False), due_col <= now)
                 .limit(batch)
             )
         ).all()
-        for ticket_id, community_id, reporter_id, due in candidates:
+        for ticket_id, community_id, reporter_id, department, assignee, rounds, due in candidates:
             marked = await execute_dml(
                 session,
                 update(Ticket)
@@ -48,7 +51,10 @@ async def mark_breaches(session: AsyncSession, now: datetime, batch: int = 500) 
             )
             if marked != 1:
                 continue
-            emit_overdue(session, community_id, ticket_id, reporter_id, clock, due)
+            emit_overdue(
+                session,
+                Breach(community_id, ticket_id, reporter_id, department, assignee, rounds, clock, due),
+            )
             emitted += 1
     await session.flush()
     return emitted

@@ -18,10 +18,13 @@ from services.repairs.config import categories_of
 from services.repairs.errors import (
     ConcurrentChange,
     ContentRisky,
+    NotDeskOfCommunity,
     PhoneRequired,
     PhotoRequired,
     PlaceAmbiguous,
     PlaceRequired,
+    ReporterNotOnRoom,
+    RoomNotFound,
     RoomNotVerified,
     UnknownCategory,
 )
@@ -54,6 +57,34 @@ async def _place_of(
         raise PlaceRequired()
     await require_reporter_in(session, principal, data.community_id)
     return None, data.location, data.location
+
+
+async def _behalf_of(
+    session: AsyncSession, principal: Principal, data: TicketCreate
+) -> tuple[str | None, str, str | None, str]:
+    """代客报修: (room_id, place label, location, reporter_id) after checking the caller runs
+    the community's desk, the room is the community's, and a named resident lives there."""
+    if not rules.is_desk(principal, data.community_id):
+        raise NotDeskOfCommunity()
+    if data.room_id and data.location:
+        raise PlaceAmbiguous()
+    reporter = data.reporter_id or principal.account_id
+    if data.room_id:
+        room = await replica.room(session, data.room_id)
+        if room is None or room.community_id != data.community_id:
+            raise RoomNotFound()
+        if data.reporter_id and not await replica.is_verified_on(
+            session, data.reporter_id, room.room_id
+        ):
+            raise ReporterNotOnRoom()
+        return room.room_id, room.label, None, reporter
+    if not data.location:
+        raise PlaceRequired()
+    if data.reporter_id and not await replica.active_bindings_of(
+        session, data.reporter_id, data.community_id
+    ):
+        raise ReporterNotOnRoom()
+    return None, data.location, data.location, reporter
 
 
 async def possible_duplicates(
@@ -105,18 +136,28 @@ async def create_ticket(
         raise ContentRisky()
     categories = await categories_of(session, settings, data.community_id)
     category = categories.get(data.category)
-    room_id, place, location = await _place_of(session, principal, data)
+    if data.on_behalf:
+        room_id, place, location, reporter_id = await _behalf_of(session, principal, data)
+    else:
+        room_id, place, location = await _place_of(session, principal, data)
+        reporter_id = principal.account_id
     if category is None:
         raise UnknownCategory(sorted(categories))
-    contact_phone = data.contact_phone or await session.scalar(
-        select(Ticket.contact_phone)
-        .where(Ticket.reporter_id == principal.account_id)
-        .order_by(Ticket.created_at.desc())
-        .limit(1)
+    # On someone's behalf, the phone the desk took down (not the staff member's last one).
+    contact_phone = data.contact_phone or (
+        None
+        if data.on_behalf
+        else await session.scalar(
+            select(Ticket.contact_phone)
+            .where(Ticket.reporter_id == principal.account_id)
+            .order_by(Ticket.created_at.desc())
+            .limit(1)
+        )
     )
     if not contact_phone:
         raise PhoneRequired()
-    if data.kind == "repair" and not data.photo_ids:
+    # A phoned-in report has no picture; one made in the Mini Program does.
+    if data.kind == "repair" and not data.photo_ids and not data.on_behalf:
         raise PhotoRequired()
     duplicates = await possible_duplicates(
         session, settings, community_id=data.community_id, category=category.key,
@@ -133,7 +174,7 @@ async def create_ticket(
     ticket = Ticket(
         id=new_id(),
         community_id=data.community_id,
-        reporter_id=principal.account_id,
+        reporter_id=reporter_id,
         kind=data.kind,
         category=category.key,
         department=category.department,
@@ -144,6 +185,9 @@ async def create_ticket(
         contact_phone=contact_phone,
         photo_ids=list(data.photo_ids),
         urgent=data.urgent,
+        source="staff" if data.on_behalf else "resident",
+        filed_by=principal.account_id if data.on_behalf else None,
+        pooled=False,
         content_check=verdict,
         status="submitted",
         needs_reassignment=False,
@@ -157,14 +201,20 @@ async def create_ticket(
         arrive_breached=False,
         resolve_breached=False,
         overdue=False,
+        next_due_at=rules.next_due(
+            "submitted",
+            {"acknowledge": due.acknowledge, "arrive": due.arrive, "resolve": due.resolve},
+        ),
     )
     session.add(ticket)
     await session.flush()
     await attach_photos(session, settings, principal, data.photo_ids, ticket, now)
     add_timeline(
         session, ticket, seq=1, actor_id=principal.account_id,
-        actor_name=await name_of(session, principal, ticket.community_id), actor_role="reporter",
-        action="submit", from_status=None, note=None, photo_ids=data.photo_ids, now=now,
+        actor_name=await name_of(session, principal, ticket.community_id),
+        actor_role="desk" if data.on_behalf else "reporter",
+        action="submit", from_status=None, note="代客报修" if data.on_behalf else None,
+        photo_ids=data.photo_ids, now=now,
     )
     emit(
         session,
@@ -178,6 +228,10 @@ async def create_ticket(
             "category": ticket.category,
             "urgent": ticket.urgent,
             "status": ticket.status,
+            "department": ticket.department,
+            "source": ticket.source,
+            "filed_by": ticket.filed_by,
+            "assignee_id": ticket.assignee_id,
         },
         ordering_key=ticket.id,
     )

@@ -19,6 +19,7 @@ from services.common.events import emit
 from services.common.identity_replica import queries as replica
 from services.repairs import rules
 from services.repairs.config import sla_minutes
+from services.repairs.dispatch import rule_for
 from services.repairs.errors import AssigneeNotFound, ConcurrentChange, UrgeTooSoon
 from services.repairs.models import Ticket, TimelineEntry
 from services.repairs.schemas import TransitionIn
@@ -98,25 +99,37 @@ def breached_of(ticket: Ticket) -> dict[str, bool]:
     }
 
 
-def emit_overdue(
-    session: AsyncSession,
-    community_id: str,
-    ticket_id: str,
-    reporter_id: str,
-    clock: str,
-    deadline: datetime,
-) -> None:
+@dataclass(frozen=True)
+class Breach:
+    """One SLA clock of one ticket that ran out (what `repairs.ticket.overdue` says)."""
+
+    community_id: str
+    ticket_id: str
+    reporter_id: str
+    department: str | None
+    assignee_id: str | None
+    reopen_count: int
+    clock: str
+    deadline: datetime
+
+
+def emit_overdue(session: AsyncSession, breach: Breach) -> None:
     emit(
         session,
         "repairs.ticket.overdue",
         {
-            "community_id": community_id,
-            "ticket_id": ticket_id,
-            "reporter_id": reporter_id,
-            "clock": clock,
-            "deadline": deadline.isoformat(),
+            "community_id": breach.community_id,
+            "ticket_id": breach.ticket_id,
+            "reporter_id": breach.reporter_id,
+            "department": breach.department,
+            "assignee_id": breach.assignee_id,
+            "clock": breach.clock,
+            "deadline": breach.deadline.isoformat(),
+            # A reopen restarts the arrive and resolve clocks: a breach of the new round is
+            # a new breach; (ticket_id, clock, reopen_count) is emitted once.
+            "reopen_count": breach.reopen_count,
         },
-        ordering_key=ticket_id,
+        ordering_key=breach.ticket_id,
     )
 
 
@@ -124,7 +137,11 @@ def _record_breach(session: AsyncSession, ticket: Ticket, clock: str) -> None:
     setattr(ticket, f"{clock}_breached", True)
     ticket.overdue = True
     emit_overdue(
-        session, ticket.community_id, ticket.id, ticket.reporter_id, clock, due_of(ticket)[clock]
+        session,
+        Breach(
+            ticket.community_id, ticket.id, ticket.reporter_id, ticket.department,
+            ticket.assignee_id, ticket.reopen_count, clock, due_of(ticket)[clock],
+        ),
     )
 
 
@@ -146,7 +163,7 @@ async def _restart_clocks(
 
 
 def _status_changed(
-    ticket: Ticket, from_status: str, action: str, note: str | None
+    ticket: Ticket, from_status: str, action: str, note: str | None, previous_assignee: str | None
 ) -> dict[str, Any]:
     return {
         "community_id": ticket.community_id,
@@ -157,8 +174,25 @@ def _status_changed(
         "to_status": ticket.status,
         "action": action,
         "assignee_id": ticket.assignee_id,
+        "previous_assignee_id": previous_assignee,
+        "department": ticket.department,
+        "urgent": ticket.urgent,
+        "pooled": ticket.pooled,
         "note": note,
     }
+
+
+async def _give_to(session: AsyncSession, ticket: Ticket, account_id: str) -> None:
+    """Puts the ticket on an active crew member of its community (else 422), in their
+    department, out of any pool."""
+    staff = await replica.staff_member(session, ticket.community_id, account_id)
+    if staff is None or not rules.assignable(staff.role, staff.department):
+        raise AssigneeNotFound()
+    ticket.assignee_id = staff.account_id
+    ticket.assignee_name = staff.name or None
+    ticket.department = staff.department
+    ticket.needs_reassignment = False
+    ticket.pooled = False
 
 
 async def apply(
@@ -195,6 +229,7 @@ async def _step(
     now: datetime,
 ) -> None:
     from_status = ticket.status
+    previous_assignee = ticket.assignee_id
     to_status = rules.decide(from_status, action, roles)
     role = rules.actor_role(from_status, action, roles)
     note = data.note
@@ -204,13 +239,17 @@ async def _step(
     )
     if action == "assign":
         assert data.assignee_id is not None  # require_inputs saw to it
-        staff = await replica.staff_member(session, ticket.community_id, data.assignee_id)
-        if staff is None or staff.department is None:
-            raise AssigneeNotFound()
-        ticket.assignee_id = staff.account_id
-        ticket.assignee_name = staff.name or None
-        ticket.department = staff.department
-        ticket.needs_reassignment = False
+        await _give_to(session, ticket, data.assignee_id)
+    elif action == "accept_assign":
+        rule = await rule_for(session, ticket.community_id, ticket.category)
+        to_status, assignee = rules.accept_assign_target(data.assignee_id, rule)
+        if assignee is not None:
+            await _give_to(session, ticket, assignee)
+        else:
+            ticket.pooled = True
+    elif action == rules.CLAIM:
+        assert principal is not None  # people claim; the route checked their department
+        await _give_to(session, ticket, principal.account_id)
     if action == "urge":
         if not rules.may_urge(ticket.last_urged_at, now, settings.urge_interval_minutes):
             raise UrgeTooSoon()
@@ -218,11 +257,13 @@ async def _step(
     if data.photo_ids and principal is not None:
         await attach_photos(session, settings, principal, data.photo_ids, ticket, now)
 
-    if action == "accept":
+    if action in ("accept", "accept_assign"):
         ticket.accepted_at = now
         ticket.accept_seconds = int((now - ticket.created_at).total_seconds())
     elif action == "start" and ticket.started_at is None:
         ticket.started_at = now
+        if ticket.arrive_seconds is None:  # the first arrival counts, not one after a reopen
+            ticket.arrive_seconds = int((now - ticket.created_at).total_seconds())
     elif action == "hold":
         ticket.hold_reason = note
     elif action == "resume":
@@ -251,6 +292,9 @@ async def _step(
     for clock in late:
         _record_breach(session, ticket, clock)
     ticket.status = to_status
+    if to_status != "accepted":
+        ticket.pooled = False
+    ticket.next_due_at = rules.next_due(to_status, due_of(ticket))
     ticket.updated_at = now
     add_timeline(
         session, ticket, seq=ticket.version + 1,
@@ -263,6 +307,6 @@ async def _step(
     emit(
         session,
         "repairs.ticket.status_changed",
-        _status_changed(ticket, from_status, action, note),
+        _status_changed(ticket, from_status, action, note, previous_assignee),
         ordering_key=ticket.id,
     )

@@ -94,9 +94,11 @@ async def upload_for_viewer(
         if upload.ticket_id is None:
             raise UploadNotFound()
         try:
-            await visible_ticket(session, principal, upload.ticket_id)
+            _, roles = await visible_ticket(session, principal, upload.ticket_id)
         except TicketNotFound as exc:
             raise UploadNotFound() from exc
+        if upload.internal and not roles & rules.STAFF_ROLES:
+            raise UploadNotFound()  # a photo of an internal comment: staff only
     path = Path(settings.uploads_dir) / upload.filename
     if not path.is_file():
         raise UploadNotFound()

@@ -12,14 +12,17 @@ from services.repairs import rules
 from services.repairs.errors import ActionNotAllowed, InvalidTicket, TransitionNotAllowed
 
 # domain.md (Repairs), written out independently of rules.TRANSITIONS:
-# state, action -> next state, who (R reporter, H household, D desk, A assignee, S system)
+# state, action -> next state, who (R reporter, H household, D desk, A assignee, P crew of the
+# department while the ticket is in its pool, S system)
 SPEC = """
 submitted   accept     accepted     D
+submitted   accept_assign assigned  D
 submitted   cancel     cancelled    RHD
 submitted   urge       submitted    RH
 accepted    assign     assigned     D
 accepted    cancel     cancelled    RHD
 accepted    urge       accepted     RH
+accepted    claim      assigned     P
 assigned    assign     assigned     D
 assigned    start      in_progress  A
 assigned    cancel     cancelled    RHD
@@ -37,7 +40,7 @@ resolved    confirm    closed       RH
 resolved    reopen     assigned     RH
 resolved    auto_close closed       S
 """
-_ROLE = {"R": "reporter", "H": "household", "D": "desk", "A": "assignee", "S": "system"}
+_ROLE = {"R": "reporter", "H": "household", "D": "desk", "A": "assignee", "P": "pool", "S": "system"}
 EXPECTED = {
     (state, action): (to, {_ROLE[c] for c in who})
     for state, action, to, who in (line.split() for line in SPEC.strip().splitlines())
@@ -72,7 +75,7 @@ def test_closed_and_cancelled_are_final():
 
 def test_a_manager_who_reported_may_act_in_either_role():
     roles = {"reporter", "desk"}
-    assert rules.actions_for("submitted", roles) == ["accept", "cancel", "urge"]
+    assert rules.actions_for("submitted", roles) == ["accept", "accept_assign", "cancel", "urge"]
     assert rules.actor_role("submitted", "accept", roles) == "desk"
     assert rules.actor_role("submitted", "cancel", roles) == "reporter"
 
@@ -201,6 +204,8 @@ class _Ticket:
     room_id: str | None = "room-1"
     assignee_id: str | None = None
     created_at: datetime = FILED
+    department: str | None = "repair"
+    pooled: bool = False
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ async def test_acknowledge_breach_is_recorded_and_announced_once(world: World, a
     assert event == {
         "community_id": world.cid, "ticket_id": t["id"], "reporter_id": world.owner_id,
         "clock": "acknowledge", "deadline": "2026-11-25T02:05:00+00:00",
+        "department": "repair", "assignee_id": None, "reopen_count": 0,
     }
     r = await world.client.get("/repairs", headers=world.manager, params={"community_id": world.cid, "overdue": True})
     assert [x["id"] for x in r.json()["items"]] == [t["id"]]

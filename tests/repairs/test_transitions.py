@@ -43,7 +43,7 @@ async def test_whole_loop_owner_manager_crew(world: World):
     assert changed[1]["assignee_id"] == world.crew_id and changed[0]["ticket_id"] == tid
     assert set(changed[0]) == {
         "community_id", "ticket_id", "reporter_id", "room_id", "from_status", "to_status",
-        "action", "assignee_id", "note",
+        "action", "assignee_id", "note", "previous_assignee_id", "department", "urgent", "pooled",
     }
 
 
@@ -55,6 +55,7 @@ def people(world: World) -> dict[str, dict[str, str]]:
 def fields_for(action: str, world: World) -> dict:
     return {
         "assign": {"assignee_id": world.crew_id},
+        "accept_assign": {"assignee_id": world.crew_id},
         "hold": {"note": "等待配件"},
         "cancel": {"note": "业主已自行处理"},
         "confirm": {"rating": 4, "comment": "好"},
