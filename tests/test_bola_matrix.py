@@ -158,7 +158,24 @@ MATRIX: dict[tuple[str, str, str], Row] = {
     ("repairs", "PUT", "/communities/{cid}/repairs/config"): foreign(
         one("PUT", "/communities/{cid}/repairs/config", json={})),
     ("repairs", "GET", "/communities/{cid}/repairs/stats"): foreign(one("GET", "/communities/{cid}/repairs/stats")),
-    ("repairs", "POST", "/repairs"): foreign(one("POST", "/repairs", json=TICKET)),
+    ("repairs", "POST", "/repairs"): foreign(lambda ids, mine: [
+        Req("POST", "/repairs", json=_fill(TICKET, ids)),
+        # 代客报修 for the home community's room, naming its owner.
+        Req("POST", "/repairs", json=_fill(TICKET, ids) | {"on_behalf": True, "reporter_id": ids["owner_id"]}),
+    ]),
+    ("repairs", "POST", "/repairs/{ticket_id}/claim"): foreign(one("POST", "/repairs/{pooled_ticket_id}/claim")),
+    ("repairs", "GET", "/repairs/{ticket_id}/comments"): foreign(one("GET", "/repairs/{ticket_id}/comments")),
+    ("repairs", "POST", "/repairs/{ticket_id}/comments"): foreign(lambda ids, mine: [
+        Req("POST", f"/repairs/{ids['ticket_id']}/comments", json={"text": "越权留言", "internal": internal})
+        for internal in (False, True)
+    ]),
+    ("repairs", "GET", "/communities/{cid}/repairs/staff"): foreign(one("GET", "/communities/{cid}/repairs/staff")),
+    ("repairs", "GET", "/communities/{cid}/repairs/assignment-rules"): foreign(
+        one("GET", "/communities/{cid}/repairs/assignment-rules")),
+    ("repairs", "PUT", "/communities/{cid}/repairs/assignment-rules"): foreign(
+        one("PUT", "/communities/{cid}/repairs/assignment-rules", json={"rules": []})),
+    ("repairs", "GET", "/communities/{cid}/repairs/stats/crew"): foreign(
+        one("GET", "/communities/{cid}/repairs/stats/crew")),
     ("repairs", "GET", "/repairs"): filtered(one("GET", "/repairs", params={"community_id": "{cid}"}), "ticket_id"),
     ("repairs", "GET", "/repairs/{ticket_id}"): foreign(one("GET", "/repairs/{ticket_id}")),
     ("repairs", "POST", "/repairs/{ticket_id}/transitions"): foreign(lambda ids, mine: [
@@ -339,6 +356,10 @@ async def _build_world(apps: dict[str, Any], clients: dict[str, httpx.AsyncClien
     ticket = await _ok(await clients["repairs"].post("/repairs", json=ticket_body, headers=owner_h), 201)
     await _ok(await clients["repairs"].post(f"/repairs/{ticket['id']}/transitions", json={"action": "accept"},
                                             headers=manager_h))
+    pooled = await _ok(await clients["repairs"].post(
+        "/repairs", json=ticket_body | {"photo_ids": [], "on_behalf": True}, headers=manager_h), 201)
+    await _ok(await clients["repairs"].post(f"/repairs/{pooled['id']}/transitions", json={"action": "accept_assign"},
+                                            headers=manager_h))
     await _relay(apps["repairs"], [apps["notices"]])
     entry = (await _ok(await clients["notices"].get("/inbox", headers=owner_h)))["items"][0]
     vc = clients["votes"]
@@ -351,6 +372,7 @@ async def _build_world(apps: dict[str, Any], clients: dict[str, httpx.AsyncClien
     ids = {
         "cid": home_cid, "room_id": home["room_id"], "binding_id": home["owner"][1], "member_id": home["family"][1],
         "pending_binding_id": pending["id"], "staff_id": home_crew_staff, "ticket_id": ticket["id"],
+        "pooled_ticket_id": pooled["id"], "owner_id": ticket["reporter_id"],
         "upload_id": upload["id"], "entry_id": entry["id"], "vote_id": vote["id"], "draft_vote_id": draft["id"],
         "vote_item_id": vote["items"][0]["id"], "notice_id": notice["id"],
     }

@@ -91,7 +91,7 @@ async def list_comments(
     session: AsyncSession, ticket: Ticket, roles: frozenset[str], limit: int, cursor: str | None
 ) -> tuple[list[Comment], str | None]:
     """Oldest first; residents do not see internal ones."""
-    stmt: Select[tuple[Comment]] = select(Comment).where(Comment.ticket_id == ticket.id)
+    stmt: Select[Comment] = select(Comment).where(Comment.ticket_id == ticket.id)
     if not staff_side(roles):
         stmt = stmt.where(Comment.internal.is_(False))
     return await keyset_page(session, stmt, _OLDEST_FIRST, limit, cursor)

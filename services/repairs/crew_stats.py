@@ -139,7 +139,7 @@ async def crew_stats(
     people = await _figures(session, Ticket.assignee_id, where)
     departments = await _figures(session, Ticket.department, where)
     names: dict[str, tuple[str | None, str | None]] = {
-        a: (n, d)
+        str(a): (n, d)
         for a, n, d in (
             await session.execute(
                 select(Ticket.assignee_id, Ticket.assignee_name, Ticket.department)

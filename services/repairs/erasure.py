@@ -8,7 +8,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.repairs import rules
-from services.repairs.models import Ticket, TimelineEntry
+from services.repairs.models import Comment, Ticket, TimelineEntry
 
 
 async def erase_account(session: AsyncSession, account_id: str) -> int:
@@ -23,6 +23,7 @@ async def erase_account(session: AsyncSession, account_id: str) -> int:
                     Ticket.id.in_(
                         select(TimelineEntry.ticket_id).where(TimelineEntry.actor_id == account_id)
                     ),
+                    Ticket.id.in_(select(Comment.ticket_id).where(Comment.author_id == account_id)),
                 )
             )
         )
@@ -34,10 +35,14 @@ async def erase_account(session: AsyncSession, account_id: str) -> int:
             select(TimelineEntry).where(TimelineEntry.ticket_id.in_([t.id for t in tickets]))
         )
     ).all()
+    said = (
+        await session.scalars(select(Comment).where(Comment.ticket_id.in_([t.id for t in tickets])))
+    ).all()
     # What they were called and reached at, wherever someone may have written it down.
     phones = {t.contact_phone for t in tickets if t.reporter_id == account_id and t.contact_phone}
     names = {e.actor_name for e in entries if e.actor_id == account_id and e.actor_name}
     names |= {t.assignee_name for t in tickets if t.assignee_id == account_id and t.assignee_name}
+    names |= {c.author_name for c in said if c.author_id == account_id and c.author_name}
     names.discard(rules.ERASED_NAME)
 
     def erase(text: str | None) -> str | None:
@@ -56,5 +61,9 @@ async def erase_account(session: AsyncSession, account_id: str) -> int:
         if entry.actor_id == account_id:
             entry.actor_name = rules.ERASED_NAME
         entry.note = erase(entry.note)
+    for comment in said:
+        if comment.author_id == account_id:
+            comment.author_name = rules.ERASED_NAME
+        comment.text = erase(comment.text) or ""
     await session.flush()
     return len(tickets)

@@ -37,7 +37,7 @@ async def staff_workload(
     ).all() if staff else []
     by_member: dict[str, dict[str, int]] = {}
     for assignee, status, n in counts:
-        by_member.setdefault(assignee, {})[status] = int(n)
+        by_member.setdefault(str(assignee), {})[status] = int(n)
     out = [
         StaffWorkload(
             account_id=s.account_id,

@@ -72,3 +72,14 @@ async def test_a_deleted_crew_account_leaves_the_tickets_it_worked_on_nameless(w
     assert [e["action"] for e in crew_steps] == ["start", "hold"]
     assert {e["actor_name"] for e in crew_steps} == {"已注销用户"} and crew_steps[1]["note"] == "等待配件"
     assert t["contact_phone"] == "13800138000"  # the reporter's, not theirs
+
+
+async def test_a_deleted_account_leaves_its_comments_nameless(world: World, app):
+    tid = await ticket_in(world, "assigned")
+    r = await world.client.post(f"/repairs/{tid}/comments", headers=world.owner,
+                                json={"text": "我是1栋101李明，电话13800138000，下午在家"})
+    assert r.status_code == 201, r.text
+    await deliver_signed(world, "identity.account.deleted", {"community_id": world.cid, "account_id": world.owner_id})
+    [c] = (await world.client.get(f"/repairs/{tid}/comments", headers=world.manager)).json()["items"]
+    assert c["author_name"] == "已注销用户" and c["author_id"] == world.owner_id
+    assert "13800138000" not in c["text"] and "1栋101李明" not in c["text"]
