@@ -26,6 +26,7 @@ BENCHES = {
     "identity_import": "a 20,000-room roster import through identity",
     "events": "event delivery throughput and latency",
     "repairs_stats": "repair statistics over 100,000 tickets",
+    "crew_queue": "a crew member's queue (200 open tickets) in a 20,000-room community",
     "votes_tally": "art. 278 tally of a 20,000-room electorate with 15,000 ballots",
     "notices_publish": "publishing a notice to 20,000 households",
 }

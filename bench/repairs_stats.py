@@ -61,6 +61,7 @@ def rows(community_id: str, n: int = TICKETS, seed: int = 7) -> list[dict[str, o
             "acknowledge_due_at": created + timedelta(minutes=5),
             "arrive_due_at": created + timedelta(hours=1),
             "resolve_due_at": created + timedelta(days=1),
+            "next_due_at": created + timedelta(days=1),
             "acknowledge_breached": bool(accept_s and accept_s > 300), "arrive_breached": False,
             "resolve_breached": bool(resolve_s and resolve_s > 86400),
             "overdue": bool((accept_s and accept_s > 300) or (resolve_s and resolve_s > 86400)),

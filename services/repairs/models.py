@@ -97,7 +97,7 @@ class Ticket(Base):
         Index("ix_repair_tickets_room", "room_id", "created_at"),
         Index("ix_repair_tickets_assignee", "assignee_id", "status"),
         Index("ix_repair_tickets_status", "status"),
-        Index("ix_repair_tickets_queue", "assignee_id", "status", "next_due_at", "id"),
+        Index("ix_repair_tickets_queue", "assignee_id", "community_id", "status", "next_due_at", "id"),
         Index("ix_repair_tickets_pool", "community_id", "pooled", "status", "next_due_at", "id"),
         # Covers every column the statistics read, so they scan this index, not the rows.
         Index(

@@ -33,7 +33,7 @@ def upgrade() -> None:
     with op.batch_alter_table("repair_tickets") as batch:
         batch.alter_column("next_due_at", existing_type=UTCDateTime(), nullable=False)
         batch.create_index(
-            "ix_repair_tickets_queue", ["assignee_id", "status", "next_due_at", "id"]
+            "ix_repair_tickets_queue", ["assignee_id", "community_id", "status", "next_due_at", "id"]
         )
         batch.create_index(
             "ix_repair_tickets_pool", ["community_id", "pooled", "status", "next_due_at", "id"]
