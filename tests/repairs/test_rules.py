@@ -300,3 +300,74 @@ def test_who_may_upload(principal, has_binding, may):
 )
 def test_a_deleted_account_is_erased_from_free_text(text, erased):
     assert rules.erase_mentions(text, {"13800138000"}, {"3栋502李明", "李明", "李"}) == erased
+
+
+# --- the staff side: dispatch, the pool, the queue ---------------------------------------------
+
+DUE = {
+    "acknowledge": FILED + timedelta(minutes=5),
+    "arrive": FILED + timedelta(minutes=60),
+    "resolve": FILED + timedelta(hours=24),
+}
+
+
+@pytest.mark.parametrize(
+    ("status", "due"),
+    [("submitted", "acknowledge"), ("accepted", "arrive"), ("assigned", "arrive"),
+     ("in_progress", "resolve"), ("on_hold", "resolve"), ("resolved", "resolve"), ("closed", "resolve")],
+)
+def test_the_next_due_clock_is_the_earliest_still_running(status, due):
+    assert rules.next_due(status, DUE) == DUE[due]
+
+
+def test_a_short_arrive_deadline_comes_before_the_acknowledgement():
+    assert rules.next_due("submitted", DUE | {"arrive": FILED + timedelta(minutes=1)}) == FILED + timedelta(minutes=1)
+
+
+def test_breach_flags_count_recorded_and_unswept_breaches_of_running_clocks():
+    none = dict.fromkeys(rules.CLOCK_RUNNING, False)
+    later = FILED + timedelta(minutes=61)
+    assert rules.breach_flags("assigned", later, DUE, none) == {"acknowledge": False, "arrive": True, "resolve": False}
+    # In progress, the arrive clock stopped: only what was recorded counts.
+    assert rules.breach_flags("in_progress", later, DUE, none) == none
+    assert rules.breach_flags("in_progress", later, DUE, none | {"arrive": True})["arrive"] is True
+
+
+def test_status_filters():
+    assert rules.status_set(None) is None and rules.status_set(" ") is None
+    assert rules.status_set("open") == ("assigned", "in_progress", "on_hold")
+    assert rules.status_set("open,resolved,assigned") == ("assigned", "in_progress", "on_hold", "resolved")
+    with pytest.raises(ValueError):
+        rules.status_set("open,lost")
+
+
+def test_accept_assign_goes_to_the_named_person_the_rule_or_the_pool():
+    crew_rule = rules.AssignmentRule("crew", "wang")
+    assert rules.accept_assign_target("li", crew_rule) == ("assigned", "li")
+    assert rules.accept_assign_target(None, crew_rule) == ("assigned", "wang")
+    assert rules.accept_assign_target(None, rules.AssignmentRule("pool")) == ("accepted", None)
+    assert rules.accept_assign_target(None, None) == ("accepted", None)
+
+
+def test_only_crew_with_a_department_are_assignable():
+    assert rules.assignable("crew", "repair")
+    assert not rules.assignable("manager", None) and not rules.assignable("manager", "repair")
+    assert not rules.assignable("crew", None) and not rules.assignable(None, None)
+
+
+@pytest.mark.parametrize(
+    ("ticket", "staff", "may"),
+    [
+        (_Ticket(pooled=True), {"role": "crew", "department": "repair"}, True),
+        (_Ticket(pooled=True), {"role": "crew", "department": "cleaning"}, False),
+        (_Ticket(pooled=True), {"role": "manager", "department": None}, False),
+        (_Ticket(pooled=True, assignee_id="li"), {"role": "crew", "department": "repair"}, False),
+        (_Ticket(pooled=False), {"role": "crew", "department": "repair"}, False),
+        (_Ticket(pooled=True, community_id="elsewhere"), {"role": "crew", "department": "repair"}, False),
+    ],
+    ids=["department-crew", "other-department", "manager", "claimed", "not-pooled", "other-community"],
+)
+def test_who_may_claim_from_the_pool(ticket, staff, may):
+    principal = _principal(staff)
+    assert rules.may_claim(principal, ticket) is may
+    assert ("pool" in rules.roles_given(principal, ticket, {})) is may
