@@ -7,7 +7,15 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from services.identity.models import Account
-from tests.identity.factories import bind, identity, login, new_community, outbox, room_id, setup_community
+from tests.identity.factories import (
+    bind,
+    identity,
+    login,
+    new_community,
+    outbox,
+    room_id,
+    setup_community,
+)
 from tests.support import admin_token, assert_error, auth, crew_token, manager_token
 
 
