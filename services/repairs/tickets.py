@@ -178,6 +178,8 @@ async def create_ticket(
             "category": ticket.category,
             "urgent": ticket.urgent,
             "status": ticket.status,
+            # The category's department: notices tells that department's desk.
+            "department": ticket.department,
         },
         ordering_key=ticket.id,
     )
