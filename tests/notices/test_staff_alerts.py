@@ -299,3 +299,13 @@ async def test_staff_pushes_use_the_linked_wechat_and_urgent_tickets_skip_quiet_
         await ie.deliver(s.app, "identity.staff.upserted", {**staff, "openid": None})
         async with s.app.state.sessionmaker() as session:
             assert await session.get(PushRecipient, desk) is None
+
+
+async def test_without_quiet_hours_a_late_push_goes_at_once(database_urls):
+    async with push_setup(database_urls["notices"], quiet_hours=False) as s:
+        await s.consent("tpl-repair-progress")
+        set_clock(s.app, LATE)
+        await ie.deliver(s.app, "repairs.ticket.status_changed",
+                         changed(s.c, "t-1", s.owner_id, "start", "in_progress"))
+        await tick(s.app)
+        assert [m["data"]["thing1"]["value"] for m in await s.messages()] == ["师傅已出发"]

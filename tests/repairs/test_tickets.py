@@ -23,7 +23,7 @@ async def test_owner_reports_a_leak_in_their_room_and_the_household_sees_it(worl
     assert event == {
         "community_id": world.cid, "ticket_id": t["id"], "reporter_id": world.owner_id,
         "room_id": world.room_id, "kind": "repair", "category": "water", "urgent": True,
-        "status": "submitted",
+        "status": "submitted", "department": "repair",
     }
     for who in (world.owner, world.family, world.manager):
         r = await world.client.get(f"/repairs/{t['id']}", headers=who)
