@@ -235,7 +235,7 @@ async def staff_login(
 ) -> TokenPair | None:
     """The token pair, or None for a wrong username or password. With `openid` (from the
     `wx.login` code the Mini Program sent along), the staff account is linked to that WeChat
-    first (staff_accounts.link_wechat); one linked to another account is refused (409) and
+    first (`link_wechat`); one linked to another account is refused (409) and
     no tokens are issued.
 
     Three short units of work, so the deliberately slow Argon2 check never runs inside a
