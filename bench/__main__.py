@@ -29,6 +29,7 @@ BENCHES = {
     "crew_queue": "a crew member's queue (200 open tickets) in a 20,000-room community",
     "votes_tally": "art. 278 tally of a 20,000-room electorate with 15,000 ballots",
     "notices_publish": "publishing a notice to 20,000 households",
+    "staff_alerts": "a repair submission to the desk's inbox entry and WeChat push",
 }
 
 

@@ -133,12 +133,19 @@ MATRIX: dict[tuple[str, str, str], Row] = {
         one("POST", "/communities/{cid}/roster", files=ROSTER_FILE)),
     ("identity", "POST", "/communities/{cid}/staff"): foreign(one("POST", "/communities/{cid}/staff", json=STAFF)),
     ("identity", "GET", "/communities/{cid}/staff"): foreign(one("GET", "/communities/{cid}/staff")),
+    ("identity", "POST", "/communities/{cid}/staff/{staff_id}/password-reset"): foreign(lambda ids, mine: [
+        Req("POST", f"/communities/{ids['cid']}/staff/{ids['staff_id']}/password-reset"),
+        # The caller's own community in the path, the home community's staff member in the id.
+        Req("POST", f"/communities/{mine['cid']}/staff/{ids['staff_id']}/password-reset"),
+    ]),
     ("identity", "DELETE", "/communities/{cid}/staff/{staff_id}"): foreign(lambda ids, mine: [
         Req("DELETE", f"/communities/{ids['cid']}/staff/{ids['staff_id']}"),
         # The caller's own community in the path, the home community's staff member in the id.
         Req("DELETE", f"/communities/{mine['cid']}/staff/{ids['staff_id']}"),
     ]),
     ("identity", "GET", "/me"): exempt("the caller's own account"),
+    ("identity", "DELETE", "/me/wechat"): exempt("the caller's own account's WeChat link"),
+    ("identity", "POST", "/me/password"): exempt("the caller's own password, with the current one"),
     ("identity", "DELETE", "/me"): exempt("the caller's own account (and it would end the caller)"),
     ("identity", "POST", "/me/bindings"): exempt(
         "any account may ask to bind any room; it stays pending until WeChat's phone or a manager verifies it"),

@@ -122,6 +122,8 @@ async def request_binding(
     await insert_live(session, binding)
     if verified:
         await events.binding_verified(session, binding, room, building)
+    else:
+        events.binding_requested(session, binding)
     return binding
 
 

@@ -173,6 +173,34 @@ class UsernameTaken(Conflict):
     message = "该用户名已被占用，请换一个"
 
 
+class WeChatAlreadyLinked(Conflict):
+    code = "wechat_already_linked"
+    message = "该微信已绑定其他账号，请换一个微信或联系管理员"
+
+
+class WeChatUnlinkNotAllowed(Conflict):
+    code = "wechat_unlink_not_allowed"
+    message = "该账号只能用微信登录，无法解除微信绑定"
+
+
+class WrongPassword(BadRequest):
+    code = "wrong_password"
+    message = "当前密码不正确"
+
+
+class NoPassword(Conflict):
+    code = "no_password"
+    message = "该账号没有登录密码"
+
+
+class PasswordResetForbidden(Forbidden):
+    """The account is a platform admin or staff of a community the caller does not manage:
+    resetting its password would hand over rights the caller does not have."""
+
+    code = "password_reset_forbidden"
+    message = "该员工还在您不管理的小区任职或是平台管理员，无法重置其密码"
+
+
 class WeChatCodeInvalid(BadRequest):
     code = "wechat_code_invalid"
     message = "微信登录凭证无效或已使用，请重新登录"

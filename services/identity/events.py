@@ -74,7 +74,9 @@ def binding_verified_payload(
     }
 
 
-def staff_payload(staff: Staff) -> dict[str, Any]:
+def staff_payload(staff: Staff, openid: str | None) -> dict[str, Any]:
+    """`openid`: the WeChat openid linked to the staff account (staff-login with a `wx.login`
+    code), or null; notices addresses the staff member's pushes with it."""
     return {
         "community_id": staff.community_id,
         "account_id": staff.account_id,
@@ -82,6 +84,7 @@ def staff_payload(staff: Staff) -> dict[str, Any]:
         "name": staff.name,
         "role": staff.role,
         "department": staff.department,
+        "openid": openid,
     }
 
 
@@ -149,8 +152,29 @@ def binding_revoked(session: AsyncSession, binding: Binding) -> None:
     )
 
 
-def staff_upserted(session: AsyncSession, staff: Staff) -> None:
-    emit(session, "identity.staff.upserted", staff_payload(staff), ordering_key=staff.account_id)
+def staff_upserted(session: AsyncSession, staff: Staff, openid: str | None) -> None:
+    emit(
+        session,
+        "identity.staff.upserted",
+        staff_payload(staff, openid),
+        ordering_key=staff.account_id,
+    )
+
+
+def binding_requested(session: AsyncSession, binding: Binding) -> None:
+    """A binding waits for a manager's review (no name or phone: managers see them in the
+    review queue, not in the event)."""
+    emit(
+        session,
+        "identity.binding.requested",
+        {
+            "community_id": binding.community_id,
+            "binding_id": binding.id,
+            "room_id": binding.room_id,
+            "relation": binding.relation,
+        },
+        ordering_key=binding.id,
+    )
 
 
 def staff_removed(session: AsyncSession, staff: Staff) -> None:

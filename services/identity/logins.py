@@ -19,11 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.common.db import dialect_name, execute_dml, new_id, utcnow
 from services.common.tokens import AccessClaims, SigningKey, issue_access_token
-from services.identity import rules
+from services.identity import events, rules
 from services.identity.errors import (
     AccountDisabled,
     InvalidRefreshToken,
     TooManyLoginAttempts,
+    WeChatAlreadyLinked,
 )
 from services.identity.models import (
     Account,
@@ -55,7 +56,7 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-async def _verify_password(stored: str | None, password: str) -> bool:
+async def verify_password(stored: str | None, password: str) -> bool:
     def check() -> bool:
         try:
             return _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
@@ -230,8 +231,12 @@ async def staff_login(
     username: str,
     password: str,
     ip: str,
+    openid: str | None = None,
 ) -> TokenPair | None:
-    """The token pair, or None for a wrong username or password.
+    """The token pair, or None for a wrong username or password. With `openid` (from the
+    `wx.login` code the Mini Program sent along), the staff account is linked to that WeChat
+    first (`link_wechat`); one linked to another account is refused (409) and
+    no tokens are issued.
 
     Three short units of work, so the deliberately slow Argon2 check never runs inside a
     transaction (on SQLite that would hold the write lock for everybody):
@@ -280,7 +285,7 @@ async def staff_login(
                 )
             )
         ).first()
-    if not await _verify_password(stored.password_hash if stored else None, password):
+    if not await verify_password(stored.password_hash if stored else None, password):
         return None
     assert stored is not None
     async with sessionmaker() as session, session.begin():
@@ -295,9 +300,49 @@ async def staff_login(
             return None
         if not account.platform_admin and not await staff_roles(session, account.id):
             raise AccountDisabled()
-        if account.password_hash and _hasher.check_needs_rehash(account.password_hash):
-            account.password_hash = await asyncio.to_thread(hash_password, password)
-        return await issue_pair(session, settings, key, account)
+        if openid is None or not await openid_taken(session, account.id, openid):
+            # (Else the right password: its failure claim goes, committed; the link does not.)
+            if openid is not None:
+                await link_wechat(session, account, openid)
+            if account.password_hash and _hasher.check_needs_rehash(account.password_hash):
+                account.password_hash = await asyncio.to_thread(hash_password, password)
+            return await issue_pair(session, settings, key, account)
+    raise WeChatAlreadyLinked()
+
+
+async def announce_openid(session: AsyncSession, account: Account) -> None:
+    """Every live staff row of the account, re-sent with the account's openid (notices keeps
+    it to address pushes; the replica takes the rest as before)."""
+    rows = await session.scalars(
+        select(Staff).where(Staff.account_id == account.id, Staff.left_at.is_(None))
+    )
+    for staff in rows:
+        events.staff_upserted(session, staff, account.openid)
+
+
+async def openid_taken(session: AsyncSession, account_id: str, openid: str) -> bool:
+    """Whether another account (live or not) holds the openid."""
+    other = await session.scalar(
+        select(Account.id).where(Account.openid == openid, Account.id != account_id).limit(1)
+    )
+    return other is not None
+
+
+async def link_wechat(session: AsyncSession, account: Account, openid: str) -> None:
+    """Stores the openid on the staff account. One already held by another account is
+    refused (409) with nothing changed; the same one again changes nothing."""
+    if account.openid == openid:
+        return
+    if await openid_taken(session, account.id, openid):
+        raise WeChatAlreadyLinked()
+    try:
+        # Two accounts linking the same WeChat at once: the unique openid lets one win.
+        async with session.begin_nested():
+            account.openid = openid
+            await session.flush()
+    except IntegrityError:
+        raise WeChatAlreadyLinked() from None
+    await announce_openid(session, account)
 
 
 async def ensure_platform_admin(

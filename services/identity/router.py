@@ -12,7 +12,16 @@ from services.common.auth import CurrentPrincipal, PlatformAdmin
 from services.common.db import SessionDep, utcnow
 from services.common.pagination import CursorParam, LimitParam, Page
 from services.common.tokens import jwks_document
-from services.identity import accounts, bindings, cleanup, households, logins, places, staff
+from services.identity import (
+    accounts,
+    bindings,
+    cleanup,
+    households,
+    logins,
+    places,
+    staff,
+    staff_accounts,
+)
 from services.identity.deps import (
     ManagedCommunity,
     SettingsDep,
@@ -34,6 +43,8 @@ from services.identity.schemas import (
     InvitationCreate,
     InvitationOut,
     MeOut,
+    PasswordChangeIn,
+    PasswordResetOut,
     PhoneCodeIn,
     RefreshIn,
     RejectIn,
@@ -113,7 +124,12 @@ async def refresh(body: RefreshIn, settings: SettingsDep, request: Request) -> T
 
 
 @router.post("/auth/staff-login", response_model=TokenPairOut, tags=["auth"])
-async def staff_login(body: StaffLoginIn, settings: SettingsDep, request: Request) -> TokenPairOut:
+async def staff_login(
+    body: StaffLoginIn, settings: SettingsDep, wechat: WeChatDep, request: Request
+) -> TokenPairOut:
+    """With `wx_code` (from `wx.login`), the staff account is linked to that WeChat: pushes
+    reach the person from then on."""
+    openid = (await wechat.code2session(body.wx_code)).openid if body.wx_code else None
     # Its own units of work: a failed attempt is recorded even though the answer is an error,
     # and the password check runs outside any transaction.
     pair = await logins.staff_login(
@@ -123,6 +139,7 @@ async def staff_login(body: StaffLoginIn, settings: SettingsDep, request: Reques
         body.username,
         body.password,
         client_ip(request),
+        openid,
     )
     if pair is None:
         raise InvalidCredentials()
@@ -150,6 +167,24 @@ async def set_phone(
     """The phone number from the Mini Program's getPhoneNumber button (optional)."""
     await accounts.set_phone(session, principal.account_id, wechat, body.code)
     return await accounts.me(session, principal)
+
+
+@router.delete("/me/wechat", status_code=204, tags=["me"])
+async def unlink_wechat(session: SessionDep, principal: CurrentPrincipal) -> Response:
+    """A staff account forgets the WeChat it linked at staff-login; pushes stop reaching it."""
+    await staff_accounts.unlink_wechat(session, principal.account_id)
+    return Response(status_code=204)
+
+
+@router.post("/me/password", status_code=204, tags=["me"])
+async def change_password(
+    body: PasswordChangeIn, session: SessionDep, principal: CurrentPrincipal
+) -> Response:
+    """A staff member's own change; their other sessions end (refresh tokens revoked)."""
+    await staff_accounts.change_password(
+        session, principal.account_id, body.current_password, body.new_password
+    )
+    return Response(status_code=204)
 
 
 @router.post("/me/bindings", status_code=201, response_model=BindingOut, tags=["me"])
@@ -321,6 +356,20 @@ async def list_staff(
 async def remove_staff(cid: ManagedCommunity, staff_id: str, session: SessionDep) -> Response:
     await staff.remove_staff(session, cid, staff_id)
     return Response(status_code=204)
+
+
+@router.post(
+    "/communities/{cid}/staff/{staff_id}/password-reset",
+    response_model=PasswordResetOut,
+    tags=["communities"],
+)
+async def reset_staff_password(
+    cid: ManagedCommunity, staff_id: str, session: SessionDep, principal: CurrentPrincipal
+) -> PasswordResetOut:
+    """A new password for a staff member, shown once: the platform admin or a manager of the
+    community (not for someone who is also staff where the caller does not manage)."""
+    password = await staff_accounts.reset_password(session, principal, cid, staff_id)
+    return PasswordResetOut(password=password)
 
 
 @router.get("/communities/{cid}/cleanup-report", response_model=CleanupReport, tags=["communities"])

@@ -74,6 +74,19 @@ class RefreshIn(Strict):
 class StaffLoginIn(Strict):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=128)
+    # The Mini Program's `wx.login` code: links this WeChat to the staff account, so pushes
+    # reach the person (a WeChat linked to another account: 409 `wechat_already_linked`).
+    wx_code: str | None = Field(default=None, min_length=1, max_length=128)
+
+
+class PasswordChangeIn(Strict):
+    current_password: str = Field(min_length=1, max_length=128)
+    new_password: str = Field(min_length=8, max_length=128)
+
+
+class PasswordResetOut(BaseModel):
+    # Shown once, never stored in clear; the staff member's other sessions have ended.
+    password: str
 
 
 class PhoneCodeIn(Strict):

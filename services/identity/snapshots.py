@@ -79,11 +79,17 @@ async def staff(
     session: AsyncSession, cursor: str | None = None, limit: int = 500, *, community_id: str | None = None
 ) -> SnapshotPage:
     """Payloads of `identity.staff.upserted` for every staff member who has not left."""
-    query = select(Staff).where(Staff.left_at.is_(None))
+    query = (
+        select(Staff, Account.openid)
+        .join(Account, Account.id == Staff.account_id)
+        .where(Staff.left_at.is_(None))
+    )
     if community_id:
         query = query.where(Staff.community_id == community_id)
-    rows, next_cursor = await keyset_page(session, query, _by_id(Staff.id), limit, cursor)
-    return [staff_payload(s) for s in rows], next_cursor
+    rows, next_cursor = await keyset_page(
+        session, query, _by_id(Staff.id), limit, cursor, key=_first_id
+    )
+    return [staff_payload(s, oid) for s, oid in rows], next_cursor
 
 
 # stream name -> (function, event type, payload field that is the event's ordering key)

@@ -79,7 +79,7 @@ async def add_staff(
     staff.phone = rules.normalize_phone(phone)
     staff.left_at = None
     await session.flush()
-    events.staff_upserted(session, staff)
+    events.staff_upserted(session, staff, account.openid)
     return staff, initial_password
 
 

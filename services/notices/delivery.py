@@ -96,7 +96,7 @@ async def deliver(
     )
     if not consumed:
         return
-    when = rules.release_time(now, urgent=message.urgent)
+    when = rules.release_time(now, urgent=message.urgent or not rt.settings.quiet_hours)
     data = rules.push_data(message.title, message.text, now)
     await session.execute(
         insert(PushMessage.__table__),
@@ -182,4 +182,6 @@ def retry_at(settings: Settings, attempts: int, now: datetime, urgent: bool) -> 
     """When a push that failed `attempts` times (retryably) goes again: exponential backoff,
     then held to the morning unless urgent."""
     backoff = settings.push_backoff_seconds * (2 ** max(attempts - 1, 0))
-    return rules.release_time(now + timedelta(seconds=backoff), urgent=urgent)
+    return rules.release_time(
+        now + timedelta(seconds=backoff), urgent=urgent or not settings.quiet_hours
+    )

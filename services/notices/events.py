@@ -1,5 +1,6 @@
 """The events the notices service consumes (inbox entries, pushes, openids) and the one it
-emits (`notices.notice.published`, in workflow.publish)."""
+emits (`notices.notice.published`, in workflow.publish). Repairs' events, pending bindings and
+staff openids: staff_alerts.py."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from services.common.events import EventHandlers, ReceivedEvent
 from services.notices import rules
 from services.notices.delivery import deliver, queue_fanout
 from services.notices.runtime import Runtime
+from services.notices.staff_alerts import register_staff_alerts
 from services.notices.subscriptions import forget_account, record_openid
 
 
@@ -25,22 +27,6 @@ def register_notice_handlers(handlers: EventHandlers, rt: Runtime) -> EventHandl
             f"event:{event.id}",
             rt.clock.now(),
         )
-
-    @handlers.on("repairs.ticket.status_changed")
-    async def ticket_status_changed(session: AsyncSession, event: ReceivedEvent) -> None:
-        message = rules.repair_status_message(event.payload)
-        if message is not None and event.payload.get("reporter_id"):
-            await to_one(session, event, str(event.payload["reporter_id"]), message)
-
-    @handlers.on("repairs.ticket.overdue")
-    async def ticket_overdue(session: AsyncSession, event: ReceivedEvent) -> None:
-        if event.payload.get("reporter_id"):
-            await to_one(
-                session,
-                event,
-                str(event.payload["reporter_id"]),
-                rules.repair_overdue_message(event.payload),
-            )
 
     async def vote_event(session: AsyncSession, event: ReceivedEvent) -> None:
         message = rules.vote_message(event.type, event.payload)
@@ -96,4 +82,5 @@ def register_notice_handlers(handlers: EventHandlers, rt: Runtime) -> EventHandl
         if event.payload.get("reason") == "account_deleted":
             await forget_account(session, str(event.payload["account_id"]))
 
+    register_staff_alerts(handlers, rt)
     return handlers

@@ -112,6 +112,8 @@ class InboxEntry(Base):
     source_key: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # How many causes one entry stands for (pending bindings counted into one, staff_alerts.py).
+    count: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     __table_args__ = (
         UniqueConstraint("account_id", "source_key"),

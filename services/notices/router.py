@@ -54,10 +54,12 @@ async def notice_action(
     principal: CurrentPrincipal,
     session: SessionDep,
     now: Now,
+    rt: RuntimeDep,
 ) -> NoticeOut:
-    """The workflow: submit, approve (not one's own, unless single-manager mode), publish
-    (at once, or scheduled at publish_at; emergencies skip review), withdraw."""
-    return _out(await workflow.transition(session, notice, action, principal.account_id, now))
+    """The workflow: submit (the other managers hear of it), approve (not one's own, unless
+    single-manager mode), publish (at once, or scheduled at publish_at; emergencies skip
+    review), withdraw."""
+    return _out(await workflow.transition(session, rt, notice, action, principal.account_id, now))
 
 
 @router.put(

@@ -106,6 +106,8 @@ class InboxEntryOut(BaseModel):
     link: str
     created_at: datetime
     read: bool
+    # How many causes the entry stands for (e.g. pending bindings counted into one entry).
+    count: int = 1
 
     @classmethod
     def of(cls, entry: Any) -> InboxEntryOut:
@@ -118,6 +120,7 @@ class InboxEntryOut(BaseModel):
             link=entry.link,
             created_at=entry.created_at,
             read=entry.read_at is not None,
+            count=entry.count,
         )
 
 

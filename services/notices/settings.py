@@ -31,6 +31,10 @@ class Settings(WeChatAppSettings, ServiceSettings):
     push_concurrency: int = 32
     push_max_attempts: int = 5
     push_backoff_seconds: float = 30.0
+    # Pushes wait for 07:00 between 22:00 and 07:00 Asia/Shanghai (emergencies and urgent
+    # tickets excepted); false sends at any hour (a deployment whose staff work nights, and
+    # the end-to-end tests and benches, which run at any hour).
+    quiet_hours: bool = True
 
     wechat_timeout_seconds: float = 5.0
     # Refresh the access token this long before WeChat says it expires.

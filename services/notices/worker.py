@@ -119,7 +119,7 @@ class Worker:
             await session.commit()
         if not due:
             return False
-        quiet = rules.in_quiet_hours(now)
+        quiet = self.rt.settings.quiet_hours and rules.in_quiet_hours(now)
         held = [m.id for m in due if quiet and not m.urgent]
         ready = [m for m in due if m.urgent or not quiet]
         results = await self._send_all(ready)

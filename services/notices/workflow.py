@@ -14,11 +14,13 @@ from services.common.events import emit
 from services.common.identity_replica.queries import known_building_ids
 from services.notices import rules
 from services.notices.audience import known_units
-from services.notices.delivery import queue_fanout
+from services.notices.delivery import deliver, queue_fanout
 from services.notices.errors import NoticeExpired
 from services.notices.models import CommunityConfig, FanoutJob, InboxEntry, Notice, PushMessage
+from services.notices.runtime import Runtime
 from services.notices.schemas import NoticeCreate
 from services.notices.settings import Settings
+from services.notices.staff_alerts import managers_of
 
 
 async def is_single_manager(session: AsyncSession, community_id: str) -> bool:
@@ -84,8 +86,10 @@ async def create_notice(
 
 
 async def transition(
-    session: AsyncSession, notice: Notice, action: str, actor_id: str, now: datetime
+    session: AsyncSession, rt: Runtime, notice: Notice, action: str, actor_id: str, now: datetime
 ) -> Notice:
+    """One workflow step; a submitted notice reaches the community's other managers, who
+    review it."""
     state = rules.NoticeState(notice.status, notice.category, notice.author_id, notice.publish_at)
     single = action == "approve" and await is_single_manager(session, notice.community_id)
     target = rules.next_status(state, action, actor_id=actor_id, single_manager=single, now=now)
@@ -94,6 +98,12 @@ async def transition(
     notice.updated_at = now
     if action == "submit":
         notice.submitted_at = now
+        reviewers = [m for m in await managers_of(session, notice.community_id) if m != actor_id]
+        if reviewers:
+            message = rules.notice_review_message(notice.id, notice.title)
+            # Per submission: a notice sent back and submitted again is announced again.
+            source = f"review:{notice.id}:{now.isoformat()}"
+            await deliver(session, rt, notice.community_id, reviewers, message, source, now)
     elif action == "approve":
         notice.approved_by, notice.approved_at = actor_id, now
     elif action == "withdraw":

@@ -39,21 +39,22 @@ async def test_repair_progress_reaches_the_reporters_inbox(database_urls):
             },
         )
         inbox = (await client.get("/inbox", headers=me)).json()
-        # "start" is not worth a notification; the others are, newest first.
+        # Every step, the crew member setting off (start) included.
         assert {e["kind"] for e in inbox["items"]} == {
             "repair_accept",
             "repair_assign",
+            "repair_start",
             "repair_resolve",
             "repair_overdue",
         }
-        assert inbox["unread_count"] == 4
+        assert inbox["unread_count"] == 5
         assert all(e["link"] == f"/pages/repairs/detail?id={ticket}" for e in inbox["items"])
         apology = next(e for e in inbox["items"] if e["kind"] == "repair_overdue")
         assert "抱歉" in apology["text"] and "上门" in apology["text"]
 
         r = await client.post(f"/inbox/{apology['id']}/read", headers=me)
         assert r.status_code == 200 and r.json()["read"] is True
-        assert (await client.get("/inbox/unread-count", headers=me)).json() == {"unread_count": 3}
+        assert (await client.get("/inbox/unread-count", headers=me)).json() == {"unread_count": 4}
         # Someone else's entry does not exist for me.
         other = auth(token())
         assert (await client.post(f"/inbox/{apology['id']}/read", headers=other)).status_code == 404
@@ -64,7 +65,7 @@ async def test_repair_progress_reaches_the_reporters_inbox(database_urls):
             await client.get(f"/inbox?limit=3&cursor={page1['next_cursor']}", headers=me)
         ).json()
         assert (
-            len(page1["items"]) == 3 and len(page2["items"]) == 1 and page2["next_cursor"] is None
+            len(page1["items"]) == 3 and len(page2["items"]) == 2 and page2["next_cursor"] is None
         )
         assert {e["id"] for e in page1["items"] + page2["items"]} == {
             e["id"] for e in inbox["items"]

@@ -287,3 +287,61 @@ def test_feed_order_puts_pinned_and_emergency_first_then_newest():
         "old": rules.feed_key(False, "announcement", old, "d"),
     }
     assert sorted(keys, key=keys.get) == ["old_pinned", "emergency", "new", "old"]
+
+
+# --- staff alerts ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("role", "department", "ticket_department", "on_desk"),
+    [
+        ("manager", None, "repair", True),  # a manager of the whole community
+        ("manager", "repair", "repair", True),
+        ("manager", "cleaning", "repair", False),  # another department's manager
+        ("manager", "cleaning", None, True),  # department unknown: every manager
+        ("crew", "customer_service", "repair", True),  # 客服 hear every ticket
+        ("crew", "repair", "repair", False),  # crew are not the desk
+    ],
+)
+def test_who_is_on_the_desk_of_a_ticket(role, department, ticket_department, on_desk):
+    assert rules.on_desk(role, department, ticket_department) is on_desk
+
+
+@pytest.mark.parametrize(
+    ("payload", "step"),
+    [
+        ({"action": "assign", "assignee_id": "b", "previous_assignee_id": None}, "assign"),
+        ({"action": "assign", "assignee_id": "b", "previous_assignee_id": "a"}, "reassign"),
+        ({"action": "accept_assign", "assignee_id": "b"}, "assign"),
+        ({"action": "accept_assign", "assignee_id": None, "pooled": True}, "accept"),
+        ({"action": "claim", "assignee_id": "b"}, "assign"),
+        ({"action": "cancel", "note": "重复报修"}, "cancel"),
+        ({"action": "cancel", "note": None}, None),  # the reporter's own cancel
+        ({"action": "urge"}, None),
+        ({"action": "reopen"}, None),
+        ({"action": "confirm"}, None),
+        ({"action": "auto_close"}, "auto_close"),
+    ],
+)
+def test_which_step_the_reporter_hears(payload, step):
+    assert rules.reporter_step(payload) == step
+
+
+def test_a_hold_without_a_reason_still_reads_well():
+    message = rules.repair_status_message({"action": "hold", "ticket_id": "t", "note": "  "})
+    assert message is not None and message.text == "您的报修暂缓处理。"
+
+
+def test_pool_is_the_crew_of_the_tickets_department():
+    assert rules.in_pool("crew", "repair", "repair")
+    assert not rules.in_pool("crew", "cleaning", "repair")
+    assert not rules.in_pool("manager", "repair", "repair")
+    assert not rules.in_pool("crew", "repair", None)
+
+
+def test_one_breach_has_one_source_key_whatever_the_event():
+    payload = {"ticket_id": "t", "clock": "arrive", "deadline": "2026-11-25T08:00:00Z"}
+    assert rules.overdue_source_key(payload) == rules.overdue_source_key(dict(payload))
+    assert rules.overdue_source_key(payload) != rules.overdue_source_key(
+        {**payload, "clock": "resolve"}
+    )
