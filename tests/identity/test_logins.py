@@ -137,7 +137,13 @@ async def test_wechat_access_token_carries_the_openid_for_content_checks(databas
         assert claims["openid"] == "o-claims"
 
 
-async def test_failures_count_per_username_across_addresses_with_back_off(database_urls):
+async def test_failures_count_per_username_across_addresses_with_back_off(database_urls, monkeypatch):
+    from services.identity import logins
+
+    # The clock stands still: on a loaded machine the four requests may take more than the
+    # 1-second back-off, and the check is about counting, not about the machine's speed.
+    frozen = logins.utcnow()
+    monkeypatch.setattr(logins, "utcnow", lambda: frozen)
     settings = {"platform_admin_username": "root", "platform_admin_password": "right-password",
                 "login_user_free_failures": 3}
     async with identity(database_urls, **settings) as (_app, c, _):
