@@ -14,6 +14,7 @@ from services.notices.events import register_notice_handlers
 from services.notices.router import router
 from services.notices.runtime import Runtime
 from services.notices.settings import Settings
+from services.notices.vote_reminders import register_vote_reminder_handler
 from services.notices.wechat import WeChatClient
 from services.notices.worker import Worker
 
@@ -26,6 +27,7 @@ def create_app(
     settings = settings or Settings()
     rt = Runtime(settings)
     handlers = register_notice_handlers(register_identity_replica(EventHandlers()), rt)
+    register_vote_reminder_handler(handlers, rt)
 
     async def start_worker(app: FastAPI) -> Callable[[], Awaitable[None]]:
         # Its own connection pool: WeChat has its own base URL, timeouts and (in tests) transport.

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.csv_export import Row
 from services.common.identity_replica import queries as replica
+from services.common.identity_replica.models import ReplicaStaff
 from services.common.pagination import Keyset, keyset_page
 from services.votes import errors, rules, tally_rules
 from services.votes.access import Viewer, items_of
@@ -70,6 +71,21 @@ async def room_results(
     ], next_cursor
 
 
+async def _staff_names(
+    session: AsyncSession, community_id: str, account_ids: set[str]
+) -> dict[str, str]:
+    """Who entered paper ballots, by the staff name identity published (kept after they left)."""
+    if not account_ids:
+        return {}
+    rows = await session.execute(
+        select(ReplicaStaff.account_id, ReplicaStaff.name).where(
+            ReplicaStaff.community_id == community_id,
+            ReplicaStaff.account_id.in_(list(account_ids)),
+        )
+    )
+    return {a: n for a, n in rows.all() if n}
+
+
 async def ballots_csv(session: AsyncSession, vote: Vote) -> tuple[list[str], list[Row]]:
     """Every ballot ever cast (standing and replaced) with who and when, for the record: the
     header and the rows, which services.common.csv_export writes (a name or an answer that
@@ -108,9 +124,14 @@ async def ballots_csv(session: AsyncSession, vote: Vote) -> tuple[list[str], lis
     names = await replica.display_names(
         session, vote.community_id, [b.cast_by for b in ballots if b.cast_by]
     )
+    staff_names = await _staff_names(
+        session, vote.community_id, {b.entered_by for b in ballots if b.entered_by}
+    )
     head = ["房屋", "面积(㎡)", "状态", "投票时间"]
     if not vote.anonymous:
         head += ["选票编号", "投票人账号", "投票人", "被替换时间"] + [i.title for i in items]
+    # How each ballot came (online, or paper/proxy entered by staff, with its record).
+    head += ["方式"] if vote.anonymous else ["方式", "签名人", "录入人", "纸质选票照片"]
     out: list[Row] = []
     for b in ballots:
         label, hundredths = electors.get(b.room_id, (b.room_id, 0))
@@ -128,5 +149,12 @@ async def ballots_csv(session: AsyncSession, vote: Vote) -> tuple[list[str], lis
                 names.get(b.cast_by or "", ""),
                 b.replaced_at.isoformat() if b.replaced_at else "",
             ] + [";".join(answers.get(i.id, [])) for i in items]
+        row.append(rules.BALLOT_SOURCE_LABELS.get(b.source, b.source))
+        if not vote.anonymous:
+            row += [
+                b.signer or "",
+                staff_names.get(b.entered_by, b.entered_by) if b.entered_by else "",
+                b.photo_id or "",
+            ]
         out.append(row)
     return head, out
