@@ -404,8 +404,6 @@ def activity_problem(
         return "名额至少为 1 人"
     if per_household_limit < 1:
         return "每户限报人数至少为 1 人"
-    if per_household_limit > capacity:
-        return "每户限报人数不能超过总名额"
     if starts_at <= now:
         return "活动开始时间必须晚于当前时间"
     if signup_deadline > starts_at:

@@ -169,7 +169,7 @@ async def test_owners_see_upcoming_targeted_activities_and_bad_settings_are_refu
                 "signup_deadline": (STARTS - timedelta(hours=1)).isoformat(), "capacity": 10}
         for bad in ({"signup_deadline": (STARTS + timedelta(hours=1)).isoformat()},
                     {"starts_at": (NOON - timedelta(hours=1)).isoformat()},
-                    {"capacity": 2, "per_household_limit": 3}):
+                    {"signup_deadline": (NOON - timedelta(hours=1)).isoformat()}):
             assert_error(await client.post("/activities", json=base | bad, headers=c.manager), 422, "invalid_activity")
         plain = await published_notice(client, c)
         assert_error(await client.post("/activities", json=base | {"notice_id": plain["id"]}, headers=c.manager), 422, "not_activity_notice")
