@@ -29,6 +29,8 @@ class RoomResult(TypedDict):
     label: str
     area: str
     voted: bool
+    # online | paper | proxy (None: not voted).
+    source: str | None
     answers: dict[str, str]
 
 
@@ -48,15 +50,15 @@ async def room_results(
     )
     room_ids = [r.room_id for r in page]
     answers: dict[str, dict[str, str]] = {}
-    voted: set[str] = set()
+    voted: dict[str, str] = {}
     if room_ids:
         ballots = await session.execute(
-            select(Ballot.room_id, BallotAnswer.item_id, BallotAnswer.option_id)
+            select(Ballot.room_id, Ballot.source, BallotAnswer.item_id, BallotAnswer.option_id)
             .outerjoin(BallotAnswer, BallotAnswer.ballot_id == Ballot.id)
             .where(Ballot.vote_id == vote.id, Ballot.active_room_id.in_(room_ids))
         )
-        for room_id, item_id, option_id in ballots.all():
-            voted.add(room_id)
+        for room_id, source, item_id, option_id in ballots.all():
+            voted[room_id] = source
             if item_id is not None and option_id is not None:
                 answers.setdefault(room_id, {})[item_id] = option_id
     return [
@@ -65,6 +67,7 @@ async def room_results(
             "label": r.label,
             "area": tally_rules.area_str(Decimal(r.area_hundredths).scaleb(-2)),
             "voted": r.room_id in voted,
+            "source": voted.get(r.room_id),
             "answers": answers.get(r.room_id, {}),
         }
         for r in page

@@ -201,6 +201,8 @@ class RoomResult(BaseModel):
     label: str
     area: str
     voted: bool
+    # online | paper | proxy: how the room's ballot came (null: not voted).
+    source: str | None = None
     answers: dict[str, str] = Field(default_factory=dict)
 
 

@@ -116,6 +116,9 @@ async def test_paper_ballot_counts_like_an_online_one_and_is_marked_in_results_a
         res = (await c.get(f"/votes/{vote['id']}/results", headers=online.headers)).json()
         assert res["ballots"] == 2 and res["ballots_by_source"] == {"online": 1, "paper": 0, "proxy": 1}
         assert res["motions"][0]["participation"]["area"] == "179.00"
+        per_room = (await c.get(f"/votes/{vote['id']}/results/rooms", headers=online.headers)).json()["items"]
+        assert sorted((r["room_id"], r["source"]) for r in per_room) == sorted(
+            [(online_room["room_id"], "online"), (paper_room["room_id"], "proxy")])
         export = await c.get(f"/votes/{vote['id']}/ballots.csv", headers=mgr_h)
         rows = list(csv.reader(io.StringIO(export.text.removeprefix("\ufeff"), newline="")))
         assert rows[0][-4:] == ["方式", "签名人", "录入人", "纸质选票照片"]
