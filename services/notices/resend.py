@@ -6,10 +6,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.common.db import execute_dml
+from services.common import throttle
 from services.notices import rules
 from services.notices.audience import account_ids_of_rooms
 from services.notices.delivery import deliver
@@ -20,26 +19,22 @@ from services.notices.runtime import Runtime
 from services.notices.workflow import notice_message
 
 
-def next_resend_at(last: datetime | None, interval_hours: float) -> datetime | None:
-    return None if last is None else last + timedelta(hours=interval_hours)
-
-
 async def _claim(session: AsyncSession, notice: Notice, now: datetime, hours: float) -> int:
     """Takes the notice's resend slot with a conditional update (two managers pressing at
     once resend once); returns the resend's number."""
     last = notice.last_resent_at
-    allowed = next_resend_at(last, hours)
-    if allowed is not None and now < allowed:
-        raise ResendTooSoon(allowed)
-    unchanged = Notice.last_resent_at.is_(None) if last is None else Notice.last_resent_at == last
-    taken = await execute_dml(
+    if not throttle.allowed(last, now, hours):
+        raise ResendTooSoon(throttle.next_allowed_at(last, hours) or now)
+    taken = await throttle.take_slot(
         session,
-        update(Notice)
-        .where(Notice.id == notice.id, unchanged)
-        .values(last_resent_at=now, resend_count=Notice.resend_count + 1)
-        .execution_options(synchronize_session=False),
+        Notice,
+        Notice.id == notice.id,
+        stamp=Notice.last_resent_at,
+        counter=Notice.resend_count,
+        last=last,
+        now=now,
     )
-    if taken != 1:
+    if not taken:
         raise ResendTooSoon(now + timedelta(hours=hours))
     await session.refresh(notice)
     return notice.resend_count

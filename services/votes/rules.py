@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
+from services.common import throttle
 from services.votes import errors
 
 MOTION_OPTIONS: tuple[str, ...] = ("agree", "disagree", "abstain")
@@ -203,12 +204,9 @@ def accepts_paper_ballot(status: str, now: datetime, closes_at: datetime, *, roo
 
 def next_reminder_at(last: datetime | None, interval_hours: float) -> datetime | None:
     """When the next reminder to non-voters may go (None: now, none went yet)."""
-    if last is None:
-        return None
-    return last + timedelta(hours=interval_hours)
+    return throttle.next_allowed_at(last, interval_hours)
 
 
 def may_remind(last: datetime | None, now: datetime, interval_hours: float) -> bool:
     """At most one reminder per vote per `interval_hours`."""
-    allowed = next_reminder_at(last, interval_hours)
-    return allowed is None or now >= allowed
+    return throttle.allowed(last, now, interval_hours)

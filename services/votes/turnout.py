@@ -9,10 +9,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypedDict
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.common.db import execute_dml
+from services.common import throttle
 from services.common.events import emit
 from services.common.identity_replica.models import ReplicaRoom
 from services.common.pagination import Keyset, keyset_page
@@ -105,15 +105,16 @@ async def _claim_reminder(
         allowed = rules.next_reminder_at(last, interval_hours)
         assert allowed is not None
         raise errors.ReminderTooSoon(allowed)
-    unchanged = Vote.reminded_at.is_(None) if last is None else Vote.reminded_at == last
-    taken = await execute_dml(
+    taken = await throttle.take_slot(
         session,
-        update(Vote)
-        .where(Vote.id == vote.id, unchanged)
-        .values(reminded_at=now, reminders_sent=Vote.reminders_sent + 1)
-        .execution_options(synchronize_session=False),
+        Vote,
+        Vote.id == vote.id,
+        stamp=Vote.reminded_at,
+        counter=Vote.reminders_sent,
+        last=last,
+        now=now,
     )
-    if taken != 1:
+    if not taken:
         # Another reminder took the slot between our read and our update.
         raise errors.ReminderTooSoon(rules.next_reminder_at(now, interval_hours) or now)
 
