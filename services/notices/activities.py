@@ -381,37 +381,66 @@ async def upcoming_activities(
     location, starts_at, signup_deadline, places left, and the account's sign-up status."""
     now = now or utcnow()
     rows = (await _visible_to(session, community_id, account_id, now, upcoming=True))[:limit]
-    return [await summary(session, a, n, account_id) for a, n in rows]
+    return await summaries(session, rows, account_id)
+
+
+async def summaries(
+    session: AsyncSession, rows: Sequence[tuple[Activity, Notice]], account_id: str | None
+) -> list[dict[str, Any]]:
+    """Activities as the Mini Program shows them (`schemas.ActivityOut`): two queries for the
+    whole page (people per status, the caller's sign-ups), not two per activity."""
+    ids = [a.notice_id for a, _ in rows]
+    people: dict[tuple[str, str], int] = {}
+    mine: dict[str, ActivitySignup] = {}
+    if ids:
+        counted = await session.execute(
+            select(ActivitySignup.activity_id, ActivitySignup.status, func.sum(ActivitySignup.people))
+            .where(ActivitySignup.activity_id.in_(ids), ActivitySignup.status.in_(rules.SIGNUP_STANDING))
+            .group_by(ActivitySignup.activity_id, ActivitySignup.status)
+        )
+        people = {(a, st): int(n or 0) for a, st, n in counted.all()}
+        if account_id:
+            found = await session.scalars(
+                select(ActivitySignup).where(
+                    ActivitySignup.activity_id.in_(ids),
+                    ActivitySignup.active_account_id == account_id,
+                )
+            )
+            mine = {s.activity_id: s for s in found.all()}
+    out: list[dict[str, Any]] = []
+    for activity, notice in rows:
+        confirmed = people.get((activity.notice_id, "confirmed"), 0)
+        signup = mine.get(activity.notice_id)
+        out.append(
+            {
+                "id": activity.notice_id,
+                "community_id": activity.community_id,
+                "title": notice.title,
+                "body": notice.body,
+                "location": activity.location,
+                "starts_at": activity.starts_at,
+                "signup_deadline": activity.signup_deadline,
+                "capacity": activity.capacity,
+                "per_household_limit": activity.per_household_limit,
+                "confirmed_people": confirmed,
+                "waitlisted_people": people.get((activity.notice_id, "waitlisted"), 0),
+                "places_left": max(activity.capacity - confirmed, 0),
+                "my_signup": None
+                if signup is None
+                else {
+                    "id": signup.id,
+                    "room_id": signup.room_id,
+                    "people": signup.people,
+                    "status": signup.status,
+                    "code": signup.code,
+                    "checked_in": signup.checked_in_at is not None,
+                },
+            }
+        )
+    return out
 
 
 async def summary(
     session: AsyncSession, activity: Activity, notice: Notice, account_id: str | None
 ) -> dict[str, Any]:
-    """An activity as the Mini Program shows it (`schemas.ActivityOut`)."""
-    confirmed = await _people(session, activity.notice_id, ActivitySignup.status == "confirmed")
-    waiting = await _people(session, activity.notice_id, ActivitySignup.status == "waitlisted")
-    mine = await my_signup(session, activity.notice_id, account_id) if account_id else None
-    return {
-        "id": activity.notice_id,
-        "community_id": activity.community_id,
-        "title": notice.title,
-        "body": notice.body,
-        "location": activity.location,
-        "starts_at": activity.starts_at,
-        "signup_deadline": activity.signup_deadline,
-        "capacity": activity.capacity,
-        "per_household_limit": activity.per_household_limit,
-        "confirmed_people": confirmed,
-        "waitlisted_people": waiting,
-        "places_left": max(activity.capacity - confirmed, 0),
-        "my_signup": None
-        if mine is None
-        else {
-            "id": mine.id,
-            "room_id": mine.room_id,
-            "people": mine.people,
-            "status": mine.status,
-            "code": mine.code,
-            "checked_in": mine.checked_in_at is not None,
-        },
-    }
+    return (await summaries(session, [(activity, notice)], account_id))[0]

@@ -209,7 +209,7 @@ async def list_activities(
         limit=limit,
         cursor=cursor,
     )
-    items = [await activities.summary(session, a, n, principal.account_id) for a, n in rows]
+    items = await activities.summaries(session, rows, principal.account_id)
     return {"items": items, "next_cursor": next_cursor}
 
 
