@@ -23,6 +23,8 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/votes", "votes"),
     ("/notices", "notices"),
     ("/inbox", "notices"),
+    ("/care-list", "notices"),
+    ("/activities", "notices"),
 )
 # `/admin/events/{service}/...` goes to that service's `/admin/events/...`.
 ADMIN_EVENTS = ("admin", "events")

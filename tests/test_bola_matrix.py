@@ -105,6 +105,7 @@ def _vote_body(cid: str) -> dict[str, Any]:
 
 
 NOTICE = {"community_id": "{cid}", "title": "停水通知", "body": "明日停水", "category": "maintenance"}
+CARE_FLAG = {"categories": ["elderly"], "contact_name": "越权", "contact_phone": "13800000000"}
 TICKET = {"community_id": "{cid}", "kind": "repair", "category": "water", "room_id": "{room_id}",
           "description": "厨房水管漏水", "contact_phone": "13812341234", "photo_ids": []}
 ROSTER_FILE = {"file": ("roster.csv", roster([["9", "", "901", "90.00", "delivered", "赵六", "13600009999", ""]]), "text/csv")}
@@ -207,6 +208,12 @@ MATRIX: dict[tuple[str, str, str], Row] = {
     ("votes", "POST", "/votes/{vote_id}/open"): foreign(one("POST", "/votes/{draft_vote_id}/open")),
     ("votes", "GET", "/votes/{vote_id}/results"): foreign(one("GET", "/votes/{vote_id}/results")),
     ("votes", "GET", "/votes/{vote_id}/results/rooms"): foreign(one("GET", "/votes/{vote_id}/results/rooms")),
+    ("votes", "GET", "/votes/{vote_id}/non-voters"): foreign(one("GET", "/votes/{vote_id}/non-voters")),
+    ("votes", "POST", "/votes/{vote_id}/reminders"): foreign(one("POST", "/votes/{vote_id}/reminders")),
+    ("votes", "POST", "/votes/{vote_id}/paper-ballots"): foreign(one(
+        "POST", "/votes/{vote_id}/paper-ballots",
+        json={"room_id": "{room_id}", "answers": [{"item_id": "{vote_item_id}", "option_ids": ["agree"]}],
+              "signer": "越权", "photo_id": "p"})),
     # notices
     ("notices", "GET", "/inbox"): exempt("the caller's own inbox (checked below: none of the home ids leak)"),
     ("notices", "GET", "/inbox/unread-count"): exempt("the caller's own inbox"),
@@ -223,6 +230,36 @@ MATRIX: dict[tuple[str, str, str], Row] = {
     ("notices", "GET", "/notices/{notice_id}/receipts"): foreign(lambda ids, mine: [
         Req("GET", f"/notices/{ids['notice_id']}/receipts", params={"format": fmt}) for fmt in ("json", "csv")
     ]),
+    ("notices", "POST", "/notices/{notice_id}/resend"): foreign(one("POST", "/notices/{notice_id}/resend")),
+    ("notices", "GET", "/care-list"): foreign(one("GET", "/care-list", params={"community_id": "{cid}"})),
+    ("notices", "GET", "/care-list/reveals"): foreign(one("GET", "/care-list/reveals", params={"community_id": "{cid}"})),
+    ("notices", "PUT", "/care-list/{room_id}"): foreign(lambda ids, mine: [
+        Req("PUT", f"/care-list/{ids['room_id']}", params={"community_id": cid}, json=CARE_FLAG)
+        for cid in (ids["cid"], mine["cid"])
+    ]),
+    ("notices", "DELETE", "/care-list/{room_id}"): foreign(lambda ids, mine: [
+        Req("DELETE", f"/care-list/{ids['room_id']}", params={"community_id": cid}) for cid in (ids["cid"], mine["cid"])
+    ]),
+    ("notices", "POST", "/care-list/{room_id}/reveal"): foreign(lambda ids, mine: [
+        Req("POST", f"/care-list/{ids['room_id']}/reveal", params={"community_id": cid}, json={"reason": "越权查看"})
+        for cid in (ids["cid"], mine["cid"])
+    ]),
+    ("notices", "POST", "/activities"): foreign(one(
+        "POST", "/activities", json={"notice_id": "{activity_id}", "location": "活动中心", "capacity": 5,
+                                     "starts_at": "2099-01-02T00:00:00Z", "signup_deadline": "2099-01-01T00:00:00Z"})),
+    ("notices", "GET", "/activities"): filtered(one("GET", "/activities", params={"community_id": "{cid}"}), "activity_id"),
+    ("notices", "GET", "/activities/{activity_id}"): foreign(one("GET", "/activities/{activity_id}")),
+    ("notices", "POST", "/activities/{activity_id}/signups"): foreign(lambda ids, mine: [
+        Req("POST", f"/activities/{ids['activity_id']}/signups", json={"room_id": room})
+        for room in (ids["room_id"], mine.get("room_id", ids["room_id"]))
+    ]),
+    ("notices", "DELETE", "/activities/{activity_id}/signups/mine"): foreign(
+        one("DELETE", "/activities/{activity_id}/signups/mine")),
+    ("notices", "GET", "/activities/{activity_id}/signups"): foreign(lambda ids, mine: [
+        Req("GET", f"/activities/{ids['activity_id']}/signups", params={"format": fmt}) for fmt in ("json", "csv")
+    ]),
+    ("notices", "POST", "/activities/{activity_id}/check-ins"): foreign(
+        one("POST", "/activities/{activity_id}/check-ins", json={"signup_id": "{activity_signup_id}"})),
     ("notices", "POST", "/notices/{notice_id}/{action}"): foreign(lambda ids, mine: [
         Req("POST", f"/notices/{ids['notice_id']}/{action}") for action in ("submit", "approve", "publish", "withdraw")
     ]),
@@ -375,6 +412,21 @@ async def _build_world(apps: dict[str, Any], clients: dict[str, httpx.AsyncClien
     draft = await _ok(await vc.post("/votes", json=_vote_body(home_cid), headers=manager_h), 201)
     notice = await _ok(await clients["notices"].post(
         "/notices", json=_fill(NOTICE, {"cid": home_cid}), headers=manager_h), 201)
+    nc = clients["notices"]
+    # An activity with one sign-up, and a household on the care list.
+    activity_notice = await _ok(await nc.post("/notices", json=_fill(NOTICE, {"cid": home_cid}) | {
+        "category": "activity", "title": "社区义诊"}, headers=manager_h), 201)
+    for action in ("submit", "approve", "publish"):
+        other = auth(admin_token()) if action == "approve" else manager_h
+        await _ok(await nc.post(f"/notices/{activity_notice['id']}/{action}", headers=other))
+    soon = datetime.now(UTC) + timedelta(days=2)
+    await _ok(await nc.post("/activities", json={
+        "notice_id": activity_notice["id"], "location": "活动中心", "capacity": 5,
+        "starts_at": soon.isoformat(), "signup_deadline": (soon - timedelta(days=1)).isoformat()}, headers=manager_h), 201)
+    signup = await _ok(await nc.post(f"/activities/{activity_notice['id']}/signups", json={"room_id": home["room_id"]},
+                                     headers=owner_h), 201)
+    await _ok(await nc.put(f"/care-list/{home['room_id']}", params={"community_id": home_cid}, json=CARE_FLAG,
+                           headers=manager_h))
 
     ids = {
         "cid": home_cid, "room_id": home["room_id"], "binding_id": home["owner"][1], "member_id": home["family"][1],
@@ -382,8 +434,9 @@ async def _build_world(apps: dict[str, Any], clients: dict[str, httpx.AsyncClien
         "pooled_ticket_id": pooled["id"], "owner_id": ticket["reporter_id"],
         "upload_id": upload["id"], "entry_id": entry["id"], "vote_id": vote["id"], "draft_vote_id": draft["id"],
         "vote_item_id": vote["items"][0]["id"], "notice_id": notice["id"],
+        "activity_id": activity_notice["id"], "activity_signup_id": signup["id"],
     }
-    mine = {"cid": away_cid, "binding_id": away["owner"][1]}
+    mine = {"cid": away_cid, "binding_id": away["owner"][1], "room_id": away["room_id"]}
     callers = {relation: (away[relation][0], mine) for relation in ("owner", "family", "tenant")}
     callers |= {role: (tok, mine) for role, (tok, _) in callers_staff.items()}
     callers["no_binding"] = (nobody["access_token"], {"cid": away_cid, "binding_id": str(uuid.uuid4())})

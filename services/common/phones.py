@@ -3,7 +3,17 @@ one mask for every service."""
 
 from __future__ import annotations
 
+import re
 from typing import overload
+
+# A mobile number, or a landline with its area code (`0571-88886666`).
+PHONE_RE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
+
+
+def valid_phone(phone: str) -> bool:
+    """Whether a typed contact phone looks like a Chinese mobile or landline number."""
+    return PHONE_RE.match(phone) is not None
+
 
 
 @overload

@@ -10,10 +10,14 @@ from fastapi import FastAPI
 from services.common.app import create_service_app
 from services.common.events import EventHandlers
 from services.common.identity_replica import IDENTITY_REPLICA_BACKFILL, register_identity_replica
+from services.notices.activity_reminders import start_activity_reminders
+from services.notices.care import register_care_handlers
 from services.notices.events import register_notice_handlers
+from services.notices.journey_routes import router as journey_router
 from services.notices.router import router
 from services.notices.runtime import Runtime
 from services.notices.settings import Settings
+from services.notices.vote_reminders import register_vote_reminder_handler
 from services.notices.wechat import WeChatClient
 from services.notices.worker import Worker
 
@@ -26,6 +30,8 @@ def create_app(
     settings = settings or Settings()
     rt = Runtime(settings)
     handlers = register_notice_handlers(register_identity_replica(EventHandlers()), rt)
+    register_vote_reminder_handler(handlers, rt)
+    register_care_handlers(handlers)
 
     async def start_worker(app: FastAPI) -> Callable[[], Awaitable[None]]:
         # Its own connection pool: WeChat has its own base URL, timeouts and (in tests) transport.
@@ -51,8 +57,9 @@ def create_app(
     app = create_service_app(
         settings,
         title="notices",
-        routers=[router],
-        startup_hooks=[start_worker],
+        # The journeys' routes first: `/notices/{id}/resend` before `/notices/{id}/{action}`.
+        routers=[journey_router, router],
+        startup_hooks=[start_worker, start_activity_reminders],
         event_handlers=handlers,
         backfill_from=IDENTITY_REPLICA_BACKFILL,
     )

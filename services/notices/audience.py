@@ -116,3 +116,22 @@ async def bindings_with_rooms(
         .order_by(ReplicaBinding.binding_id)
     )
     return [(b, r) for b, r in (await session.execute(stmt)).all()]
+
+
+async def account_ids_of_rooms(
+    session: AsyncSession, room_ids: Sequence[str], relations: Sequence[str] = ALL_RELATIONS
+) -> list[str]:
+    """Accounts with an active verified binding of the relations on any of the rooms."""
+    if not room_ids:
+        return []
+    stmt = (
+        select(ReplicaBinding.account_id)
+        .where(
+            ReplicaBinding.room_id.in_(list(room_ids)),
+            ReplicaBinding.active.is_(True),
+            ReplicaBinding.relation.in_(list(relations)),
+        )
+        .distinct()
+        .order_by(ReplicaBinding.account_id)
+    )
+    return list((await session.scalars(stmt)).all())

@@ -5,6 +5,7 @@ Besides these, the shared plumbing answers `validation_error` (422), `unauthoriz
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from services.common.auth import CommunityNotFound
@@ -13,10 +14,27 @@ from services.common.errors import (
     Forbidden,
     InvalidCursor,
     NotFound,
+    TooManyRequests,
     UnprocessableEntity,
 )
 
 __all__ = [
+    "ActivityExists",
+    "ActivityNotFound",
+    "AlreadyCheckedIn",
+    "AlreadySignedUp",
+    "CareHouseholdNotFound",
+    "CareRoomNotFound",
+    "HouseholdLimitExceeded",
+    "InvalidActivity",
+    "NotActivityNotice",
+    "NoticeNotResendable",
+    "ResendTooSoon",
+    "RevealReasonRequired",
+    "RoomNotYours",
+    "SignupClosed",
+    "SignupNotConfirmed",
+    "SignupNotFound",
     "AudienceEmpty",
     "BodyTooLong",
     "CommunityNotFound",
@@ -178,3 +196,99 @@ class UnknownUnits(InvalidNotice):
 class NoticeExpired(InvalidNotice):
     code = "notice_expired"
     message = "公告已过失效时间，不能发布"
+
+
+# --- resend to the unread (resend.py) -----------------------------------------------------
+
+
+class NoticeNotResendable(Conflict):
+    code = "notice_not_resendable"
+    message = "只有已发布且未失效的公告可以重新推送"
+
+
+class ResendTooSoon(TooManyRequests):
+    code = "resend_too_soon"
+
+    def __init__(self, next_allowed_at: datetime) -> None:
+        super().__init__(
+            "该公告刚刚重新推送过，请稍后再试",
+            details={"next_allowed_at": next_allowed_at.isoformat()},
+        )
+
+
+# --- the care list (care.py) ----------------------------------------------------------------
+
+
+class CareRoomNotFound(NotFound):
+    code = "room_not_found"
+    message = "房屋不存在或尚无认证住户"
+
+
+class CareHouseholdNotFound(NotFound):
+    code = "care_household_not_found"
+    message = "该住户不在关注名单中"
+
+
+class RevealReasonRequired(UnprocessableEntity):
+    code = "reveal_reason_required"
+    message = "查看完整电话必须填写原因"
+
+
+# --- activities with sign-up (activities.py) -------------------------------------------------
+
+
+class ActivityNotFound(NotFound):
+    code = "activity_not_found"
+    message = "活动不存在"
+
+
+class NotActivityNotice(UnprocessableEntity):
+    code = "not_activity_notice"
+    message = "只有类别为“活动”的公告可以开启报名"
+
+
+class ActivityExists(Conflict):
+    code = "activity_exists"
+    message = "该活动已经开启报名"
+
+
+class InvalidActivity(UnprocessableEntity):
+    code = "invalid_activity"
+    message = "活动设置不正确"
+
+
+class SignupClosed(Conflict):
+    code = "signup_closed"
+    message = "报名已截止"
+
+
+class AlreadySignedUp(Conflict):
+    code = "already_signed_up"
+    message = "您已报名该活动，不能重复报名"
+
+
+class HouseholdLimitExceeded(Conflict):
+    code = "household_limit_exceeded"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"每户最多报名 {limit} 人", details={"per_household_limit": limit})
+
+
+class RoomNotYours(UnprocessableEntity):
+    code = "room_not_yours"
+    message = "只能为您已认证且在活动范围内的房屋报名"
+
+
+class SignupNotFound(NotFound):
+    code = "signup_not_found"
+    message = "报名记录不存在"
+
+
+class AlreadyCheckedIn(Conflict):
+    code = "already_checked_in"
+    message = "该报名已经签到"
+
+
+class SignupNotConfirmed(Conflict):
+    code = "signup_not_confirmed"
+    message = "候补或已取消的报名不能签到"

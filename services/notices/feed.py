@@ -18,7 +18,7 @@ from services.notices.errors import InvalidCursor, NoticeNotFound
 from services.notices.models import Notice, NoticeRead
 
 
-def _targeted_rooms(notice: Notice, memberships: Sequence[Membership]) -> list[str]:
+def targeted_rooms(notice: Notice, memberships: Sequence[Membership]) -> list[str]:
     return rules.unique(
         room.room_id
         for binding, room in memberships
@@ -28,7 +28,7 @@ def _targeted_rooms(notice: Notice, memberships: Sequence[Membership]) -> list[s
     )
 
 
-def _visible(notice: Notice, now: datetime) -> bool:
+def is_visible(notice: Notice, now: datetime) -> bool:
     return notice.status == "published" and not rules.is_expired(notice.expires_at, now)
 
 
@@ -62,7 +62,7 @@ async def feed(
             select(Notice).where(Notice.community_id == community_id, Notice.status == "published")
         )
     ).all()
-    visible = [n for n in candidates if _visible(n, now) and _targeted_rooms(n, memberships)]
+    visible = [n for n in candidates if is_visible(n, now) and targeted_rooms(n, memberships)]
     keyed = sorted(
         (
             (rules.feed_key(n.pinned, n.category, n.published_at or n.created_at, n.id), n)
@@ -107,10 +107,10 @@ async def open_notice(
 ) -> Notice:
     """The notice, if it targets the caller; records the read once per account and household."""
     notice = await session.get(Notice, notice_id)
-    if notice is None or not _visible(notice, now):
+    if notice is None or not is_visible(notice, now):
         raise NoticeNotFound()
     memberships = await bindings_with_rooms(session, account_id, notice.community_id)
-    rooms = _targeted_rooms(notice, memberships)
+    rooms = targeted_rooms(notice, memberships)
     if not rooms:
         raise NoticeNotFound()
     await insert_ignoring_duplicates(

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Boolean, Index, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.community_settings import CommunityConfigColumns
@@ -47,6 +57,9 @@ class Notice(Base):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     expired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The last re-push to the households that had not read it (resend.py), for its limit.
+    last_resent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resend_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -172,4 +185,104 @@ class PushMessage(Base):
     __table_args__ = (
         Index("ix_push_messages_due", "status", "next_attempt_at"),
         Index("ix_push_messages_source_key", "source_key"),
+    )
+
+
+class CareHousehold(Base):
+    """A household on the care list (关注特殊人群): why (elderly, living alone, disability), a
+    note, and whom to call. The contact's phone is shown whole only through a recorded reveal
+    (care.py); the flag goes when the room has no verified member left."""
+
+    __tablename__ = "care_households"
+
+    room_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    community_id: Mapped[str] = mapped_column(String(36))
+    categories: Mapped[list[str]] = mapped_column(JSON)
+    note: Mapped[str] = mapped_column(String(200), default="")
+    contact_name: Mapped[str] = mapped_column(String(50))
+    contact_phone: Mapped[str] = mapped_column(String(20))
+    flagged_by: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (Index("ix_care_households_community", "community_id", "room_id"),)
+
+
+class CareReveal(Base):
+    """A staff member saw a care household's contact phone in full: who, when, why."""
+
+    __tablename__ = "care_reveals"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    community_id: Mapped[str] = mapped_column(String(36))
+    room_id: Mapped[str] = mapped_column(String(36))
+    room_label: Mapped[str] = mapped_column(String(120))
+    revealed_by: Mapped[str] = mapped_column(String(36))
+    reason: Mapped[str] = mapped_column(String(200))
+    revealed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (
+        Index("ix_care_reveals_community_at", "community_id", "revealed_at", "id"),
+    )
+
+
+class Activity(Base):
+    """The sign-up of an activity notice (社区活动): capacity in people, a deadline, a limit
+    per household, the check-in code, and whether its reminder went (activities.py)."""
+
+    __tablename__ = "activities"
+
+    notice_id: Mapped[str] = mapped_column(
+        ForeignKey("notices.id", ondelete="CASCADE"), primary_key=True
+    )
+    community_id: Mapped[str] = mapped_column(String(36))
+    location: Mapped[str] = mapped_column(String(100))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    signup_deadline: Mapped[datetime] = mapped_column(UTCDateTime())
+    capacity: Mapped[int] = mapped_column(Integer)
+    per_household_limit: Mapped[int] = mapped_column(Integer)
+    created_by: Mapped[str] = mapped_column(String(36))
+    reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (
+        Index("ix_activities_community_starts", "community_id", "starts_at"),
+        Index("ix_activities_reminder_due", "reminder_sent_at", "starts_at"),
+    )
+
+
+class ActivitySignup(Base):
+    """One account's sign-up for an activity, for one of its rooms.
+
+    status: confirmed | waitlisted → confirmed (a place freed) | cancelled. `active_account_id`
+    is the account while the sign-up stands and NULL once cancelled: the unique constraint
+    keeps one standing sign-up per account, whatever the concurrency."""
+
+    __tablename__ = "activity_signups"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    activity_id: Mapped[str] = mapped_column(
+        ForeignKey("activities.notice_id", ondelete="CASCADE")
+    )
+    community_id: Mapped[str] = mapped_column(String(36))
+    account_id: Mapped[str] = mapped_column(String(36))
+    active_account_id: Mapped[str | None] = mapped_column(String(36))
+    room_id: Mapped[str] = mapped_column(String(36))
+    room_label: Mapped[str] = mapped_column(String(120))
+    name: Mapped[str] = mapped_column(String(120))
+    people: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(12))
+    # What the member shows at the door; staff check in by it or from the list.
+    code: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    checked_in_by: Mapped[str | None] = mapped_column(String(36))
+
+    __table_args__ = (
+        UniqueConstraint("activity_id", "active_account_id"),
+        UniqueConstraint("activity_id", "code"),
+        Index("ix_activity_signups_activity_status", "activity_id", "status", "created_at", "id"),
+        Index("ix_activity_signups_account", "account_id", "status"),
     )

@@ -3,7 +3,7 @@ member), overall and by building; for an emergency, whom to call; and the CSV ex
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -43,6 +43,8 @@ class UnreadHousehold:
     building_id: str
     building_name: str
     owners: list[OwnerContact]
+    # On the care list (关注特殊人群): why; such households come first.
+    care_categories: list[str]
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,11 @@ async def households(session: AsyncSession, notice: Notice) -> list[Household]:
     return [Household(r, r.room_id in read_rooms) for r in rooms]
 
 
-def receipts_of(notice: Notice, rows: Sequence[Household]) -> ReceiptsSummary:
+def receipts_of(
+    notice: Notice, rows: Sequence[Household], care: Mapping[str, list[str]] | None = None
+) -> ReceiptsSummary:
+    """`care`: room_id -> care categories of the households on the care list (care.py)."""
+    care = care or {}
     names: dict[str, str] = {}
     targeted: dict[str, int] = {}
     read: dict[str, int] = {}
@@ -95,8 +101,11 @@ def receipts_of(notice: Notice, rows: Sequence[Household]) -> ReceiptsSummary:
                     OwnerContact(o.get("name") or "", o.get("phone_masked"))
                     for o in h.room.owners or []
                 ],
+                care_categories=care.get(h.room.room_id, []),
             )
-            for h in sorted(rows, key=lambda h: h.room.label)
+            for h in sorted(
+                rows, key=lambda h: rules.unread_call_order(h.room.room_id in care, h.room.label)
+            )
             if not h.read
         ]
     return ReceiptsSummary(

@@ -11,7 +11,7 @@ from services.common.clock import Now
 from services.common.csv_export import csv_response
 from services.common.db import SessionDep, writes_on_read
 from services.common.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page
-from services.notices import feed, inbox, receipts, subscriptions, workflow
+from services.notices import care, feed, inbox, receipts, subscriptions, workflow
 from services.notices.deps import (
     CommunityForPlatformAdmin,
     CommunityQuery,
@@ -140,7 +140,14 @@ async def get_receipts(
         return csv_response(
             f"receipts-{notice.id}.csv", receipts.CSV_HEADER, receipts.receipts_csv_rows(rows)
         )
-    return Receipts.model_validate(receipts.receipts_of(notice, rows), from_attributes=True)
+    care_flags = (
+        await care.flagged_categories(session, [h.room.room_id for h in rows if not h.read])
+        if notice.category == "emergency"
+        else {}
+    )
+    return Receipts.model_validate(
+        receipts.receipts_of(notice, rows, care_flags), from_attributes=True
+    )
 
 
 @router.get("/inbox", response_model=InboxPage, tags=["inbox"])

@@ -84,6 +84,8 @@ class UnreadHousehold(BaseModel):
     building_id: str
     building_name: str
     owners: list[OwnerContact]
+    # On the care list (关注特殊人群): elderly | living_alone | disability; listed first.
+    care_categories: list[str] = Field(default_factory=list)
 
 
 class Receipts(BaseModel):

@@ -36,6 +36,13 @@ class Settings(WeChatAppSettings, ServiceSettings):
     # the end-to-end tests and benches, which run at any hour).
     quiet_hours: bool = True
 
+    # A notice is re-pushed to its unread households at most once per this many hours.
+    resend_interval_hours: float = 6.0
+    # An activity's reminder goes this long before it starts (activity_reminders.py), looked
+    # for every `scheduler_interval_seconds` (0 turns it off).
+    activity_reminder_minutes: int = 120
+    scheduler_interval_seconds: float = 30.0
+
     wechat_timeout_seconds: float = 5.0
     # Refresh the access token this long before WeChat says it expires.
     wechat_token_margin_seconds: float = 300.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.community_settings import merge_settings, read_settings
@@ -116,12 +116,9 @@ async def transition(
     return notice
 
 
-async def publish(session: AsyncSession, notice: Notice, now: datetime) -> None:
-    """Marks the notice published and queues its delivery; the worker does the fan-out."""
-    notice.status = "published"
-    notice.published_at = now
-    notice.updated_at = now
-    message = rules.InboxMessage(
+def notice_message(notice: Notice) -> rules.InboxMessage:
+    """What a notice's inbox entry and push say (on publishing, and when re-pushed)."""
+    return rules.InboxMessage(
         kind="notice_" + notice.category,
         title=notice.title,
         text=rules.excerpt(notice.body),
@@ -129,8 +126,15 @@ async def publish(session: AsyncSession, notice: Notice, now: datetime) -> None:
         purpose="notice",
         urgent=notice.category == "emergency",
     )
+
+
+async def publish(session: AsyncSession, notice: Notice, now: datetime) -> None:
+    """Marks the notice published and queues its delivery; the worker does the fan-out."""
+    notice.status = "published"
+    notice.published_at = now
+    notice.updated_at = now
     await queue_fanout(
-        session, notice.community_id, notice.audience, message, f"notice:{notice.id}", now
+        session, notice.community_id, notice.audience, notice_message(notice), f"notice:{notice.id}", now
     )
     emit(
         session,
@@ -150,6 +154,8 @@ async def _withdraw(session: AsyncSession, notice: Notice, now: datetime) -> Non
     """Stops what has not gone out yet and takes the notice out of inboxes."""
     notice.withdrawn_at = now
     key = f"notice:{notice.id}"
+    # Its re-pushes to the unread (resend.py) are keyed `notice:<id>:resend:<n>`.
+    resent = key + ":resend:%"
     await session.execute(
         update(FanoutJob)
         .where(FanoutJob.source_key == key, FanoutJob.status == "pending")
@@ -157,10 +163,17 @@ async def _withdraw(session: AsyncSession, notice: Notice, now: datetime) -> Non
     )
     await session.execute(
         update(PushMessage)
-        .where(PushMessage.source_key == key, PushMessage.status == "pending")
+        .where(
+            or_(PushMessage.source_key == key, PushMessage.source_key.like(resent)),
+            PushMessage.status == "pending",
+        )
         .values(status="cancelled")
     )
-    await session.execute(delete(InboxEntry).where(InboxEntry.source_key == key))
+    await session.execute(
+        delete(InboxEntry).where(
+            or_(InboxEntry.source_key == key, InboxEntry.source_key.like(resent))
+        )
+    )
 
 
 async def run_scheduler(session: AsyncSession, now: datetime) -> tuple[int, int]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, Protocol, get_args
 
+from services.common import phones
 from services.common.auth import Principal
 from services.common.identity_replica import DELETED_ACCOUNT_NAME
 from services.repairs.errors import (
@@ -435,11 +436,8 @@ def may_urge(last_urged_at: datetime | None, now: datetime, interval_minutes: in
 
 # --- input format -------------------------------------------------------------------------
 
-PHONE_RE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
-
-
-def valid_phone(phone: str) -> bool:
-    return PHONE_RE.match(phone) is not None
+# One phone check for every service: services/common/phones.py.
+valid_phone = phones.valid_phone
 
 
 # --- duplicates ---------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from services.common.identity_replica import IDENTITY_REPLICA_BACKFILL, register
 from services.votes.router import router
 from services.votes.scheduler import start_scheduler
 from services.votes.settings import Settings
+from services.votes.turnout_routes import router as turnout_router
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -19,7 +20,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = create_service_app(
         settings,
         title="votes",
-        routers=[router],
+        routers=[router, turnout_router],
         startup_hooks=[start_scheduler],
         event_handlers=handlers,
         backfill_from=IDENTITY_REPLICA_BACKFILL,

@@ -21,7 +21,7 @@ from services.votes.models import Ballot, BallotAnswer, Elector, Vote, VoteItem
 from services.votes.schemas import BallotIn
 
 
-def _item_specs(items: Sequence[VoteItem]) -> list[rules.ItemSpec]:
+def item_specs(items: Sequence[VoteItem]) -> list[rules.ItemSpec]:
     return [
         rules.ItemSpec(
             item_id=i.id,
@@ -52,6 +52,34 @@ async def _set_aside(session: AsyncSession, current: Ballot, now: datetime) -> N
     )
 
 
+def answer_rows(
+    vote: Vote, ballot: Ballot, elector: Elector, answers: Sequence[rules.Answer]
+) -> list[BallotAnswer]:
+    """The stored answers of a ballot, each carrying the room's area and owner unit from the
+    snapshot so the tally is one grouped scan; anonymous answers carry nothing that leads back
+    to the room."""
+    traced = not vote.anonymous
+    common: dict[str, Any] = {
+        "vote_id": vote.id,
+        "community_id": vote.community_id,
+        "ballot_id": ballot.id if traced else None,
+        "standing": True,
+        "room_id": elector.room_id if traced else None,
+        "owner_unit": elector.owner_unit if traced else None,
+        "multi_room": elector.multi_room if traced else None,
+        "area_hundredths": elector.area_hundredths if traced else None,
+    }
+    return [
+        BallotAnswer(**common, item_id=a.item_id, option_id=o, text=None)
+        for a in answers
+        for o in a.option_ids
+    ] + [
+        BallotAnswer(**common, item_id=a.item_id, option_id=None, text=a.text)
+        for a in answers
+        if a.text is not None and a.text.strip()
+    ]
+
+
 async def cast_ballot(
     session: AsyncSession, vote: Vote, principal: Principal, body: BallotIn, now: datetime
 ) -> tuple[Ballot, bool]:
@@ -70,7 +98,7 @@ async def cast_ballot(
         rules.Answer(item_id=a.item_id, option_ids=tuple(a.option_ids or ()), text=a.text)
         for a in body.answers
     ]
-    problem = rules.check_ballot(_item_specs(items), answers)
+    problem = rules.check_ballot(item_specs(items), answers)
     if problem is not None:
         raise problem
 
@@ -79,7 +107,8 @@ async def cast_ballot(
         select(Ballot).where(Ballot.vote_id == vote.id, Ballot.active_room_id == body.room_id)
     )
     if current is not None:
-        if not vote.allow_change:
+        # A paper or proxy ballot entered by staff is final: it is not replaced online.
+        if not vote.allow_change or not rules.replaceable_online(current.source):
             raise errors.AlreadyVoted()
         await _set_aside(session, current, now)
         replaced = True
@@ -102,29 +131,6 @@ async def cast_ballot(
         if allow_change:
             raise errors.BallotConflict() from exc
         raise errors.AlreadyVoted() from exc
-    # Anonymous answers carry nothing that leads back to the room.
-    traced = not vote.anonymous
-    common: dict[str, Any] = {
-        "vote_id": vote.id,
-        "community_id": vote.community_id,
-        "ballot_id": ballot.id if traced else None,
-        "standing": True,
-        "room_id": elector.room_id if traced else None,
-        "owner_unit": elector.owner_unit if traced else None,
-        "multi_room": elector.multi_room if traced else None,
-        "area_hundredths": elector.area_hundredths if traced else None,
-    }
-    session.add_all(
-        [
-            BallotAnswer(**common, item_id=a.item_id, option_id=o, text=None)
-            for a in answers
-            for o in a.option_ids
-        ]
-        + [
-            BallotAnswer(**common, item_id=a.item_id, option_id=None, text=a.text)
-            for a in answers
-            if a.text is not None and a.text.strip()
-        ]
-    )
+    session.add_all(answer_rows(vote, ballot, elector, answers))
     await session.flush()
     return ballot, replaced

@@ -8,8 +8,16 @@ token.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from services.common.auth import CommunityNotFound
-from services.common.errors import Conflict, Forbidden, NotFound, UnprocessableEntity
+from services.common.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    TooManyRequests,
+    UnprocessableEntity,
+)
 
 __all__ = [
     "AlreadyVoted",
@@ -27,6 +35,8 @@ __all__ = [
     "NotRoomOwner",
     "OptionExpected",
     "ResultsNotAvailable",
+    "ReminderTooSoon",
+    "RoomAlreadyVoted",
     "RoomNotInElectorate",
     "SingleChoice",
     "TextExpected",
@@ -71,6 +81,23 @@ class VoteNotOpen(Conflict):
 class AlreadyVoted(Conflict):
     code = "already_voted"
     message = "该房屋已经投过票"
+
+
+class RoomAlreadyVoted(Conflict):
+    """A paper or proxy ballot for a room that has a standing ballot (online or paper)."""
+
+    code = "room_already_voted"
+    message = "该房屋已经投票（线上或纸质），不能再录入纸质选票"
+
+
+class ReminderTooSoon(TooManyRequests):
+    code = "reminder_too_soon"
+
+    def __init__(self, next_allowed_at: datetime) -> None:
+        super().__init__(
+            "该投票刚刚提醒过未投票业主，请稍后再发送",
+            details={"next_allowed_at": next_allowed_at.isoformat()},
+        )
 
 
 class BallotConflict(Conflict):

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.csv_export import Row
 from services.common.identity_replica import queries as replica
+from services.common.identity_replica.models import ReplicaStaff
 from services.common.pagination import Keyset, keyset_page
 from services.votes import errors, rules, tally_rules
 from services.votes.access import Viewer, items_of
@@ -28,6 +29,8 @@ class RoomResult(TypedDict):
     label: str
     area: str
     voted: bool
+    # online | paper | proxy (None: not voted).
+    source: str | None
     answers: dict[str, str]
 
 
@@ -47,15 +50,15 @@ async def room_results(
     )
     room_ids = [r.room_id for r in page]
     answers: dict[str, dict[str, str]] = {}
-    voted: set[str] = set()
+    voted: dict[str, str] = {}
     if room_ids:
         ballots = await session.execute(
-            select(Ballot.room_id, BallotAnswer.item_id, BallotAnswer.option_id)
+            select(Ballot.room_id, Ballot.source, BallotAnswer.item_id, BallotAnswer.option_id)
             .outerjoin(BallotAnswer, BallotAnswer.ballot_id == Ballot.id)
             .where(Ballot.vote_id == vote.id, Ballot.active_room_id.in_(room_ids))
         )
-        for room_id, item_id, option_id in ballots.all():
-            voted.add(room_id)
+        for room_id, source, item_id, option_id in ballots.all():
+            voted[room_id] = source
             if item_id is not None and option_id is not None:
                 answers.setdefault(room_id, {})[item_id] = option_id
     return [
@@ -64,10 +67,26 @@ async def room_results(
             "label": r.label,
             "area": tally_rules.area_str(Decimal(r.area_hundredths).scaleb(-2)),
             "voted": r.room_id in voted,
+            "source": voted.get(r.room_id),
             "answers": answers.get(r.room_id, {}),
         }
         for r in page
     ], next_cursor
+
+
+async def _staff_names(
+    session: AsyncSession, community_id: str, account_ids: set[str]
+) -> dict[str, str]:
+    """Who entered paper ballots, by the staff name identity published (kept after they left)."""
+    if not account_ids:
+        return {}
+    rows = await session.execute(
+        select(ReplicaStaff.account_id, ReplicaStaff.name).where(
+            ReplicaStaff.community_id == community_id,
+            ReplicaStaff.account_id.in_(list(account_ids)),
+        )
+    )
+    return {a: n for a, n in rows.all() if n}
 
 
 async def ballots_csv(session: AsyncSession, vote: Vote) -> tuple[list[str], list[Row]]:
@@ -108,9 +127,14 @@ async def ballots_csv(session: AsyncSession, vote: Vote) -> tuple[list[str], lis
     names = await replica.display_names(
         session, vote.community_id, [b.cast_by for b in ballots if b.cast_by]
     )
+    staff_names = await _staff_names(
+        session, vote.community_id, {b.entered_by for b in ballots if b.entered_by}
+    )
     head = ["房屋", "面积(㎡)", "状态", "投票时间"]
     if not vote.anonymous:
         head += ["选票编号", "投票人账号", "投票人", "被替换时间"] + [i.title for i in items]
+    # How each ballot came (online, or paper/proxy entered by staff, with its record).
+    head += ["方式"] if vote.anonymous else ["方式", "签名人", "录入人", "纸质选票照片"]
     out: list[Row] = []
     for b in ballots:
         label, hundredths = electors.get(b.room_id, (b.room_id, 0))
@@ -128,5 +152,12 @@ async def ballots_csv(session: AsyncSession, vote: Vote) -> tuple[list[str], lis
                 names.get(b.cast_by or "", ""),
                 b.replaced_at.isoformat() if b.replaced_at else "",
             ] + [";".join(answers.get(i.id, [])) for i in items]
+        row.append(rules.BALLOT_SOURCE_LABELS.get(b.source, b.source))
+        if not vote.anonymous:
+            row += [
+                b.signer or "",
+                staff_names.get(b.entered_by, b.entered_by) if b.entered_by else "",
+                b.photo_id or "",
+            ]
         out.append(row)
     return head, out

@@ -60,6 +60,9 @@ class Vote(Base):
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     closing_soon_sent: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The last reminder to non-voters (turnout.py), for its rate limit, and how many went.
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    reminders_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __table_args__ = (
         Index("ix_votes_community_created", "community_id", "created_at"),
@@ -130,6 +133,13 @@ class Ballot(Base):
     cast_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
     cast_at: Mapped[datetime] = mapped_column(UTCDateTime())
     replaced_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # online (cast in the Mini Program) | paper | proxy (entered by staff: paper_ballots.py).
+    source: Mapped[str] = mapped_column(String(10), default="online", server_default="online")
+    # Paper and proxy ballots: who signed the paper, the photo of it (an upload id), who
+    # entered it.
+    signer: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    photo_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    entered_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
 
     __table_args__ = (
         UniqueConstraint("vote_id", "active_room_id", name="uq_ballots_vote_id_active_room_id"),

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from services.common import throttle
 from services.votes import errors
 
 MOTION_OPTIONS: tuple[str, ...] = ("agree", "disagree", "abstain")
@@ -175,3 +176,37 @@ def check_ballot(items: Sequence[ItemSpec], answers: Sequence[Answer]) -> errors
     if missing:
         return errors.MissingAnswer(details={"item_ids": missing})
     return None
+
+
+# --- turnout: paper and proxy ballots, reminders to non-voters (turnout.py, paper_ballots.py)
+
+# How a ballot reached the vote: cast online by the owner, or entered by staff from a signed
+# paper ballot (the owner's own, or a proxy's with the owner's written authorisation).
+BALLOT_SOURCES: tuple[str, ...] = ("online", "paper", "proxy")
+BALLOT_SOURCE_LABELS = {"online": "线上", "paper": "纸质", "proxy": "委托"}
+
+
+def replaceable_online(source: str) -> bool:
+    """A vote that allows changes lets the owner replace their own online ballot; a paper or
+    proxy ballot entered by staff stands until the vote closes (the paper is the record)."""
+    return source == "online"
+
+
+def accepts_paper_ballot(status: str, now: datetime, closes_at: datetime, *, room_voted: bool) -> str | None:
+    """Why staff may not enter a paper ballot for a room now (None when they may): only while
+    the vote takes ballots, and never for a room that has a standing ballot of any kind."""
+    if not accepts_ballots(status, now, closes_at):
+        return "vote_not_open"
+    if room_voted:
+        return "room_already_voted"
+    return None
+
+
+def next_reminder_at(last: datetime | None, interval_hours: float) -> datetime | None:
+    """When the next reminder to non-voters may go (None: now, none went yet)."""
+    return throttle.next_allowed_at(last, interval_hours)
+
+
+def may_remind(last: datetime | None, now: datetime, interval_hours: float) -> bool:
+    """At most one reminder per vote per `interval_hours`."""
+    return throttle.allowed(last, now, interval_hours)

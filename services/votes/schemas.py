@@ -187,6 +187,8 @@ class ResultsOut(BaseModel):
     final: bool
     electorate_rooms: int
     ballots: int
+    # Standing ballots by source: {"online": n, "paper": n, "proxy": n}.
+    ballots_by_source: dict[str, int] = Field(default_factory=dict)
     settings: dict[str, Any]
     motions: list[dict[str, Any]] = Field(default_factory=list)
     questions: list[dict[str, Any]] = Field(default_factory=list)
@@ -199,9 +201,59 @@ class RoomResult(BaseModel):
     label: str
     area: str
     voted: bool
+    # online | paper | proxy: how the room's ballot came (null: not voted).
+    source: str | None = None
     answers: dict[str, str] = Field(default_factory=dict)
 
 
 class CommunitySettings(_In):
     multi_room_headcount: Literal["unanimous", "area_majority", "proportional"] = "unanimous"
     non_voters_follow_majority: bool = False
+
+
+# --- turnout tools (turnout_routes.py) -------------------------------------------------------
+
+
+class OwnerContactOut(BaseModel):
+    """A roster owner of a room as managers see them: the phone masked."""
+
+    name: str
+    phone_masked: str | None = None
+
+
+class NonVoterOut(BaseModel):
+    room_id: str
+    label: str
+    building_id: str
+    building_name: str
+    area: str
+    owners: list[OwnerContactOut] = Field(default_factory=list)
+
+
+class ReminderOut(BaseModel):
+    vote_id: str
+    rooms: int
+    reminded_at: datetime
+    next_allowed_at: datetime
+
+
+class PaperBallotIn(_In):
+    """A signed paper ballot (the owner's own, or a proxy's) that staff enter for a room."""
+
+    room_id: Annotated[str, Field(min_length=1, max_length=36)]
+    source: Literal["paper", "proxy"] = "paper"
+    answers: list[AnswerIn] = Field(max_length=200)
+    signer: Annotated[str, Field(min_length=1, max_length=50, description="在纸质选票上签名的人")]
+    photo_id: Annotated[
+        str, Field(min_length=1, max_length=64, description="纸质选票照片（POST /uploads 返回的 id）")
+    ]
+
+
+class PaperBallotOut(BaseModel):
+    ballot_id: str
+    room_id: str
+    source: str
+    signer: str
+    photo_id: str
+    entered_by: str
+    cast_at: datetime

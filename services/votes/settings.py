@@ -18,3 +18,5 @@ class Settings(ServiceSettings):
     scheduler_interval_seconds: float = 5.0
     # `votes.vote.closing_soon` is emitted this long before closes_at.
     closing_soon_seconds: int = 24 * 3600
+    # A reminder to a vote's non-voters goes at most once per this many hours (turnout.py).
+    reminder_interval_hours: float = 24.0

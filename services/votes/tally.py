@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.votes import errors, rules, tally_rules
 from services.votes.access import Viewer, counts_of, items_of
 from services.votes.models import BallotAnswer, Elector, Vote
+from services.votes.turnout import ballots_by_source
 
 # --- the shapes of the results (`schemas.ResultsOut`, the `votes.vote.closed` event) ----------
 
@@ -117,6 +118,9 @@ class Results(TypedDict):
     final: bool
     electorate_rooms: int
     ballots: int
+    # Standing ballots by how they came: online, paper, proxy (absent in results published
+    # before paper ballots existed).
+    ballots_by_source: NotRequired[dict[str, int]]
     settings: dict[str, Any]
     motions: list[MotionResult]
     questions: list[QuestionResult]
@@ -250,6 +254,7 @@ async def compute_results(
         "final": vote.status == "closed",
         "electorate_rooms": electorate_rooms,
         "ballots": ballots,
+        "ballots_by_source": await ballots_by_source(session, vote.id),
         "settings": settings,
         "motions": [],
         "questions": [],

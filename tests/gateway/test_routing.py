@@ -28,6 +28,8 @@ from gateway.routing import is_public_path, needs_token, resolve
         ("/votes/v1/ballots", "votes", "/votes/v1/ballots"),
         ("/notices/n1/receipts", "notices", "/notices/n1/receipts"),
         ("/inbox/i1/read", "notices", "/inbox/i1/read"),
+        ("/care-list/r1/reveal", "notices", "/care-list/r1/reveal"),
+        ("/activities/a1/signups", "notices", "/activities/a1/signups"),
         # Admin event tools reach the named service under its own /admin/events.
         ("/admin/events/votes/dead", "votes", "/admin/events/dead"),
         ("/admin/events/identity/e1/redeliver", "identity", "/admin/events/e1/redeliver"),

@@ -90,7 +90,8 @@ async def test_second_ballot_refused_unless_changes_are_allowed_and_every_ballot
         assert export.status_code == 200 and export.headers["content-type"].startswith("text/csv")
         rows = list(csv.reader(io.StringIO(export.text.lstrip("\ufeff"))))
         assert rows[0][:4] == ["房屋", "面积(㎡)", "状态", "投票时间"]
-        assert [(r[2], r[5], r[-2]) for r in rows[1:]] == [
+        motion = rows[0].index("更换电梯")
+        assert [(r[2], r[5], r[motion]) for r in rows[1:]] == [
             ("已被替换", owner.account_id, "同意"),
             ("有效", co_owner.account_id, "反对"),
         ]

@@ -82,12 +82,12 @@ async def test_ballots_export_makes_formulas_in_names_answers_and_rooms_plain_te
         assert export.status_code == 200
         assert export.headers["content-type"] == "text/csv; charset=utf-8"
         assert export.headers["content-disposition"] == f'attachment; filename="vote-{survey["id"]}-ballots.csv"'
-        assert export.text.startswith("\ufeff房屋,面积(㎡),状态,投票时间,选票编号,投票人账号,投票人,被替换时间,单选,多选,建议\r\n")
+        assert export.text.startswith("\ufeff房屋,面积(㎡),状态,投票时间,选票编号,投票人账号,投票人,被替换时间,单选,多选,建议,方式,签名人,录入人,纸质选票照片\r\n")
         rows = list(csv.reader(io.StringIO(export.text.removeprefix("\ufeff"), newline="")))
         assert [r[:3] + r[5:7] + r[8:] for r in rows[1:]] == [
-            ["1栋101", "89.50", "有效", li["account_id"], "1栋101李明", "甲", "一;二", "电梯太旧"],
+            ["1栋101", "89.50", "有效", li["account_id"], "1栋101李明", "甲", "一;二", "电梯太旧", "线上", "", "", ""],
             # The spreadsheet shows these as typed, and runs none of them.
-            ["'=1+1栋102", "89.50", "有效", evil["account_id"], "'" + HYPERLINK, "甲", "一;二", "'@SUM(1+1)*cmd|' /C calc'!A0"],
+            ["'=1+1栋102", "89.50", "有效", evil["account_id"], "'" + HYPERLINK, "甲", "一;二", "'@SUM(1+1)*cmd|' /C calc'!A0", "线上", "", "", ""],
         ]
 
 

@@ -115,5 +115,5 @@ async def test_surveys_count_options_and_show_free_text_to_managers_only(databas
         managed = (await c.get(f"/votes/{survey['id']}/results", headers=manager(cid))).json()
         assert managed["questions"][2]["texts"] == ["电梯太旧"]
         export = await c.get(f"/votes/{survey['id']}/ballots.csv", headers=manager(cid))
-        assert export.text.lstrip("\ufeff").splitlines()[0] == "房屋,面积(㎡),状态,投票时间"
+        assert export.text.lstrip("\ufeff").splitlines()[0] == "房屋,面积(㎡),状态,投票时间,方式"
         assert len(export.text.strip().splitlines()) == 4
