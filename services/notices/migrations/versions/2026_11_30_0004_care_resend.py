@@ -1,7 +1,7 @@
 """resend to the unread (last_resent_at, resend_count) and the care list with its reveals
 
 Revision ID: no_manager15b_1
-Revises: no0002
+Revises: no_staff13a_1
 Create Date: 2026-11-30
 """
 
