@@ -11,6 +11,7 @@ from services.common.app import create_service_app
 from services.common.events import EventHandlers
 from services.common.identity_replica import IDENTITY_REPLICA_BACKFILL, register_identity_replica
 from services.notices.events import register_notice_handlers
+from services.notices.home import internal as internal_home
 from services.notices.router import router
 from services.notices.runtime import Runtime
 from services.notices.settings import Settings
@@ -51,7 +52,7 @@ def create_app(
     app = create_service_app(
         settings,
         title="notices",
-        routers=[router],
+        routers=[router, internal_home],
         startup_hooks=[start_worker],
         event_handlers=handlers,
         backfill_from=IDENTITY_REPLICA_BACKFILL,

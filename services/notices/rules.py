@@ -210,6 +210,28 @@ def feed_key(
     return (first, -published_at.timestamp(), notice_id)
 
 
+NOTICE_SOURCE_PREFIX = "notice:"
+# How many notices the home screen shows.
+HOME_NOTICES = 3
+
+
+def notice_source_key(notice_id: str) -> str:
+    """The inbox entry's cause for a published notice: the link between the two read states."""
+    return NOTICE_SOURCE_PREFIX + notice_id
+
+
+def notice_id_of(source_key: str) -> str | None:
+    """The notice an inbox entry announces, or None for other entries (repairs, votes...)."""
+    if source_key.startswith(NOTICE_SOURCE_PREFIX):
+        return source_key[len(NOTICE_SOURCE_PREFIX) :] or None
+    return None
+
+
+def home_worthy(pinned: bool, category: str, read: bool) -> bool:
+    """A notice the home screen shows (in feed order): pinned, an emergency, or unread."""
+    return pinned or category == "emergency" or not read
+
+
 # --- quiet hours ----------------------------------------------------------------------
 
 

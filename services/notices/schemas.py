@@ -129,6 +129,12 @@ class InboxPage(BaseModel):
 
 class UnreadCount(BaseModel):
     unread_count: int
+    # Unread entries per kind (notice_<category>, repair_*, vote_*, binding_*); absent kinds: 0.
+    by_kind: dict[str, int] = Field(default_factory=dict)
+
+
+class ReadAllOut(UnreadCount):
+    marked: int
 
 
 class Template(BaseModel):

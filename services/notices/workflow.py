@@ -120,7 +120,7 @@ async def publish(session: AsyncSession, notice: Notice, now: datetime) -> None:
         urgent=notice.category == "emergency",
     )
     await queue_fanout(
-        session, notice.community_id, notice.audience, message, f"notice:{notice.id}", now
+        session, notice.community_id, notice.audience, message, rules.notice_source_key(notice.id), now
     )
     emit(
         session,
@@ -139,7 +139,7 @@ async def publish(session: AsyncSession, notice: Notice, now: datetime) -> None:
 async def _withdraw(session: AsyncSession, notice: Notice, now: datetime) -> None:
     """Stops what has not gone out yet and takes the notice out of inboxes."""
     notice.withdrawn_at = now
-    key = f"notice:{notice.id}"
+    key = rules.notice_source_key(notice.id)
     await session.execute(
         update(FanoutJob)
         .where(FanoutJob.source_key == key, FanoutJob.status == "pending")

@@ -11,6 +11,7 @@ from services.common.clock import Clock
 from services.common.events import EventHandlers
 from services.common.identity_replica import IDENTITY_REPLICA_BACKFILL, register_identity_replica
 from services.repairs.events import register_repairs_handlers
+from services.repairs.home import internal as internal_home
 from services.repairs.images import DecodeSlots
 from services.repairs.router import router
 from services.repairs.scheduler import start_scheduler
@@ -33,7 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = create_service_app(
         settings,
         title="repairs",
-        routers=[router],
+        routers=[router, internal_home],
         startup_hooks=[_content_checker, start_scheduler],
         event_handlers=handlers,
         backfill_from=IDENTITY_REPLICA_BACKFILL,
