@@ -128,6 +128,16 @@ MATRIX: dict[tuple[str, str, str], Row] = {
     ("identity", "GET", "/communities/{cid}/bindings"): foreign(one("GET", "/communities/{cid}/bindings")),
     ("identity", "GET", "/communities/{cid}/buildings"): exempt(
         "the building tree (rooms, no people) is what any account reads to ask for a binding"),
+    ("identity", "GET", "/communities/{cid}/buildings/{building_id}"): exempt(
+        "the room picker's second step: room labels and areas only, which every account binding a room needs"),
+    ("identity", "POST", "/communities/{cid}/scenes"): foreign(one("POST", "/communities/{cid}/scenes", json={})),
+    ("identity", "GET", "/communities/{cid}/scenes"): foreign(one("GET", "/communities/{cid}/scenes")),
+    ("identity", "PUT", "/communities/{cid}/contact-card"): foreign(
+        one("PUT", "/communities/{cid}/contact-card", json={"service_phone": "0571-88886666"})),
+    ("identity", "GET", "/communities/{cid}/contact-card"): foreign(one("GET", "/communities/{cid}/contact-card")),
+    ("identity", "GET", "/scenes/{scene}"): exempt(
+        "no login by design: the printed QR code's random scene is the key; it shows the community's name, city "
+        "and the numbers on its notice board, nothing personal"),
     ("identity", "GET", "/communities/{cid}/cleanup-report"): foreign(one("GET", "/communities/{cid}/cleanup-report")),
     ("identity", "POST", "/communities/{cid}/roster"): foreign(
         one("POST", "/communities/{cid}/roster", files=ROSTER_FILE)),
@@ -178,6 +188,9 @@ MATRIX: dict[tuple[str, str, str], Row] = {
     ("votes", "POST", "/votes/{vote_id}/ballots"): foreign(one(
         "POST", "/votes/{vote_id}/ballots",
         json={"room_id": "{room_id}", "answers": [{"item_id": "{vote_item_id}", "option_ids": ["agree"]}]})),
+    ("votes", "POST", "/votes/{vote_id}/ballots/batch"): foreign(one(
+        "POST", "/votes/{vote_id}/ballots/batch",
+        json={"answers": [{"item_id": "{vote_item_id}", "option_ids": ["agree"]}]})),
     ("votes", "GET", "/votes/{vote_id}/ballots.csv"): foreign(one("GET", "/votes/{vote_id}/ballots.csv")),
     ("votes", "POST", "/votes/{vote_id}/close"): foreign(one("POST", "/votes/{vote_id}/close")),
     ("votes", "POST", "/votes/{vote_id}/open"): foreign(one("POST", "/votes/{draft_vote_id}/open")),
@@ -186,6 +199,7 @@ MATRIX: dict[tuple[str, str, str], Row] = {
     # notices
     ("notices", "GET", "/inbox"): exempt("the caller's own inbox (checked below: none of the home ids leak)"),
     ("notices", "GET", "/inbox/unread-count"): exempt("the caller's own inbox"),
+    ("notices", "POST", "/inbox/read-all"): exempt("the caller's own inbox"),
     ("notices", "POST", "/inbox/{entry_id}/read"): foreign(one("POST", "/inbox/{entry_id}/read")),
     ("notices", "GET", "/me/subscriptions"): exempt("the caller's own consents"),
     ("notices", "POST", "/me/subscriptions"): exempt("the caller's own consents"),
@@ -347,6 +361,10 @@ async def _build_world(apps: dict[str, Any], clients: dict[str, httpx.AsyncClien
     draft = await _ok(await vc.post("/votes", json=_vote_body(home_cid), headers=manager_h), 201)
     notice = await _ok(await clients["notices"].post(
         "/notices", json=_fill(NOTICE, {"cid": home_cid}), headers=manager_h), 201)
+    # The home community's contact card and QR code exist, so refusals are not "none set".
+    await _ok(await idc.put(f"/communities/{home_cid}/contact-card", json={"service_phone": "0571-88886666"},
+                            headers=manager_h))
+    await _ok(await idc.post(f"/communities/{home_cid}/scenes", json={}, headers=manager_h))
 
     ids = {
         "cid": home_cid, "room_id": home["room_id"], "binding_id": home["owner"][1], "member_id": home["family"][1],

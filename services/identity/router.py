@@ -9,7 +9,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Query, Request, Response, UploadFile
 
 from services.common.auth import CurrentPrincipal, PlatformAdmin
-from services.common.clock import Now
 from services.common.db import SessionDep, utcnow
 from services.common.pagination import CursorParam, LimitParam, Page
 from services.common.tokens import jwks_document
@@ -391,10 +390,10 @@ async def list_scenes(cid: ManagedCommunity, session: SessionDep) -> list[SceneO
 
 @router.put("/communities/{cid}/contact-card", response_model=ContactCardOut, tags=["communities"])
 async def put_contact_card(
-    cid: ManagedCommunity, body: ContactCardIn, session: SessionDep, principal: CurrentPrincipal, now: Now
+    cid: ManagedCommunity, body: ContactCardIn, session: SessionDep, principal: CurrentPrincipal
 ) -> ContactCardOut:
     """客服电话, office hours, emergency numbers and 群规, set by a manager."""
-    card = await contact_card.put_card(session, cid, body, principal.account_id, now)
+    card = await contact_card.put_card(session, cid, body, principal.account_id, utcnow())
     return contact_card.card_out(card)
 
 
