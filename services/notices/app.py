@@ -10,6 +10,8 @@ from fastapi import FastAPI
 from services.common.app import create_service_app
 from services.common.events import EventHandlers
 from services.common.identity_replica import IDENTITY_REPLICA_BACKFILL, register_identity_replica
+from services.common.images import DecodeSlots
+from services.notices.attachment_routes import attachment_router
 from services.notices.events import register_notice_handlers
 from services.notices.home import internal as internal_home
 from services.notices.router import router
@@ -52,12 +54,13 @@ def create_app(
     app = create_service_app(
         settings,
         title="notices",
-        routers=[router, internal_home],
+        routers=[attachment_router, router, internal_home],
         startup_hooks=[start_worker],
         event_handlers=handlers,
         backfill_from=IDENTITY_REPLICA_BACKFILL,
     )
     app.state.notices = rt
+    app.state.decode_slots = DecodeSlots(settings.image_decode_concurrency)
     # The one clock (services.common.clock): routes read it through `Now`, the worker and
     # the event handlers through the runtime.
     app.state.clock = rt.clock

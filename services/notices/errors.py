@@ -9,14 +9,18 @@ from typing import Any
 
 from services.common.auth import CommunityNotFound
 from services.common.errors import (
+    BadRequest,
     Conflict,
     Forbidden,
     InvalidCursor,
     NotFound,
+    PayloadTooLarge,
     UnprocessableEntity,
 )
 
 __all__ = [
+    "AttachmentNotFound",
+    "AttachmentsLocked",
     "AudienceEmpty",
     "BodyTooLong",
     "CommunityNotFound",
@@ -31,12 +35,16 @@ __all__ = [
     "NoticeExpired",
     "NoticeNotFound",
     "NoticeTransitionNotAllowed",
+    "PdfActiveContent",
+    "PdfTooLarge",
     "SelfApprovalNotAllowed",
     "SingleManagerModeAdminOnly",
     "TitleTooLong",
+    "TooManyAttachments",
     "UnknownBuildings",
     "UnknownTemplate",
     "UnknownUnits",
+    "UnsupportedAttachment",
     "WithdrawnNoticeCannotPublish",
 ]
 
@@ -178,3 +186,40 @@ class UnknownUnits(InvalidNotice):
 class NoticeExpired(InvalidNotice):
     code = "notice_expired"
     message = "公告已过失效时间，不能发布"
+
+
+# --- attachments ----------------------------------------------------------------------
+
+
+class AttachmentNotFound(NotFound):
+    code = "attachment_not_found"
+    message = "附件不存在"
+
+
+class UnsupportedAttachment(BadRequest):
+    code = "unsupported_attachment"
+    message = "仅支持图片（JPEG、PNG、WebP、HEIC）和 PDF 文件"
+
+
+class PdfTooLarge(PayloadTooLarge):
+    code = "pdf_too_large"
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(f"PDF 文件不能超过 {max_bytes // (1024 * 1024)} MB")
+
+
+class PdfActiveContent(BadRequest):
+    code = "pdf_active_content"
+    message = "PDF 含有脚本、启动程序的动作或嵌入文件，请另存为普通 PDF 后再上传"
+
+
+class TooManyAttachments(Conflict):
+    code = "too_many_attachments"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"每条公告最多 {limit} 个附件", details={"max_attachments": limit})
+
+
+class AttachmentsLocked(Conflict):
+    code = "attachments_locked"
+    message = "公告发布后不能再修改附件"

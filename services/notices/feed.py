@@ -131,6 +131,14 @@ async def mark_entries_read(
         )
 
 
+async def visible_to(session: AsyncSession, account_id: str, notice: Notice, now: datetime) -> bool:
+    """Whether the notice is live and targets one of the caller's verified rooms."""
+    if not _visible(notice, now):
+        return False
+    memberships = await bindings_with_rooms(session, account_id, notice.community_id)
+    return bool(_targeted_rooms(notice, memberships))
+
+
 async def record_read(
     session: AsyncSession,
     account_id: str,

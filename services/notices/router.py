@@ -11,7 +11,16 @@ from services.common.clock import Now
 from services.common.csv_export import csv_response
 from services.common.db import SessionDep, writes_on_read
 from services.common.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page
-from services.notices import feed, inbox, readstate, receipts, subscriptions, workflow
+from services.notices import (
+    attachments,
+    feed,
+    inbox,
+    readstate,
+    receipts,
+    subscriptions,
+    workflow,
+)
+from services.notices.attachment_routes import attachment_out
 from services.notices.deps import (
     CommunityForPlatformAdmin,
     CommunityQuery,
@@ -110,15 +119,18 @@ async def list_notices(
 @router.get("/notices/{notice_id}", response_model=NoticeOut, tags=["notices"])
 @writes_on_read  # opening a notice records the read
 async def get_notice(
-    notice_id: IdPath, principal: CurrentPrincipal, session: SessionDep, now: Now
+    notice_id: IdPath, principal: CurrentPrincipal, session: SessionDep, rt: RuntimeDep, now: Now
 ) -> NoticeOut:
-    """One notice. For an owner it must target them (else 404), and opening it records
-    the read once per account and household."""
+    """One notice with its pictures and files. For an owner it must target them (else 404),
+    and opening it records the read once per account and household."""
     notice = await session.get(Notice, notice_id)
-    if notice is not None and principal.is_manager_of(notice.community_id):
-        return _out(notice)
-    notice = await feed.open_notice(session, principal.account_id, notice_id, now)
-    return _out(notice, True)
+    read: bool | None = None
+    if notice is None or not principal.is_manager_of(notice.community_id):
+        notice, read = await feed.open_notice(session, principal.account_id, notice_id, now), True
+    files = (await attachments.attachments_of(session, [notice.id]))[notice.id]
+    return _out(notice, read).model_copy(
+        update={"attachments": [attachment_out(rt.settings, a) for a in files]}
+    )
 
 
 @router.get(

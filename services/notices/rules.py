@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from services.notices.errors import (
@@ -230,6 +231,49 @@ def notice_id_of(source_key: str) -> str | None:
 def home_worthy(pinned: bool, category: str, read: bool) -> bool:
     """A notice the home screen shows (in feed order): pinned, an emergency, or unread."""
     return pinned or category == "emergency" or not read
+
+
+# --- attachments ----------------------------------------------------------------------
+
+PDF_MAGIC = b"%PDF-"
+# PDF names that make a reader run a script or another program, or carry files: refused, the file is meant to be read.
+_PDF_ACTIVE = (b"/JavaScript", b"/JS", b"/Launch", b"/EmbeddedFile")
+# Statuses in which a notice's attachments may still change: before owners can see it.
+ATTACHMENTS_EDITABLE = ("draft", "submitted", "approved")
+_UNSAFE_NAME_RE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|;]+')
+
+
+def is_pdf(raw: bytes) -> bool:
+    """By content, not by the name or type the client claims."""
+    return raw.startswith(PDF_MAGIC)
+
+
+def pdf_has_active_content(raw: bytes) -> bool:
+    """Scripts, launch or open actions, or embedded files named in the PDF (a best effort:
+    names inside compressed object streams are not seen)."""
+    return any(
+        re.search(re.escape(name) + rb"(?![A-Za-z])", raw) is not None for name in _PDF_ACTIVE
+    )
+
+
+def attachment_name(client_name: str | None) -> str:
+    """The PDF's name as shown and offered for download: the client's base name without path
+    or characters that break headers or file systems, ending in .pdf; "附件.pdf" when nothing
+    is left."""
+    base = (client_name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    base = _UNSAFE_NAME_RE.sub("", base).strip().strip(".")
+    if base.lower().endswith(".pdf"):
+        base = base[:-4]
+    base = base[:90].strip()
+    return (base or "附件") + ".pdf"
+
+
+def content_disposition(kind: str, display_name: str) -> str:
+    """Pictures shown in place; a PDF downloaded under its name (RFC 6266/5987)."""
+    if kind != "pdf":
+        return "inline"
+    encoded = quote(display_name, safe="")
+    return f"attachment; filename=\"attachment.pdf\"; filename*=UTF-8''{encoded}"
 
 
 # --- quiet hours ----------------------------------------------------------------------
