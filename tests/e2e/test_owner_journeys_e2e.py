@@ -262,3 +262,40 @@ def test_votes_to_do_and_one_ballot_request_for_several_rooms(stack: Stack, gate
     stranger = bearer(_wechat_login(stack, gateway)["token"])
     assert gateway.post(f"/api/v1/votes/{vote['id']}/ballots/batch", json=body,
                         headers=stranger).status_code == 404
+
+
+# ------------------------------------------------------------------ 6: pictures and files
+
+
+def test_notice_with_a_picture_and_a_pdf_reaches_the_owner_through_the_gateway(
+    stack: Stack, gateway: httpx.Client
+) -> None:
+    world = _community(stack, gateway, "龙井小区", "杭州市")
+    cid, manager = world["cid"], world["manager"]
+    _single_manager(gateway, world)
+    owner = _wechat_login(stack, gateway, phone="13900001111")
+    _bind(gateway, bearer(owner["token"]), _rooms(gateway, cid, bearer(owner["token"]))["2栋201"])
+    body = {"community_id": cid, "title": "电梯维保", "body": "详见附件", "category": "maintenance"}
+    notice = _ok(gateway.post("/api/v1/notices", json=body, headers=manager), 201)
+    pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"
+    picture = _ok(gateway.post(f"/api/v1/notices/{notice['id']}/attachments", headers=manager,
+                               files={"file": ("现场.png", png(), "image/png")}), 201)
+    document = _ok(gateway.post(f"/api/v1/notices/{notice['id']}/attachments", headers=manager,
+                                files={"file": ("维保计划.pdf", pdf, "application/pdf")}), 201)
+    fake = gateway.post(f"/api/v1/notices/{notice['id']}/attachments", headers=manager,
+                        files={"file": ("evil.pdf", b"<html><script>", "application/pdf")})
+    assert fake.status_code == 400 and fake.json()["error"]["code"] == "unsupported_attachment"
+    for action in ("submit", "approve", "publish"):
+        _ok(gateway.post(f"/api/v1/notices/{notice['id']}/{action}", headers=manager))
+
+    me = bearer(owner["token"])
+    shown = eventually(lambda: (r := gateway.get(f"/api/v1/notices/{notice['id']}", headers=me)).status_code == 200
+                       and r.json(), "notices to learn the owner's binding")
+    assert [a["id"] for a in shown["attachments"]] == [picture["id"], document["id"]]
+    served = gateway.get(shown["attachments"][1]["url"], headers=me)
+    assert served.status_code == 200 and served.content == pdf
+    assert served.headers["x-content-type-options"] == "nosniff"
+    assert served.headers["content-disposition"].startswith("attachment;")
+    assert gateway.get(shown["attachments"][0]["url"], headers=me).headers["content-type"] == "image/png"
+    stranger = bearer(_wechat_login(stack, gateway)["token"])
+    assert gateway.get(shown["attachments"][1]["url"], headers=stranger).status_code == 404
