@@ -237,7 +237,7 @@ def home_worthy(pinned: bool, category: str, read: bool) -> bool:
 
 PDF_MAGIC = b"%PDF-"
 # PDF names that make a reader run a script or another program, or carry files: refused, the file is meant to be read.
-_PDF_ACTIVE = (b"/JavaScript", b"/JS", b"/Launch", b"/EmbeddedFile")
+_PDF_ACTIVE = (b"/JavaScript", b"/JS", b"/Launch", b"/EmbeddedFile", b"/EmbeddedFiles")
 # Statuses in which a notice's attachments may still change: before owners can see it.
 ATTACHMENTS_EDITABLE = ("draft", "submitted", "approved")
 _UNSAFE_NAME_RE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|;]+')
