@@ -139,7 +139,7 @@ def main() -> int:
     notices = int(os.environ.get("BENCH_HOME_NOTICES", "100"))
     env = {"GATEWAY_RATE_IP_PER_SECOND": UNLIMITED, "GATEWAY_RATE_IP_BURST": UNLIMITED,
            "GATEWAY_RATE_ACCOUNT_PER_SECOND": UNLIMITED, "GATEWAY_RATE_ACCOUNT_BURST": UNLIMITED,
-           "LOG_LEVEL": "WARNING"}
+           "GATEWAY_UPSTREAM_TIMEOUT_SECONDS": "300", "LOG_LEVEL": "WARNING"}
     with tempfile.TemporaryDirectory(prefix="bench-home-") as tmp:
         stack = Stack.on_free_ports(Path(tmp), env=env)
         with running(stack), httpx.Client(base_url=stack.url("gateway"), trust_env=False, timeout=120) as gw:
