@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.identity import rules
@@ -50,7 +51,7 @@ async def scene_for(
     try:
         async with session.begin_nested():
             session.add(row)
-    except Exception:
+    except IntegrityError:
         # Created meanwhile by a second click: that one is the community's code.
         again = await session.scalar(stmt)
         if again is None:
