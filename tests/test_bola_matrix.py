@@ -108,6 +108,7 @@ NOTICE = {"community_id": "{cid}", "title": "停水通知", "body": "明日停�
 TICKET = {"community_id": "{cid}", "kind": "repair", "category": "water", "room_id": "{room_id}",
           "description": "厨房水管漏水", "contact_phone": "13812341234", "photo_ids": []}
 ROSTER_FILE = {"file": ("roster.csv", roster([["9", "", "901", "90.00", "delivered", "赵六", "13600009999", ""]]), "text/csv")}
+PDF_FILE = b"%PDF-1.4\n%%EOF\n"
 STAFF = {"username": "bola.crew", "password": "bola-pass-123", "name": "赵师傅", "phone": "13600000009",
          "role": "crew", "department": "repair"}
 
@@ -210,6 +211,12 @@ MATRIX: dict[tuple[str, str, str], Row] = {
     ("notices", "PUT", "/notices/settings"): foreign(
         one("PUT", "/notices/settings", params={"community_id": "{cid}"}, json={"single_manager_mode": True})),
     ("notices", "GET", "/notices/{notice_id}"): foreign(one("GET", "/notices/{notice_id}")),
+    ("notices", "POST", "/notices/{notice_id}/attachments"): foreign(
+        one("POST", "/notices/{notice_id}/attachments", files={"file": ("a.pdf", PDF_FILE, "application/pdf")})),
+    ("notices", "GET", "/notices/{notice_id}/attachments/{attachment_id}"): foreign(
+        one("GET", "/notices/{notice_id}/attachments/{attachment_id}")),
+    ("notices", "DELETE", "/notices/{notice_id}/attachments/{attachment_id}"): foreign(
+        one("DELETE", "/notices/{notice_id}/attachments/{attachment_id}")),
     ("notices", "GET", "/notices/{notice_id}/receipts"): foreign(lambda ids, mine: [
         Req("GET", f"/notices/{ids['notice_id']}/receipts", params={"format": fmt}) for fmt in ("json", "csv")
     ]),
@@ -365,12 +372,16 @@ async def _build_world(apps: dict[str, Any], clients: dict[str, httpx.AsyncClien
     await _ok(await idc.put(f"/communities/{home_cid}/contact-card", json={"service_phone": "0571-88886666"},
                             headers=manager_h))
     await _ok(await idc.post(f"/communities/{home_cid}/scenes", json={}, headers=manager_h))
+    attachment = await _ok(await clients["notices"].post(
+        f"/notices/{notice['id']}/attachments", files={"file": ("a.pdf", PDF_FILE, "application/pdf")},
+        headers=manager_h), 201)
 
     ids = {
         "cid": home_cid, "room_id": home["room_id"], "binding_id": home["owner"][1], "member_id": home["family"][1],
         "pending_binding_id": pending["id"], "staff_id": home_crew_staff, "ticket_id": ticket["id"],
         "upload_id": upload["id"], "entry_id": entry["id"], "vote_id": vote["id"], "draft_vote_id": draft["id"],
         "vote_item_id": vote["items"][0]["id"], "notice_id": notice["id"],
+        "attachment_id": attachment["id"],
     }
     mine = {"cid": away_cid, "binding_id": away["owner"][1]}
     callers = {relation: (away[relation][0], mine) for relation in ("owner", "family", "tenant")}

@@ -86,10 +86,12 @@ async def test_owner_of_several_rooms_casts_once_for_all_and_sees_what_is_left_t
         assert await count_rows(app, Ballot, Ballot.vote_id == vote["id"], Ballot.active_room_id.is_not(None)) == 2
         # Repeating is harmless; other choices on a vote without changes are refused per room.
         again = (await c.post(f"/votes/{vote['id']}/ballots/batch", json=body, headers=owner.headers)).json()
-        assert [x["outcome"] for x in again["rooms"]] == ["unchanged", "unchanged", "not_eligible"]
+        assert {x["room_id"]: x["outcome"] for x in again["rooms"]} == {
+            r1: "unchanged", r2: "unchanged", r3: "not_eligible"}
         other = {"answers": all_motions(vote, "disagree")}
         refused = (await c.post(f"/votes/{vote['id']}/ballots/batch", json=other, headers=owner.headers)).json()
-        assert [x["outcome"] for x in refused["rooms"]] == ["already_voted", "already_voted", "not_eligible"]
+        assert {x["room_id"]: x["outcome"] for x in refused["rooms"]} == {
+            r1: "already_voted", r2: "already_voted", r3: "not_eligible"}
         assert await count_rows(app, Ballot, Ballot.vote_id == vote["id"]) == 2
 
         mine = next(v for v in (await c.get("/votes", params={"community_id": cid},
