@@ -30,6 +30,7 @@ BENCHES = {
     "votes_tally": "art. 278 tally of a 20,000-room electorate with 15,000 ballots",
     "notices_publish": "publishing a notice to 20,000 households",
     "staff_alerts": "a repair submission to the desk's inbox entry and WeChat push",
+    "home": "the owner's home screen in one call: 20,000 rooms, 100 notices, through the gateway",
 }
 
 

@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gateway import home
 from gateway.errors import DuplicateHeader, RouteNotFound, UpstreamTimedOut
 from gateway.headers import DROPPED_RESPONSE_HEADERS, FORWARDED_REQUEST_HEADERS, SINGLE_HEADERS
 from gateway.internal import InternalListener
@@ -246,7 +247,10 @@ class GatewayCore:
 
         pool = self.pools[route.service]
         try:
-            response = await pool.request(method, target, forwarded, body)
+            if home.is_home(method, route.upstream_path):
+                response = await home.assemble(self.pools, forwarded, scope["query_string"])
+            else:
+                response = await pool.request(method, target, forwarded, body)
         except UpstreamError as exc:
             UPSTREAM_FAILURES.labels(route.service, "unreachable").inc()
             log.warning(

@@ -25,6 +25,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/inbox", "notices"),
     ("/care-list", "notices"),
     ("/activities", "notices"),
+    ("/scenes", "identity"),
 )
 # `/admin/events/{service}/...` goes to that service's `/admin/events/...`.
 ADMIN_EVENTS = ("admin", "events")
@@ -90,7 +91,14 @@ def resolve(path: str) -> Route | None:
     return Route(service, path)
 
 
+# Reads open to anyone, by path prefix: a scanned QR code's landing (`/scenes/{scene}`) is
+# resolved before the Mini Program logs in.
+UNAUTHENTICATED_READS = ("/scenes/",)
+
+
 def needs_token(method: str, path: str) -> bool:
+    if method == "GET" and path.startswith(UNAUTHENTICATED_READS):
+        return False
     return (method, path) not in UNAUTHENTICATED and method != "OPTIONS"
 
 

@@ -59,12 +59,75 @@ COMMON_RESPONSES = (
 )
 
 
-def _service_openapi(service: str) -> dict[str, Any]:
+def _service_app(service: str) -> Any:
     module = importlib.import_module(f"services.{service}.app")
     settings_mod = importlib.import_module(f"services.{service}.settings")
     # A throwaway database URL: building the schema touches no database.
     settings = settings_mod.Settings(database_url="sqlite+aiosqlite://", jwks_json='{"keys": []}')
-    return module.create_app(settings).openapi()
+    return module.create_app(settings)
+
+
+def _service_openapi(service: str) -> dict[str, Any]:
+    doc: dict[str, Any] = _service_app(service).openapi()
+    return doc
+
+
+def _home_operation(schemas: dict[str, Any]) -> dict[str, Any]:
+    """`GET /me/home`, which the gateway assembles (gateway/home.py) from each service's
+    `/internal/home` part: its schema is the parts' response models side by side."""
+    from gateway import home
+
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    for service in home.PARTS:
+        # Each service's part is its `home` module's internal route.
+        internal = importlib.import_module(f"services.{service}.home").internal
+        route = next(r for r in internal.routes if getattr(r, "path", None) == home.PART_PATH.decode())
+        part = route.response_model.model_json_schema(ref_template="#/components/schemas/{model}")
+        for name, schema in part.pop("$defs", {}).items():
+            schemas.setdefault(name, schema)
+        properties.update(part["properties"])
+        # Only identity's part is always there: another service's is left out when it is down.
+        if service == home.PARTS[0]:
+            required += part.get("required", [])
+    properties["unavailable"] = {
+        "type": "array",
+        "items": {"type": "string", "enum": list(home.PARTS)},
+        "description": "Services whose part is missing because they are down (暂不可用)",
+    }
+    schemas["HomeOut"] = {
+        "type": "object",
+        "title": "HomeOut",
+        "properties": properties,
+        "required": [*required, "unavailable"],
+    }
+    operation: dict[str, Any] = {
+        "tags": ["me"],
+        "summary": "Home screen",
+        "description": "The caller's rooms and binding statuses in the community, unread inbox counts, "
+        "the latest pinned/emergency/unread notices (3), open tickets, open votes not yet voted on "
+        "and upcoming activities, in one call (assembled by the gateway). 404 when the caller is "
+        "neither a member nor staff of the community.",
+        "operationId": "gateway_home",
+        "x-service": "gateway",
+        "parameters": [
+            {"name": "community_id", "in": "query", "required": True,
+             "schema": {"type": "string", "minLength": 1, "maxLength": 36}}
+        ],
+        "responses": {
+            "200": {"description": "Successful Response",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HomeOut"}}}},
+            "422": {"description": "请求参数不正确",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+        },
+    }
+    for status, label in COMMON_RESPONSES:
+        operation["responses"].setdefault(
+            status,
+            {"description": label,
+             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+        )
+    return {"get": operation}
 
 
 def _rename_refs(node: Any, renames: dict[str, str]) -> Any:
@@ -132,6 +195,7 @@ def build() -> dict[str, Any]:
                             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
                         }
             paths[PREFIX + path] = item
+    paths[PREFIX + "/me/home"] = _home_operation(schemas)
     for unused in ("HTTPValidationError", "ValidationError"):
         referenced = json.dumps(paths).count(f"/{unused}\"")
         if not referenced:

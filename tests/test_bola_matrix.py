@@ -109,6 +109,7 @@ CARE_FLAG = {"categories": ["elderly"], "contact_name": "越权", "contact_phone
 TICKET = {"community_id": "{cid}", "kind": "repair", "category": "water", "room_id": "{room_id}",
           "description": "厨房水管漏水", "contact_phone": "13812341234", "photo_ids": []}
 ROSTER_FILE = {"file": ("roster.csv", roster([["9", "", "901", "90.00", "delivered", "赵六", "13600009999", ""]]), "text/csv")}
+PDF_FILE = b"%PDF-1.4\n%%EOF\n"
 STAFF = {"username": "bola.crew", "password": "bola-pass-123", "name": "赵师傅", "phone": "13600000009",
          "role": "crew", "department": "repair"}
 
@@ -129,6 +130,16 @@ MATRIX: dict[tuple[str, str, str], Row] = {
     ("identity", "GET", "/communities/{cid}/bindings"): foreign(one("GET", "/communities/{cid}/bindings")),
     ("identity", "GET", "/communities/{cid}/buildings"): exempt(
         "the building tree (rooms, no people) is what any account reads to ask for a binding"),
+    ("identity", "GET", "/communities/{cid}/buildings/{building_id}"): exempt(
+        "the room picker's second step: room labels and areas only, which every account binding a room needs"),
+    ("identity", "POST", "/communities/{cid}/scenes"): foreign(one("POST", "/communities/{cid}/scenes", json={})),
+    ("identity", "GET", "/communities/{cid}/scenes"): foreign(one("GET", "/communities/{cid}/scenes")),
+    ("identity", "PUT", "/communities/{cid}/contact-card"): foreign(
+        one("PUT", "/communities/{cid}/contact-card", json={"service_phone": "0571-88886666"})),
+    ("identity", "GET", "/communities/{cid}/contact-card"): foreign(one("GET", "/communities/{cid}/contact-card")),
+    ("identity", "GET", "/scenes/{scene}"): exempt(
+        "no login by design: the printed QR code's random scene is the key; it shows the community's name, city "
+        "and the numbers on its notice board, nothing personal"),
     ("identity", "GET", "/communities/{cid}/cleanup-report"): foreign(one("GET", "/communities/{cid}/cleanup-report")),
     ("identity", "POST", "/communities/{cid}/roster"): foreign(
         one("POST", "/communities/{cid}/roster", files=ROSTER_FILE)),
@@ -203,6 +214,9 @@ MATRIX: dict[tuple[str, str, str], Row] = {
     ("votes", "POST", "/votes/{vote_id}/ballots"): foreign(one(
         "POST", "/votes/{vote_id}/ballots",
         json={"room_id": "{room_id}", "answers": [{"item_id": "{vote_item_id}", "option_ids": ["agree"]}]})),
+    ("votes", "POST", "/votes/{vote_id}/ballots/batch"): foreign(one(
+        "POST", "/votes/{vote_id}/ballots/batch",
+        json={"answers": [{"item_id": "{vote_item_id}", "option_ids": ["agree"]}]})),
     ("votes", "GET", "/votes/{vote_id}/ballots.csv"): foreign(one("GET", "/votes/{vote_id}/ballots.csv")),
     ("votes", "POST", "/votes/{vote_id}/close"): foreign(one("POST", "/votes/{vote_id}/close")),
     ("votes", "POST", "/votes/{vote_id}/open"): foreign(one("POST", "/votes/{draft_vote_id}/open")),
@@ -217,6 +231,7 @@ MATRIX: dict[tuple[str, str, str], Row] = {
     # notices
     ("notices", "GET", "/inbox"): exempt("the caller's own inbox (checked below: none of the home ids leak)"),
     ("notices", "GET", "/inbox/unread-count"): exempt("the caller's own inbox"),
+    ("notices", "POST", "/inbox/read-all"): exempt("the caller's own inbox"),
     ("notices", "POST", "/inbox/{entry_id}/read"): foreign(one("POST", "/inbox/{entry_id}/read")),
     ("notices", "GET", "/me/subscriptions"): exempt("the caller's own consents"),
     ("notices", "POST", "/me/subscriptions"): exempt("the caller's own consents"),
@@ -227,6 +242,12 @@ MATRIX: dict[tuple[str, str, str], Row] = {
     ("notices", "PUT", "/notices/settings"): foreign(
         one("PUT", "/notices/settings", params={"community_id": "{cid}"}, json={"single_manager_mode": True})),
     ("notices", "GET", "/notices/{notice_id}"): foreign(one("GET", "/notices/{notice_id}")),
+    ("notices", "POST", "/notices/{notice_id}/attachments"): foreign(
+        one("POST", "/notices/{notice_id}/attachments", files={"file": ("a.pdf", PDF_FILE, "application/pdf")})),
+    ("notices", "GET", "/notices/{notice_id}/attachments/{attachment_id}"): foreign(
+        one("GET", "/notices/{notice_id}/attachments/{attachment_id}")),
+    ("notices", "DELETE", "/notices/{notice_id}/attachments/{attachment_id}"): foreign(
+        one("DELETE", "/notices/{notice_id}/attachments/{attachment_id}")),
     ("notices", "GET", "/notices/{notice_id}/receipts"): foreign(lambda ids, mine: [
         Req("GET", f"/notices/{ids['notice_id']}/receipts", params={"format": fmt}) for fmt in ("json", "csv")
     ]),
@@ -427,6 +448,13 @@ async def _build_world(apps: dict[str, Any], clients: dict[str, httpx.AsyncClien
                                      headers=owner_h), 201)
     await _ok(await nc.put(f"/care-list/{home['room_id']}", params={"community_id": home_cid}, json=CARE_FLAG,
                            headers=manager_h))
+    # The home community's contact card and QR code exist, so refusals are not "none set".
+    await _ok(await idc.put(f"/communities/{home_cid}/contact-card", json={"service_phone": "0571-88886666"},
+                            headers=manager_h))
+    await _ok(await idc.post(f"/communities/{home_cid}/scenes", json={}, headers=manager_h))
+    attachment = await _ok(await clients["notices"].post(
+        f"/notices/{notice['id']}/attachments", files={"file": ("a.pdf", PDF_FILE, "application/pdf")},
+        headers=manager_h), 201)
 
     ids = {
         "cid": home_cid, "room_id": home["room_id"], "binding_id": home["owner"][1], "member_id": home["family"][1],
@@ -435,6 +463,7 @@ async def _build_world(apps: dict[str, Any], clients: dict[str, httpx.AsyncClien
         "upload_id": upload["id"], "entry_id": entry["id"], "vote_id": vote["id"], "draft_vote_id": draft["id"],
         "vote_item_id": vote["items"][0]["id"], "notice_id": notice["id"],
         "activity_id": activity_notice["id"], "activity_signup_id": signup["id"],
+        "attachment_id": attachment["id"],
     }
     mine = {"cid": away_cid, "binding_id": away["owner"][1], "room_id": away["room_id"]}
     callers = {relation: (away[relation][0], mine) for relation in ("owner", "family", "tenant")}

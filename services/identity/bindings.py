@@ -19,6 +19,7 @@ from services.identity.errors import (
     BindingInactive,
     BindingNotFound,
     BindingNotPending,
+    PhoneNotVerified,
     RoomNotFound,
     TooManyBindingRequests,
     TooManyPendingOnRoom,
@@ -94,18 +95,22 @@ async def request_binding(
     account_id: str,
     room_id: str,
     relation: str,
-    name: str,
-    phone: str,
+    name: str | None,
+    phone: str | None,
 ) -> Binding:
     """Verified at once when the account's WeChat-verified phone and the name match a roster
     owner of the room (rules.owner_claim_verifies); else pending, for a manager or for the
-    phone to be verified later. Limited per account and per room."""
+    phone to be verified later. Limited per account and per room. Name and phone left out
+    come from the verified phone and the roster (rules.claim_identity)."""
     account = await live_account(session, account_id)
     room, building = await room_with_building(session, room_id)
+    claim = rules.claim_identity(relation, room.owners or [], name, phone, account.phone, account.name)
+    if claim is None:
+        raise PhoneNotVerified()
     await ensure_not_bound(session, account_id, room_id)
     now = utcnow()
     await _check_request_limits(session, settings, account_id, room_id, now)
-    name, phone = rules.normalize_name(name), rules.normalize_phone(phone)
+    name, phone = claim
     verified = rules.owner_claim_verifies(relation, room.owners or [], name, account.phone)
     binding = Binding(
         id=new_id(),

@@ -219,3 +219,26 @@ class WeChatRiskyUser(Forbidden):
 class WeChatUnavailable(ServiceUnavailable):
     code = "wechat_unavailable"
     message = "微信服务暂时不可用，请稍后再试"
+
+
+# ---------------------------------------------------------------- finding a community, its card
+
+
+class SceneNotFound(NotFound):
+    code = "scene_not_found"
+    message = "二维码无效或已失效，请联系物业获取新的二维码"
+
+
+class BuildingNotFound(NotFound):
+    code = "building_not_found"
+    message = "楼栋不存在"
+
+
+class PhoneNotVerified(UnprocessableEntity):
+    code = "phone_not_verified"
+    message = "请先授权微信手机号，或填写姓名和手机号"
+
+
+class ContactCardNotFound(NotFound):
+    code = "contact_card_not_found"
+    message = "物业尚未设置联系方式"

@@ -38,7 +38,41 @@ class Community(Base):
     # The tenant key on every tenant table; for a community row it is its own id.
     community_id: Mapped[str] = mapped_column(String(36), index=True)
     name: Mapped[str] = mapped_column(String(100))
+    # The city (e.g. 杭州市), for owners searching their community by name or city.
+    city: Mapped[str | None] = mapped_column(String(50))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CommunityScene(Base):
+    """A QR code's `scene`: the code printed per community (or building) that the Mini
+    Program resolves, without login, to the community it lands on."""
+
+    __tablename__ = "community_scenes"
+
+    scene: Mapped[str] = mapped_column(String(32), primary_key=True)
+    community_id: Mapped[str] = mapped_column(ForeignKey("communities.id"))
+    # "" for the community's own code (so (community, building) is unique on every backend).
+    building_id: Mapped[str] = mapped_column(String(36), default="")
+    created_by: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (UniqueConstraint("community_id", "building_id"),)
+
+
+class CommunityCard(Base):
+    """The community's contact card (客服电话, office hours, emergency numbers, 群规), set by
+    a manager."""
+
+    __tablename__ = "community_cards"
+
+    community_id: Mapped[str] = mapped_column(ForeignKey("communities.id"), primary_key=True)
+    service_phone: Mapped[str | None] = mapped_column(String(30))
+    office_hours: Mapped[str | None] = mapped_column(String(100))
+    # [{"label": "物业值班", "phone": "0571-88886666"}]
+    emergency_numbers: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    group_rules: Mapped[str | None] = mapped_column(String(5000))
+    updated_by: Mapped[str] = mapped_column(String(36))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Building(Base):

@@ -4,19 +4,20 @@ Load, apply rules, write, add outbox events. Flush, never commit."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypedDict, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.db import new_id, utcnow
 from services.common.pagination import Keyset, keyset_page
 from services.identity import events, roster_format, rules
 from services.identity.bindings import revoke_binding
-from services.identity.errors import CommunityNotFound, RosterInvalid
+from services.identity.errors import BuildingNotFound, CommunityNotFound, RosterInvalid
 from services.identity.models import Account, Binding, Building, Community, Room
 
 _ROOMS = cast(Table, Room.__table__)
@@ -25,9 +26,11 @@ _BUILDINGS = cast(Table, Building.__table__)
 _BY_ID = Keyset((Community.id,), ("str",), descending=False)
 
 
-async def create_community(session: AsyncSession, name: str) -> Community:
+async def create_community(session: AsyncSession, name: str, city: str | None = None) -> Community:
     cid = new_id()
-    community = Community(id=cid, community_id=cid, name=name.strip())
+    community = Community(
+        id=cid, community_id=cid, name=name.strip(), city=city.strip() if city else None
+    )
     session.add(community)
     await session.flush()
     events.community_created(session, community)
@@ -42,10 +45,21 @@ async def get_community(session: AsyncSession, cid: str) -> Community:
 
 
 async def list_communities(
-    session: AsyncSession, cursor: str | None, limit: int
+    session: AsyncSession, cursor: str | None, limit: int, query: str | None = None
 ) -> tuple[list[Community], str | None]:
-    """One page of every community (names only are shown), in id order."""
-    return await keyset_page(session, select(Community), _BY_ID, limit, cursor)
+    """One page of the communities (names and cities only are shown), in id order; with
+    `query`, those whose name or city contains it."""
+    stmt = select(Community)
+    q = (query or "").strip()
+    if q:
+        pattern = rules.like_pattern(q)
+        stmt = stmt.where(
+            or_(
+                Community.name.ilike(pattern, escape="\\"),
+                Community.city.ilike(pattern, escape="\\"),
+            )
+        )
+    return await keyset_page(session, stmt, _BY_ID, limit, cursor)
 
 
 # ---------------------------------------------------------------- the room picker
@@ -66,6 +80,7 @@ class UnitView(TypedDict):
 class BuildingView(TypedDict):
     id: str
     name: str
+    room_count: int
     units: list[UnitView]
 
 
@@ -74,43 +89,80 @@ class RoomPicker(TypedDict):
     buildings: list[BuildingView]
 
 
-async def building_tree(session: AsyncSession, cid: str) -> RoomPicker:
-    """Buildings → units → rooms in one answer, sorted as people count (2栋 before 10栋)."""
+def _units(building_name: str, rooms: Sequence[Any]) -> list[UnitView]:
+    by_unit: dict[str, list[Any]] = {}
+    for r in rooms:
+        by_unit.setdefault(r.unit, []).append(r)
+    return [
+        {
+            "unit": unit or None,
+            "rooms": [
+                {
+                    "id": r.id,
+                    "room_no": r.room_no,
+                    "label": rules.room_label(building_name, r.unit, r.room_no),
+                    "area": f"{r.area:.2f}",
+                    "state": r.state,
+                }
+                for r in sorted(unit_rooms, key=lambda r: rules.natural_key(r.room_no))
+            ],
+        }
+        for unit, unit_rooms in sorted(by_unit.items(), key=lambda kv: rules.natural_key(kv[0]))
+    ]
+
+
+_PICKER_COLUMNS = (Room.id, Room.building_id, Room.unit, Room.room_no, Room.area, Room.state)
+
+
+async def building_tree(session: AsyncSession, cid: str, *, with_rooms: bool = True) -> RoomPicker:
+    """Buildings → units → rooms in one answer, sorted as people count (2栋 before 10栋);
+    with `with_rooms=False` the buildings only, each with its room count (the picker then
+    loads one building at a time, `one_building`)."""
     await get_community(session, cid)
     buildings = (
         await session.execute(select(Building.id, Building.name).where(Building.community_id == cid))
     ).all()
-    rooms = (
-        await session.execute(
-            select(Room.id, Room.building_id, Room.unit, Room.room_no, Room.area, Room.state).where(
-                Room.community_id == cid
-            )
+    rooms_of: dict[str, list[Any]] = {b.id: [] for b in buildings}
+    counts: dict[str, int] = {}
+    if with_rooms:
+        rooms = (await session.execute(select(*_PICKER_COLUMNS).where(Room.community_id == cid))).all()
+        for r in rooms:
+            rooms_of.setdefault(r.building_id, []).append(r)
+        counts = {bid: len(rs) for bid, rs in rooms_of.items()}
+    else:
+        counted = await session.execute(
+            select(Room.building_id, func.count())
+            .where(Room.community_id == cid)
+            .group_by(Room.building_id)
         )
-    ).all()
-    by_building: dict[str, dict[str, list[Any]]] = {b.id: {} for b in buildings}
-    for r in rooms:
-        by_building.setdefault(r.building_id, {}).setdefault(r.unit, []).append(r)
-    tree: list[BuildingView] = []
-    for b in sorted(buildings, key=lambda b: rules.natural_key(b.name)):
-        units: list[UnitView] = []
-        for unit, unit_rooms in sorted(by_building[b.id].items(), key=lambda kv: rules.natural_key(kv[0])):
-            units.append(
-                {
-                    "unit": unit or None,
-                    "rooms": [
-                        {
-                            "id": r.id,
-                            "room_no": r.room_no,
-                            "label": rules.room_label(b.name, r.unit, r.room_no),
-                            "area": f"{r.area:.2f}",
-                            "state": r.state,
-                        }
-                        for r in sorted(unit_rooms, key=lambda r: rules.natural_key(r.room_no))
-                    ],
-                }
-            )
-        tree.append({"id": b.id, "name": b.name, "units": units})
+        counts = {bid: int(n) for bid, n in counted.all()}
+    tree: list[BuildingView] = [
+        {
+            "id": b.id,
+            "name": b.name,
+            "room_count": counts.get(b.id, 0),
+            "units": _units(b.name, rooms_of[b.id]) if with_rooms else [],
+        }
+        for b in sorted(buildings, key=lambda b: rules.natural_key(b.name))
+    ]
     return {"community_id": cid, "buildings": tree}
+
+
+async def one_building(session: AsyncSession, cid: str, building_id: str) -> BuildingView:
+    """One building of the community with its units and rooms (the picker's second step)."""
+    await get_community(session, cid)
+    building = await session.get(Building, building_id)
+    if building is None or building.community_id != cid:
+        raise BuildingNotFound()
+    rooms = (
+        await session.execute(select(*_PICKER_COLUMNS).where(Room.building_id == building_id))
+    ).all()
+    return {
+        "id": building.id,
+        "name": building.name,
+        "room_count": len(rooms),
+        "units": _units(building.name, rooms),
+    }
 
 
 # ---------------------------------------------------------------- roster import

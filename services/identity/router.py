@@ -16,9 +16,11 @@ from services.identity import (
     accounts,
     bindings,
     cleanup,
+    contact_card,
     households,
     logins,
     places,
+    scenes,
     staff,
     staff_accounts,
 )
@@ -35,11 +37,14 @@ from services.identity.schemas import (
     AcceptInvitationIn,
     BindingCreate,
     BindingOut,
+    BuildingNode,
     BuildingTree,
     CleanupReport,
     CommunityBrief,
     CommunityCreate,
     CommunityOut,
+    ContactCardIn,
+    ContactCardOut,
     InvitationCreate,
     InvitationOut,
     MeOut,
@@ -49,6 +54,9 @@ from services.identity.schemas import (
     RefreshIn,
     RejectIn,
     RosterImportOut,
+    SceneCreate,
+    SceneLanding,
+    SceneOut,
     StaffCreate,
     StaffCreated,
     StaffLoginIn,
@@ -192,7 +200,8 @@ async def request_binding(
     body: BindingCreate, session: SessionDep, principal: CurrentPrincipal, settings: SettingsDep
 ) -> BindingOut:
     """Verified at once only when the account's WeChat-verified phone (POST /me/phone) and the
-    name match a roster owner of the room; otherwise pending."""
+    name match a roster owner of the room; otherwise pending. With a verified phone, `name`
+    and `phone` may be left out (the roster's name, WeChat's phone)."""
     binding = await bindings.request_binding(
         session, settings, principal.account_id, body.room_id, body.relation, body.name, body.phone
     )
@@ -248,16 +257,21 @@ async def remove_member(
 
 @router.post("/communities", status_code=201, response_model=CommunityOut, tags=["communities"])
 async def create_community(body: CommunityCreate, session: SessionDep, admin: PlatformAdmin) -> CommunityOut:
-    community = await places.create_community(session, body.name)
+    community = await places.create_community(session, body.name, body.city)
     return CommunityOut.model_validate(community)
 
 
 @router.get("/communities", response_model=Page[CommunityBrief], tags=["communities"])
 async def list_communities(
-    session: SessionDep, principal: CurrentPrincipal, limit: LimitParam = 20, cursor: CursorParam = None
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    q: Annotated[str | None, Query(max_length=50)] = None,
+    limit: LimitParam = 20,
+    cursor: CursorParam = None,
 ) -> Page[CommunityBrief]:
-    """Communities to choose from before binding a room (names only)."""
-    items, next_cursor = await places.list_communities(session, cursor, limit)
+    """Communities to choose from before binding a room (names and cities only); `q`
+    searches the name and the city."""
+    items, next_cursor = await places.list_communities(session, cursor, limit, q)
     return Page(items=[CommunityBrief.model_validate(c) for c in items], next_cursor=next_cursor)
 
 
@@ -268,10 +282,22 @@ async def get_community(cid: StaffedCommunity, session: SessionDep) -> Community
 
 @router.get("/communities/{cid}/buildings", response_model=BuildingTree, tags=["communities"])
 async def building_tree(
-    cid: str, session: SessionDep, principal: CurrentPrincipal
+    cid: str, session: SessionDep, principal: CurrentPrincipal, rooms: bool = True
 ) -> places.RoomPicker:
-    """The room picker: buildings, units and rooms in one call (no personal data)."""
-    return await places.building_tree(session, cid)
+    """The room picker (no personal data): buildings, units and rooms in one call; with
+    `rooms=false` the buildings only, each with its room count, and then one building's units
+    and rooms from `/communities/{cid}/buildings/{building_id}`."""
+    return await places.building_tree(session, cid, with_rooms=rooms)
+
+
+@router.get(
+    "/communities/{cid}/buildings/{building_id}", response_model=BuildingNode, tags=["communities"]
+)
+async def one_building(
+    cid: str, building_id: str, session: SessionDep, principal: CurrentPrincipal
+) -> places.BuildingView:
+    """One building's units and rooms, for the room picker's second step."""
+    return await places.one_building(session, cid, building_id)
 
 
 @router.post("/communities/{cid}/roster", response_model=RosterImportOut, tags=["communities"])
@@ -377,3 +403,42 @@ async def cleanup_report(
     cid: ManagedCommunity, session: SessionDep, settings: SettingsDep
 ) -> CleanupReport:
     return await cleanup.cleanup_report(session, cid, settings.pending_stale_days)
+
+
+# ---------------------------------------------------------------- QR scenes, the contact card
+
+
+@router.get("/scenes/{scene}", response_model=SceneLanding, tags=["communities"], openapi_extra={"security": []})
+async def scene_landing(scene: str, session: SessionDep) -> SceneLanding:
+    """Where a scanned QR code lands: its community (and building) and the community's public
+    contact numbers. No login needed (the Mini Program resolves it before logging in)."""
+    return await scenes.landing(session, scene)
+
+
+@router.post("/communities/{cid}/scenes", response_model=SceneOut, tags=["communities"])
+async def create_scene(
+    cid: ManagedCommunity, body: SceneCreate, session: SessionDep, principal: CurrentPrincipal
+) -> SceneOut:
+    """The QR `scene` of the community or one of its buildings (the same code on every ask)."""
+    row, _ = await scenes.scene_for(session, cid, body.building_id, principal.account_id)
+    return scenes.scene_out(row)
+
+
+@router.get("/communities/{cid}/scenes", response_model=list[SceneOut], tags=["communities"])
+async def list_scenes(cid: ManagedCommunity, session: SessionDep) -> list[SceneOut]:
+    return [scenes.scene_out(r) for r in await scenes.scenes_of(session, cid)]
+
+
+@router.put("/communities/{cid}/contact-card", response_model=ContactCardOut, tags=["communities"])
+async def put_contact_card(
+    cid: ManagedCommunity, body: ContactCardIn, session: SessionDep, principal: CurrentPrincipal
+) -> ContactCardOut:
+    """客服电话, office hours, emergency numbers and 群规, set by a manager."""
+    card = await contact_card.put_card(session, cid, body, principal.account_id, utcnow())
+    return contact_card.card_out(card)
+
+
+@router.get("/communities/{cid}/contact-card", response_model=ContactCardOut, tags=["communities"])
+async def get_contact_card(cid: str, session: SessionDep, principal: CurrentPrincipal) -> ContactCardOut:
+    """The card, for the community's verified members and staff."""
+    return contact_card.card_out(await contact_card.card_for_member(session, cid, principal))

@@ -161,6 +161,52 @@ def owner_claim_verifies(
     )
 
 
+# The name a binding takes when none was typed and the roster does not give one.
+UNNAMED = "未填写姓名"
+
+
+def claim_identity(
+    relation: str,
+    owners: list[dict[str, Any]],
+    typed_name: str | None,
+    typed_phone: str | None,
+    verified_phone: str | None,
+    account_name: str | None,
+) -> tuple[str, str] | None:
+    """The (name, phone) a binding claims. What was typed is used as it is; what was left out
+    comes from the account's WeChat-verified phone and, for an owner, the roster's name for
+    that phone (else the account's own name). None when something is missing and the account
+    has no verified phone to stand in for it."""
+    if typed_name is not None and typed_phone is not None:
+        return normalize_name(typed_name), normalize_phone(typed_phone)
+    if verified_phone is None:
+        return None
+    phone = normalize_phone(typed_phone) if typed_phone is not None else verified_phone
+    if typed_name is not None:
+        return normalize_name(typed_name), phone
+    roster_name = next(
+        (o.get("name") for o in owners if o.get("phone") == verified_phone and o.get("name")), None
+    )
+    name = roster_name if relation == "owner" and roster_name else None
+    return normalize_name(name or account_name or "") or UNNAMED, phone
+
+
+SCENE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+SCENE_LENGTH = 12
+# What a scene may look like: WeChat allows 32 visible characters in a QR code's scene.
+_SCENE_RE = re.compile(r"^[0-9A-Za-z]{1,32}$")
+
+
+def is_scene_code(text: str) -> bool:
+    return bool(_SCENE_RE.match(text))
+
+
+def like_pattern(query: str) -> str:
+    """A LIKE pattern matching `query` anywhere, its own % and _ taken literally (escape `\\`)."""
+    escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 def binding_request_refusal(
     requests_today: int, pending_on_room: int, per_day: int, pending_per_room: int
 ) -> str | None:

@@ -43,6 +43,7 @@ class Strict(BaseModel):
 
 class CommunityCreate(Strict):
     name: str = Field(min_length=1, max_length=100)
+    city: str | None = Field(default=None, min_length=1, max_length=50)
 
 
 class CommunityOut(BaseModel):
@@ -50,6 +51,7 @@ class CommunityOut(BaseModel):
 
     id: str
     name: str
+    city: str | None = None
     created_at: datetime
 
 
@@ -58,6 +60,7 @@ class CommunityBrief(BaseModel):
 
     id: str
     name: str
+    city: str | None = None
 
 
 # ---------------------------------------------------------------- auth
@@ -128,6 +131,8 @@ class UnitNode(BaseModel):
 class BuildingNode(BaseModel):
     id: str
     name: str
+    room_count: int
+    # Empty when the picker asked for buildings only (`rooms=false`).
     units: list[UnitNode]
 
 
@@ -148,10 +153,13 @@ class RosterImportOut(BaseModel):
 
 
 class BindingCreate(Strict):
+    """`name` and `phone` may be left out when the account has a WeChat-verified phone: the
+    phone is then that one and an owner's name the roster's."""
+
     room_id: Id
     relation: Relation
-    name: PersonName
-    phone: Phone
+    name: PersonName | None = None
+    phone: Phone | None = None
 
 
 class RejectIn(Strict):
@@ -298,3 +306,60 @@ class CleanupReport(BaseModel):
     stale_pending: list[CleanupItem]
     accounts_without_verified_binding: list[CleanupAccount]
     staff_left: list[CleanupStaff]
+
+
+# ---------------------------------------------------------------- QR scenes and the contact card
+
+
+class SceneCreate(Strict):
+    building_id: Id | None = None
+
+
+class SceneOut(BaseModel):
+    scene: str
+    community_id: str
+    building_id: str | None
+    created_at: datetime
+
+
+EmergencyLabel = Annotated[str, Field(min_length=1, max_length=30)]
+ContactPhone = Annotated[str, Field(min_length=3, max_length=30, pattern=r"^[0-9+\-() ]+$")]
+
+
+class EmergencyNumber(Strict):
+    label: EmergencyLabel
+    phone: ContactPhone
+
+
+class ContactCardIn(Strict):
+    service_phone: ContactPhone | None = None
+    office_hours: str | None = Field(default=None, max_length=100)
+    emergency_numbers: list[EmergencyNumber] = Field(default_factory=list, max_length=20)
+    group_rules: str | None = Field(default=None, max_length=5000)
+
+
+class PublicContact(BaseModel):
+    """What anyone who scanned the community's QR code may see: the numbers on the notice board."""
+
+    service_phone: str | None
+    office_hours: str | None
+    emergency_numbers: list[EmergencyNumber]
+
+
+class ContactCardOut(PublicContact):
+    community_id: str
+    group_rules: str | None
+    updated_at: datetime
+
+
+class BuildingRef(BaseModel):
+    id: str
+    name: str
+
+
+class SceneLanding(BaseModel):
+    """Where a scanned QR code lands (no login needed)."""
+
+    community: CommunityBrief
+    building: BuildingRef | None
+    contact: PublicContact | None

@@ -10,9 +10,12 @@ from fastapi import FastAPI
 from services.common.app import create_service_app
 from services.common.events import EventHandlers
 from services.common.identity_replica import IDENTITY_REPLICA_BACKFILL, register_identity_replica
+from services.common.images import DecodeSlots
 from services.notices.activity_reminders import start_activity_reminders
+from services.notices.attachment_routes import attachment_router
 from services.notices.care import register_care_handlers
 from services.notices.events import register_notice_handlers
+from services.notices.home import internal as internal_home
 from services.notices.journey_routes import router as journey_router
 from services.notices.router import router
 from services.notices.runtime import Runtime
@@ -58,12 +61,13 @@ def create_app(
         settings,
         title="notices",
         # The journeys' routes first: `/notices/{id}/resend` before `/notices/{id}/{action}`.
-        routers=[journey_router, router],
+        routers=[journey_router, attachment_router, router, internal_home],
         startup_hooks=[start_worker, start_activity_reminders],
         event_handlers=handlers,
         backfill_from=IDENTITY_REPLICA_BACKFILL,
     )
     app.state.notices = rt
+    app.state.decode_slots = DecodeSlots(settings.image_decode_concurrency)
     # The one clock (services.common.clock): routes read it through `Now`, the worker and
     # the event handlers through the runtime.
     app.state.clock = rt.clock

@@ -15,7 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.common.db import insert_ignoring_duplicates, new_id
 from services.notices import rules
 from services.notices.audience import account_ids_in_scope
-from services.notices.models import FanoutJob, InboxEntry, PushConsent, PushMessage, PushRecipient
+from services.notices.models import (
+    FanoutJob,
+    InboxEntry,
+    NoticeRead,
+    PushConsent,
+    PushMessage,
+    PushRecipient,
+)
 from services.notices.runtime import Runtime
 from services.notices.settings import Settings
 
@@ -45,6 +52,19 @@ async def deliver(
     account_ids = [a for a in account_ids if a not in done]
     if not account_ids:
         return
+    # Who opened the notice before its entry reached them: the entry arrives read (in step).
+    notice_id = rules.notice_id_of(source_key)
+    opened: set[str] = set()
+    if notice_id is not None:
+        opened = set(
+            (
+                await session.scalars(
+                    select(NoticeRead.account_id).where(
+                        NoticeRead.notice_id == notice_id, NoticeRead.account_id.in_(account_ids)
+                    )
+                )
+            ).all()
+        )
     await insert_ignoring_duplicates(
         session,
         InboxEntry,
@@ -59,7 +79,7 @@ async def deliver(
                 "link": message.link,
                 "source_key": source_key,
                 "created_at": now,
-                "read_at": None,
+                "read_at": now if a in opened else None,
             }
             for a in account_ids
         ],

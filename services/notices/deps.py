@@ -10,6 +10,7 @@ from fastapi import Depends, Path, Query, Request
 
 from services.common.auth import CurrentPrincipal, require_manager
 from services.common.db import SessionDep
+from services.common.images import DecodeSlots
 from services.notices.errors import NoticeNotFound, SingleManagerModeAdminOnly
 from services.notices.models import Notice
 from services.notices.runtime import Runtime
@@ -25,6 +26,14 @@ def _runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(_runtime)]
+
+
+def _decode_slots(request: Request) -> DecodeSlots:
+    slots: DecodeSlots = request.app.state.decode_slots
+    return slots
+
+
+DecodeSlotsDep = Annotated[DecodeSlots, Depends(_decode_slots)]
 
 
 async def _notice_for_manager(

@@ -10,10 +10,12 @@ from typing import Any
 
 from services.common.auth import CommunityNotFound
 from services.common.errors import (
+    BadRequest,
     Conflict,
     Forbidden,
     InvalidCursor,
     NotFound,
+    PayloadTooLarge,
     TooManyRequests,
     UnprocessableEntity,
 )
@@ -23,38 +25,44 @@ __all__ = [
     "ActivityNotFound",
     "AlreadyCheckedIn",
     "AlreadySignedUp",
-    "CareHouseholdNotFound",
-    "CareRoomNotFound",
-    "HouseholdLimitExceeded",
-    "InvalidActivity",
-    "NotActivityNotice",
-    "NoticeNotResendable",
-    "ResendTooSoon",
-    "RevealReasonRequired",
-    "RoomNotYours",
-    "SignupClosed",
-    "SignupNotConfirmed",
-    "SignupNotFound",
+    "AttachmentNotFound",
+    "AttachmentsLocked",
     "AudienceEmpty",
     "BodyTooLong",
+    "CareHouseholdNotFound",
+    "CareRoomNotFound",
     "CommunityNotFound",
     "ExpiryBeforePublish",
     "ExpiryInPast",
     "ExpiryRequired",
+    "HouseholdLimitExceeded",
     "InboxEntryNotFound",
+    "InvalidActivity",
     "InvalidCursor",
     "InvalidNotice",
     "MarkupNotAllowed",
+    "NotActivityNotice",
     "NoticeEmpty",
     "NoticeExpired",
     "NoticeNotFound",
+    "NoticeNotResendable",
     "NoticeTransitionNotAllowed",
+    "PdfActiveContent",
+    "PdfTooLarge",
+    "ResendTooSoon",
+    "RevealReasonRequired",
+    "RoomNotYours",
     "SelfApprovalNotAllowed",
+    "SignupClosed",
+    "SignupNotConfirmed",
+    "SignupNotFound",
     "SingleManagerModeAdminOnly",
     "TitleTooLong",
+    "TooManyAttachments",
     "UnknownBuildings",
     "UnknownTemplate",
     "UnknownUnits",
+    "UnsupportedAttachment",
     "WithdrawnNoticeCannotPublish",
 ]
 
@@ -292,3 +300,40 @@ class AlreadyCheckedIn(Conflict):
 class SignupNotConfirmed(Conflict):
     code = "signup_not_confirmed"
     message = "候补或已取消的报名不能签到"
+
+
+# --- attachments ----------------------------------------------------------------------
+
+
+class AttachmentNotFound(NotFound):
+    code = "attachment_not_found"
+    message = "附件不存在"
+
+
+class UnsupportedAttachment(BadRequest):
+    code = "unsupported_attachment"
+    message = "仅支持图片（JPEG、PNG、WebP、HEIC）和 PDF 文件"
+
+
+class PdfTooLarge(PayloadTooLarge):
+    code = "pdf_too_large"
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(f"PDF 文件不能超过 {max_bytes // (1024 * 1024)} MB")
+
+
+class PdfActiveContent(BadRequest):
+    code = "pdf_active_content"
+    message = "PDF 含有脚本、启动程序的动作或嵌入文件，请另存为普通 PDF 后再上传"
+
+
+class TooManyAttachments(Conflict):
+    code = "too_many_attachments"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"每条公告最多 {limit} 个附件", details={"max_attachments": limit})
+
+
+class AttachmentsLocked(Conflict):
+    code = "attachments_locked"
+    message = "公告发布后不能再修改附件"

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.db import insert_ignoring_duplicates
@@ -15,7 +15,7 @@ from services.common.pagination import decode_cursor, encode_cursor, keyset_page
 from services.notices import rules
 from services.notices.audience import Membership, bindings_with_rooms
 from services.notices.errors import InvalidCursor, NoticeNotFound
-from services.notices.models import Notice, NoticeRead
+from services.notices.models import InboxEntry, Notice, NoticeRead
 
 
 def targeted_rooms(notice: Notice, memberships: Sequence[Membership]) -> list[str]:
@@ -105,14 +105,59 @@ async def manager_list(
 async def open_notice(
     session: AsyncSession, account_id: str, notice_id: str, now: datetime
 ) -> Notice:
-    """The notice, if it targets the caller; records the read once per account and household."""
+    """The notice, if it targets the caller; records the read once per account and household,
+    and marks its inbox entry read (the two read states stay in step)."""
     notice = await session.get(Notice, notice_id)
-    if notice is None or not is_visible(notice, now):
+    if notice is None or not await record_read(session, account_id, notice, now):
         raise NoticeNotFound()
+    await mark_entries_read(session, account_id, [rules.notice_source_key(notice.id)], now)
+    return notice
+
+
+async def mark_entries_read(
+    session: AsyncSession, account_id: str, source_keys: Sequence[str], now: datetime
+) -> None:
+    """The caller's unread inbox entries of these causes (and of their re-pushes), read."""
+    if source_keys:
+        await session.execute(
+            update(InboxEntry)
+            .where(
+                InboxEntry.account_id == account_id,
+                or_(
+                    InboxEntry.source_key.in_(list(source_keys)),
+                    *(InboxEntry.source_key.like(f"{k}:resend:%") for k in source_keys),
+                ),
+                InboxEntry.read_at.is_(None),
+            )
+            .values(read_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
+
+async def visible_to(session: AsyncSession, account_id: str, notice: Notice, now: datetime) -> bool:
+    """Whether the notice is live and targets one of the caller's verified rooms."""
+    if not is_visible(notice, now):
+        return False
     memberships = await bindings_with_rooms(session, account_id, notice.community_id)
+    return bool(targeted_rooms(notice, memberships))
+
+
+async def record_read(
+    session: AsyncSession,
+    account_id: str,
+    notice: Notice,
+    now: datetime,
+    memberships: Sequence[Membership] | None = None,
+) -> bool:
+    """Records the caller's read of a visible notice for each of their targeted households;
+    False (nothing recorded) when the notice is not visible or does not target them."""
+    if not is_visible(notice, now):
+        return False
+    if memberships is None:
+        memberships = await bindings_with_rooms(session, account_id, notice.community_id)
     rooms = targeted_rooms(notice, memberships)
     if not rooms:
-        raise NoticeNotFound()
+        return False
     await insert_ignoring_duplicates(
         session,
         NoticeRead,
@@ -127,4 +172,4 @@ async def open_notice(
             for r in rooms
         ],
     )
-    return notice
+    return True

@@ -69,6 +69,28 @@ class Notice(Base):
     )
 
 
+class NoticeAttachment(Base):
+    """A picture (cleaned like a repair photo) or a PDF file of a notice, in upload order."""
+
+    __tablename__ = "notice_attachments"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    notice_id: Mapped[str] = mapped_column(String(36))
+    community_id: Mapped[str] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(10))  # image | pdf
+    content_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    # The stored file's name (our id and extension), and the name shown for a PDF.
+    filename: Mapped[str] = mapped_column(String(60))
+    display_name: Mapped[str] = mapped_column(String(100))
+    created_by: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (Index("ix_notice_attachments_notice", "notice_id", "created_at"),)
+
+
 class NoticeRead(Base):
     """One account opened a notice, for one of its targeted households (rooms)."""
 

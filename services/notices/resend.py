@@ -59,7 +59,7 @@ async def resend_to_unread(
         notice.community_id,
         accounts,
         notice_message(notice),
-        f"notice:{notice.id}:resend:{number}",
+        rules.notice_resend_key(notice.id, number),
         now,
     )
     return len(unread), len(accounts), now + timedelta(hours=hours)

@@ -11,7 +11,17 @@ from services.common.clock import Now
 from services.common.csv_export import csv_response
 from services.common.db import SessionDep, writes_on_read
 from services.common.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page
-from services.notices import care, feed, inbox, receipts, subscriptions, workflow
+from services.notices import (
+    attachments,
+    care,
+    feed,
+    inbox,
+    readstate,
+    receipts,
+    subscriptions,
+    workflow,
+)
+from services.notices.attachment_routes import attachment_out
 from services.notices.deps import (
     CommunityForPlatformAdmin,
     CommunityQuery,
@@ -26,6 +36,7 @@ from services.notices.schemas import (
     InboxEntryOut,
     InboxPage,
     NoticeOut,
+    ReadAllOut,
     Receipts,
     Subscriptions,
     SubscriptionsGrant,
@@ -111,15 +122,18 @@ async def list_notices(
 @router.get("/notices/{notice_id}", response_model=NoticeOut, tags=["notices"])
 @writes_on_read  # opening a notice records the read
 async def get_notice(
-    notice_id: IdPath, principal: CurrentPrincipal, session: SessionDep, now: Now
+    notice_id: IdPath, principal: CurrentPrincipal, session: SessionDep, rt: RuntimeDep, now: Now
 ) -> NoticeOut:
-    """One notice. For an owner it must target them (else 404), and opening it records
-    the read once per account and household."""
+    """One notice with its pictures and files. For an owner it must target them (else 404),
+    and opening it records the read once per account and household."""
     notice = await session.get(Notice, notice_id)
-    if notice is not None and principal.is_manager_of(notice.community_id):
-        return _out(notice)
-    notice = await feed.open_notice(session, principal.account_id, notice_id, now)
-    return _out(notice, True)
+    read: bool | None = None
+    if notice is None or not principal.is_manager_of(notice.community_id):
+        notice, read = await feed.open_notice(session, principal.account_id, notice_id, now), True
+    files = (await attachments.attachments_of(session, [notice.id]))[notice.id]
+    return _out(notice, read).model_copy(
+        update={"attachments": [attachment_out(rt.settings, a) for a in files]}
+    )
 
 
 @router.get(
@@ -168,14 +182,31 @@ async def get_inbox(
 
 @router.get("/inbox/unread-count", response_model=UnreadCount, tags=["inbox"])
 async def get_unread_count(principal: CurrentPrincipal, session: SessionDep) -> UnreadCount:
-    return UnreadCount(unread_count=await inbox.unread_count(session, principal.account_id))
+    """The unread count, and per kind (`notice_emergency`, `repair_progress`, ...) for badges."""
+    by_kind = await readstate.unread_by_kind(session, principal.account_id)
+    return UnreadCount(unread_count=sum(by_kind.values()), by_kind=by_kind)
+
+
+@router.post("/inbox/read-all", response_model=ReadAllOut, tags=["inbox"])
+async def read_all(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    now: Now,
+    kind: Annotated[str | None, Query(min_length=1, max_length=40)] = None,
+) -> ReadAllOut:
+    """Marks every unread entry (of one `kind`, when given) read; a notice's entry records
+    the notice's read too. Safe to repeat."""
+    marked = await readstate.read_all(session, principal.account_id, now, kind)
+    by_kind = await readstate.unread_by_kind(session, principal.account_id)
+    return ReadAllOut(marked=marked, unread_count=sum(by_kind.values()), by_kind=by_kind)
 
 
 @router.post("/inbox/{entry_id}/read", response_model=InboxEntryOut, tags=["inbox"])
 async def read_entry(
     entry_id: IdPath, principal: CurrentPrincipal, session: SessionDep, now: Now
 ) -> InboxEntryOut:
-    entry = await inbox.mark_read(session, principal.account_id, entry_id, now)
+    """The entry read; a notice's entry records the notice's read too."""
+    entry = await readstate.read_entry(session, principal.account_id, entry_id, now)
     return InboxEntryOut.of(entry)
 
 

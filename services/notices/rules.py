@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from services.notices.errors import (
@@ -208,6 +209,77 @@ def feed_key(
     """Sort key of the owner's feed: pinned and emergency first, then newest, then id."""
     first = 0 if (pinned or category == "emergency") else 1
     return (first, -published_at.timestamp(), notice_id)
+
+
+NOTICE_SOURCE_PREFIX = "notice:"
+# How many notices the home screen shows.
+HOME_NOTICES = 3
+
+
+def notice_source_key(notice_id: str) -> str:
+    """The inbox entry's cause for a published notice: the link between the two read states."""
+    return NOTICE_SOURCE_PREFIX + notice_id
+
+
+def notice_id_of(source_key: str) -> str | None:
+    """The notice an inbox entry announces, or None for other entries (repairs, votes...)."""
+    if source_key.startswith(NOTICE_SOURCE_PREFIX):
+        # A re-push to the unread (resend.py) is keyed `notice:<id>:resend:<n>`.
+        return source_key[len(NOTICE_SOURCE_PREFIX) :].split(":", 1)[0] or None
+    return None
+
+
+def notice_resend_key(notice_id: str, number: int) -> str:
+    """The inbox entry's cause for the n-th re-push of a notice to its unread households."""
+    return f"{notice_source_key(notice_id)}:resend:{number}"
+
+
+def home_worthy(pinned: bool, category: str, read: bool) -> bool:
+    """A notice the home screen shows (in feed order): pinned, an emergency, or unread."""
+    return pinned or category == "emergency" or not read
+
+
+# --- attachments ----------------------------------------------------------------------
+
+PDF_MAGIC = b"%PDF-"
+# PDF names that make a reader run a script or another program, or carry files: refused, the file is meant to be read.
+_PDF_ACTIVE = (b"/JavaScript", b"/JS", b"/Launch", b"/EmbeddedFile", b"/EmbeddedFiles")
+# Statuses in which a notice's attachments may still change: before owners can see it.
+ATTACHMENTS_EDITABLE = ("draft", "submitted", "approved")
+_UNSAFE_NAME_RE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|;]+')
+
+
+def is_pdf(raw: bytes) -> bool:
+    """By content, not by the name or type the client claims."""
+    return raw.startswith(PDF_MAGIC)
+
+
+def pdf_has_active_content(raw: bytes) -> bool:
+    """Scripts, launch or open actions, or embedded files named in the PDF (a best effort:
+    names inside compressed object streams are not seen)."""
+    return any(
+        re.search(re.escape(name) + rb"(?![A-Za-z])", raw) is not None for name in _PDF_ACTIVE
+    )
+
+
+def attachment_name(client_name: str | None) -> str:
+    """The PDF's name as shown and offered for download: the client's base name without path
+    or characters that break headers or file systems, ending in .pdf; "附件.pdf" when nothing
+    is left."""
+    base = (client_name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    base = _UNSAFE_NAME_RE.sub("", base).strip().strip(".")
+    if base.lower().endswith(".pdf"):
+        base = base[:-4]
+    base = base[:90].strip()
+    return (base or "附件") + ".pdf"
+
+
+def content_disposition(kind: str, display_name: str) -> str:
+    """Pictures shown in place; a PDF downloaded under its name (RFC 6266/5987)."""
+    if kind != "pdf":
+        return "inline"
+    encoded = quote(display_name, safe="")
+    return f"attachment; filename=\"attachment.pdf\"; filename*=UTF-8''{encoded}"
 
 
 # --- quiet hours ----------------------------------------------------------------------

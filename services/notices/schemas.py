@@ -45,6 +45,17 @@ class NoticeCreate(BaseModel):
     expires_at: UtcDatetime | None = None
 
 
+class AttachmentOut(BaseModel):
+    id: str
+    kind: Literal["image", "pdf"]
+    content_type: str
+    size: int
+    width: int | None
+    height: int | None
+    name: str
+    url: str
+
+
 class NoticeOut(BaseModel):
     id: str
     community_id: str
@@ -62,6 +73,8 @@ class NoticeOut(BaseModel):
     withdrawn_at: datetime | None
     created_at: datetime
     read: bool | None = None
+    # Pictures and PDF files, in upload order (on the one-notice answer).
+    attachments: list[AttachmentOut] = Field(default_factory=list)
 
     model_config = ConfigDict(from_attributes=True)
 
@@ -134,6 +147,12 @@ class InboxPage(BaseModel):
 
 class UnreadCount(BaseModel):
     unread_count: int
+    # Unread entries per kind (notice_<category>, repair_*, vote_*, binding_*); absent kinds: 0.
+    by_kind: dict[str, int] = Field(default_factory=dict)
+
+
+class ReadAllOut(UnreadCount):
+    marked: int
 
 
 class Template(BaseModel):

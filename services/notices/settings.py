@@ -7,7 +7,8 @@ from typing import ClassVar
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from services.common.settings import ServiceSettings, WeChatAppSettings
+from services.common.images import MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS
+from services.common.settings import ServiceSettings, WeChatAppSettings, data_dir
 
 
 def _env(name: str, default: str) -> str:
@@ -23,6 +24,16 @@ class Settings(WeChatAppSettings, ServiceSettings):
 
     title_max_chars: int = 50
     body_max_chars: int = 5000
+
+    # Notices' pictures and PDF files (the embedded setup: DATA_DIR/notice-files). Pictures
+    # take the repair photos' limits and cleaning (services/common/images.py).
+    files_dir: str = Field(default_factory=lambda: str(data_dir() / "notice-files"))
+    public_path_prefix: str = "/api/v1"
+    max_image_bytes: int = MAX_IMAGE_BYTES
+    max_image_pixels: int = MAX_IMAGE_PIXELS
+    image_decode_concurrency: int = 1
+    max_pdf_bytes: int = 10 * 1024 * 1024
+    max_attachments: int = 9
 
     # The background worker: fan-out jobs, the scheduler and pushes.
     worker_interval_seconds: float = 0.5

@@ -134,7 +134,7 @@ async def publish(session: AsyncSession, notice: Notice, now: datetime) -> None:
     notice.published_at = now
     notice.updated_at = now
     await queue_fanout(
-        session, notice.community_id, notice.audience, notice_message(notice), f"notice:{notice.id}", now
+        session, notice.community_id, notice.audience, notice_message(notice), rules.notice_source_key(notice.id), now
     )
     emit(
         session,
@@ -153,7 +153,7 @@ async def publish(session: AsyncSession, notice: Notice, now: datetime) -> None:
 async def _withdraw(session: AsyncSession, notice: Notice, now: datetime) -> None:
     """Stops what has not gone out yet and takes the notice out of inboxes."""
     notice.withdrawn_at = now
-    key = f"notice:{notice.id}"
+    key = rules.notice_source_key(notice.id)
     # Its re-pushes to the unread (resend.py) are keyed `notice:<id>:resend:<n>`.
     resent = key + ":resend:%"
     await session.execute(

@@ -10,8 +10,9 @@ from services.common.app import create_service_app
 from services.common.clock import Clock
 from services.common.events import EventHandlers
 from services.common.identity_replica import IDENTITY_REPLICA_BACKFILL, register_identity_replica
+from services.common.images import DecodeSlots
 from services.repairs.events import register_repairs_handlers
-from services.repairs.images import DecodeSlots
+from services.repairs.home import internal as internal_home
 from services.repairs.router import router
 from services.repairs.scheduler import start_scheduler
 from services.repairs.settings import Settings
@@ -34,7 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = create_service_app(
         settings,
         title="repairs",
-        routers=[router, staff_router],
+        routers=[router, staff_router, internal_home],
         startup_hooks=[_content_checker, start_scheduler],
         event_handlers=handlers,
         backfill_from=IDENTITY_REPLICA_BACKFILL,

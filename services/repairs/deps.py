@@ -12,10 +12,10 @@ from fastapi import Depends, Path, Request
 
 from services.common.auth import CurrentPrincipal, Principal, require_manager
 from services.common.db import SessionDep
+from services.common.images import DecodeSlots
 from services.repairs import rules
 from services.repairs.access import require_reporter_in, visible_ticket
 from services.repairs.errors import ContentRisky, NotDeskOfCommunity
-from services.repairs.images import DecodeSlots
 from services.repairs.models import Ticket, Upload
 from services.repairs.schemas import TransitionIn
 from services.repairs.settings import Settings

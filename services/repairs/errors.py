@@ -1,7 +1,9 @@
 """Every error the repairs service answers, each with its stable code and Chinese message.
 
 `CommunityNotFound` (404 `community_not_found`, the one "you do not manage this community"
-answer) comes from the shared package and is re-exported here so this list is complete. The
+answer) and the photo errors (`unsupported_image`, `empty_file`, `image_too_big`,
+`image_too_large`, services/common/images.py, which notices answer too) come from the shared
+package and are re-exported here so this list is complete. The
 shared package also answers, for every route: 400 `invalid_cursor` (pagination), 422
 `validation_error` and the 401s (its handlers and token check).
 """
@@ -14,10 +16,10 @@ from services.common.errors import (
     Conflict,
     Forbidden,
     NotFound,
-    PayloadTooLarge,
     TooManyRequests,
     UnprocessableEntity,
 )
+from services.common.images import BadImage, EmptyFile, ImageTooBig, ImageTooLarge
 from services.repairs.labels import ACTION_LABELS, STATUS_LABELS
 
 __all__ = [
@@ -252,26 +254,10 @@ class NaiveDatetime(BadRequest):
 # --- photos -------------------------------------------------------------------------------------
 
 
-class BadImage(BadRequest):
-    code = "unsupported_image"
-    message = "仅支持 JPEG、PNG、WebP、HEIC 格式的图片"
 
 
-class EmptyFile(BadImage):
-    code = "empty_file"
-    message = "请选择要上传的图片"
 
 
-class ImageTooBig(BadImage):
-    """Too many pixels: a decompression bomb, or a full-resolution 48-200 Mpx shot."""
-
-    code = "image_too_big"
-
-    def __init__(self, max_pixels: int) -> None:
-        super().__init__(
-            f"图片像素过大（最多 {max_pixels // 10_000} 万像素），请选择压缩后的图片",
-            details={"max_pixels": max_pixels},
-        )
 
 
 class UploadNotAllowed(Forbidden):
@@ -290,13 +276,6 @@ class UploadQuotaExceeded(TooManyRequests):
         )
 
 
-class ImageTooLarge(PayloadTooLarge):
-    """Too many bytes."""
-
-    code = "image_too_large"
-
-    def __init__(self, max_bytes: int) -> None:
-        super().__init__(f"图片不能超过 {max_bytes // (1024 * 1024)} MB")
 
 
 class UploadNotFound(NotFound):

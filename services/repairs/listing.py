@@ -80,16 +80,7 @@ async def list_tickets(
     elif f.community_id and principal.is_staff_of(f.community_id):
         stmt = stmt.where(Ticket.community_id == f.community_id, Ticket.assignee_id == me)
     else:
-        # Their household's: each room's tickets filed since they were bound to it.
-        since = await replica.bound_since(session, me, f.community_id)
-        stmt = stmt.where(
-            or_(
-                Ticket.reporter_id == me,
-                *(and_(Ticket.room_id == r, Ticket.created_at >= t) for r, t in since.items()),
-            )
-        )
-        if f.community_id:
-            stmt = stmt.where(Ticket.community_id == f.community_id)
+        stmt = await households_tickets(session, stmt, me, f.community_id)
     if f.statuses:
         stmt = stmt.where(Ticket.status.in_(f.statuses))
     if f.due_before is not None:
@@ -104,3 +95,20 @@ async def list_tickets(
         stmt = stmt.where(Ticket.created_at < f.created_to)
     order = _SOONEST_DUE if f.assignee in QUEUES else _NEWEST_FIRST
     return await keyset_page(session, stmt, order, limit, cursor)
+
+
+async def households_tickets(
+    session: AsyncSession, stmt: Select[tuple[Ticket]], account_id: str, community_id: str | None
+) -> Select[tuple[Ticket]]:
+    """Narrows to a resident's own tickets and their household's: each room's tickets filed
+    since they were bound to it."""
+    since = await replica.bound_since(session, account_id, community_id)
+    stmt = stmt.where(
+        or_(
+            Ticket.reporter_id == account_id,
+            *(and_(Ticket.room_id == r, Ticket.created_at >= t) for r, t in since.items()),
+        )
+    )
+    if community_id:
+        stmt = stmt.where(Ticket.community_id == community_id)
+    return stmt

@@ -7,6 +7,7 @@ from typing import ClassVar
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from services.common.images import MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS
 from services.common.settings import ServiceSettings, WeChatAppSettings, data_dir
 
 
@@ -21,11 +22,9 @@ class Settings(WeChatAppSettings, ServiceSettings):
     uploads_dir: str = Field(default_factory=lambda: str(data_dir() / "uploads"))
     # Path prefix under which the gateway publishes this service (photo URLs carry it).
     public_path_prefix: str = "/api/v1"
-    max_upload_bytes: int = 10 * 1024 * 1024
-    # Larger images are refused (decompression bombs, full-resolution 48-200 Mpx shots). 25 Mpx
-    # takes what phones save by default (12-12.5 Mpx binned, the iPhone 15 Pro's 24.5 Mpx) and
-    # keeps a decoded photo near 100 MB.
-    max_image_pixels: int = 25_000_000
+    # Photo limits: services/common/images.py says why these.
+    max_upload_bytes: int = MAX_IMAGE_BYTES
+    max_image_pixels: int = MAX_IMAGE_PIXELS
     # Photos decoded at once per process (each up to ~200 MB while it is cleaned).
     image_decode_concurrency: int = 2
     # Uploads per account in any 24 hours (a ticket takes at most 9, a crew's day a few dozen).

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.common.auth import Principal
 from services.common.db import new_id
 from services.common.identity_replica import queries as replica
+from services.common.images import DecodeSlots
 from services.repairs import rules
 from services.repairs.access import visible_ticket
 from services.repairs.errors import (
@@ -23,7 +24,6 @@ from services.repairs.errors import (
     UploadNotFound,
     UploadQuotaExceeded,
 )
-from services.repairs.images import DecodeSlots
 from services.repairs.models import Ticket, Upload
 from services.repairs.settings import Settings
 

@@ -8,6 +8,7 @@ from services.common.app import create_service_app
 from services.common.clock import Clock
 from services.common.events import EventHandlers
 from services.common.identity_replica import IDENTITY_REPLICA_BACKFILL, register_identity_replica
+from services.votes.home import internal as internal_home
 from services.votes.router import router
 from services.votes.scheduler import start_scheduler
 from services.votes.settings import Settings
@@ -20,7 +21,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = create_service_app(
         settings,
         title="votes",
-        routers=[router, turnout_router],
+        routers=[router, turnout_router, internal_home],
         startup_hooks=[start_scheduler],
         event_handlers=handlers,
         backfill_from=IDENTITY_REPLICA_BACKFILL,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response, status
@@ -11,16 +12,31 @@ from services.common.clock import Now
 from services.common.csv_export import csv_response
 from services.common.db import SessionDep
 from services.common.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page
-from services.votes import access, ballots, community, drafts, export, lifecycle, listing, rules
+from services.votes import (
+    access,
+    ballots,
+    community,
+    drafts,
+    export,
+    lifecycle,
+    listing,
+    multi_room,
+    my_status,
+    rules,
+)
 from services.votes.deps import ManagedVote, VisibleVote
 from services.votes.models import Vote, VoteItem
 from services.votes.schemas import (
     BallotIn,
     BallotOut,
+    BatchBallotIn,
+    BatchBallotOut,
     CommunitySettings,
     ItemOut,
+    MyRoomStatus,
     OptionOut,
     ResultsOut,
+    RoomBallotOutcome,
     RoomResult,
     VoteCreate,
     VoteDetail,
@@ -120,8 +136,17 @@ async def list_votes(
     rows, next_cursor = await listing.list_votes(
         session, principal, community_id, status_, limit, cursor
     )
+    mine = await my_status.standings(session, principal.account_id, rows)
     return {
-        "items": [VoteSummary.model_validate(v, from_attributes=True) for v in rows],
+        "items": [
+            VoteSummary.model_validate(v, from_attributes=True).model_copy(
+                update={
+                    "my_status": mine[v.id].my_status,
+                    "my_rooms": [MyRoomStatus.model_validate(r) for r in mine[v.id].my_rooms],
+                }
+            )
+            for v in rows
+        ],
         "next_cursor": next_cursor,
     }
 
@@ -147,6 +172,22 @@ async def cast_ballot(
         room_id=ballot.room_id,
         cast_at=ballot.cast_at,
         replaced_previous=replaced,
+    )
+
+
+@router.post("/{vote_id}/ballots/batch", response_model=BatchBallotOut)
+async def cast_batch(
+    body: BatchBallotIn, view: VisibleVote, session: SessionDep, now: Now
+) -> BatchBallotOut:
+    """One owner's several rooms in one request: the same answers cast as one ballot per
+    room, each counted as any other; an outcome per room (rooms the caller may not vote for
+    are `not_eligible`). Safe to repeat: rooms already holding these answers are `unchanged`."""
+    outcomes = await multi_room.cast_for_rooms(
+        session, view.vote, view.viewer, view.principal, body.room_ids, body.answers, now
+    )
+    return BatchBallotOut(
+        rooms=[RoomBallotOutcome(**asdict(o)) for o in outcomes],
+        counted=sum(o.outcome in ("cast", "replaced", "unchanged") for o in outcomes),
     )
 
 

@@ -4,10 +4,10 @@ The Civil Code art. 278 tally and the community settings it reads are in `tally_
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from services.common import throttle
 from services.votes import errors
@@ -60,6 +60,38 @@ def has_electorate(status: str) -> bool:
 def can_vote_for(relation: str) -> bool:
     """Of a verified household, only an owner casts the room's ballot."""
     return relation == "owner"
+
+
+MyStatus = Literal["not_voted", "voted", "not_eligible"]
+
+
+def room_status(has_ballot: bool, can_vote: bool) -> MyStatus:
+    """A room of the caller's in the electorate: its ballot is in, or the caller (an owner)
+    may still cast it, or the caller (family, tenant) may not."""
+    if has_ballot:
+        return "voted"
+    return "not_voted" if can_vote else "not_eligible"
+
+
+def vote_status(room_statuses: Sequence[str]) -> MyStatus:
+    """The vote's badge for the caller: not_voted while any of their rooms waits for their
+    ballot; voted once every room they may vote for has one; not_eligible otherwise."""
+    if "not_voted" in room_statuses:
+        return "not_voted"
+    if "voted" in room_statuses:
+        return "voted"
+    return "not_eligible"
+
+
+def same_answers(
+    standing: Iterable[tuple[str, str | None, str | None]], wanted: Sequence[Answer]
+) -> bool:
+    """Whether a standing ballot's answers, as (item_id, option_id, text) rows, are the ones
+    wanted (order and blank texts aside): casting them again changes nothing."""
+    want = {(a.item_id, o, None) for a in wanted for o in a.option_ids} | {
+        (a.item_id, None, a.text) for a in wanted if a.text is not None and a.text.strip()
+    }
+    return set(standing) == want
 
 
 def can_see_results(status: str, *, manager: bool, live_results: bool) -> bool:

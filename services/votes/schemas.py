@@ -151,6 +151,12 @@ class VoteDetail(VoteOut):
     my_rooms: list[EligibleRoom] = Field(default_factory=list)
 
 
+class MyRoomStatus(BaseModel):
+    room_id: str
+    label: str
+    my_status: Literal["not_voted", "voted", "not_eligible"]
+
+
 class VoteSummary(BaseModel):
     id: str
     community_id: str
@@ -160,6 +166,9 @@ class VoteSummary(BaseModel):
     opens_at: datetime | None
     closes_at: datetime
     created_at: datetime
+    # The caller's badge: not_voted while one of their rooms waits for their ballot.
+    my_status: Literal["not_voted", "voted", "not_eligible"] = "not_eligible"
+    my_rooms: list[MyRoomStatus] = Field(default_factory=list)
 
 
 class AnswerIn(_In):
@@ -171,6 +180,28 @@ class AnswerIn(_In):
 class BallotIn(_In):
     room_id: Annotated[str, Field(min_length=1, max_length=36)]
     answers: list[AnswerIn] = Field(max_length=200)
+
+
+class BatchBallotIn(_In):
+    """The same answers for several rooms; `room_ids` left out: every room of the caller's
+    in the electorate."""
+
+    room_ids: list[Annotated[str, Field(min_length=1, max_length=36)]] | None = Field(
+        default=None, min_length=1, max_length=200
+    )
+    answers: list[AnswerIn] = Field(max_length=200)
+
+
+class RoomBallotOutcome(BaseModel):
+    room_id: str
+    outcome: Literal["cast", "replaced", "unchanged", "already_voted", "not_eligible"]
+    ballot_id: str | None
+
+
+class BatchBallotOut(BaseModel):
+    rooms: list[RoomBallotOutcome]
+    # Rooms whose ballot now stands with these answers (cast, replaced or unchanged).
+    counted: int
 
 
 class BallotOut(BaseModel):

@@ -3,6 +3,7 @@ async functions for communities with rooms and verified members and for notices.
 
 from __future__ import annotations
 
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -38,6 +39,8 @@ async def notices_app(
     it with `await app.state.notices_worker.tick()`."""
     overrides.setdefault("worker_interval_seconds", 3600)
     overrides.setdefault("wechat_api_base", "http://wechat.test")
+    # Notices' pictures and files in a folder of the test's own, never the checkout's data/.
+    overrides.setdefault("files_dir", tempfile.mkdtemp(prefix="notice-files-"))
     app = create_app(
         settings_for("notices", database_url, **overrides),
         wechat_transport=transport or wechat_transport(),

@@ -54,7 +54,10 @@ async def test_repair_progress_reaches_the_reporters_inbox(database_urls):
 
         r = await client.post(f"/inbox/{apology['id']}/read", headers=me)
         assert r.status_code == 200 and r.json()["read"] is True
-        assert (await client.get("/inbox/unread-count", headers=me)).json() == {"unread_count": 4}
+        assert (await client.get("/inbox/unread-count", headers=me)).json() == {
+            "unread_count": 4,
+            "by_kind": {"repair_accept": 1, "repair_assign": 1, "repair_resolve": 1, "repair_start": 1},
+        }
         # Someone else's entry does not exist for me.
         other = auth(token())
         assert (await client.post(f"/inbox/{apology['id']}/read", headers=other)).status_code == 404

@@ -1,4 +1,4 @@
-"""Photos (services/repairs/uploads.py, images.py): formats by content, size, bombs, EXIF
+"""Photos (services/repairs/uploads.py, services/common/images.py): formats by content, size, bombs, EXIF
 location, and who may fetch them; who may upload, how many, how many decoded at once;
 unattached photos deleted."""
 

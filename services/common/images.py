@@ -1,6 +1,7 @@
-"""Photo intake: recognise the format by content, refuse decompression bombs, decode a few at
-a time, and re-encode without metadata (the orientation applied to the pixels). HEIC (iPhone)
-is converted to JPEG, which every Mini Program client can show."""
+"""Photo intake, for every service that takes pictures (repairs' photos, notices' images):
+recognise the format by content, refuse decompression bombs, decode a few at a time, and
+re-encode without metadata (the orientation applied to the pixels). HEIC (iPhone) is
+converted to JPEG, which every Mini Program client can show."""
 
 from __future__ import annotations
 
@@ -12,9 +13,46 @@ from dataclasses import dataclass
 import pillow_heif
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from services.repairs.errors import BadImage, EmptyFile, ImageTooBig, ImageTooLarge
+from services.common.errors import BadRequest, PayloadTooLarge
 
 pillow_heif.register_heif_opener()
+
+# The limits every service's picture uploads default to: bytes as sent, and pixels (25 Mpx
+# takes what phones save by default, 12-12.5 Mpx binned or the iPhone 15 Pro's 24.5 Mpx, and
+# keeps a decoded picture near 100 MB; more is a decompression bomb or a full-resolution shot).
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+MAX_IMAGE_PIXELS = 25_000_000
+
+
+class BadImage(BadRequest):
+    code = "unsupported_image"
+    message = "仅支持 JPEG、PNG、WebP、HEIC 格式的图片"
+
+
+class EmptyFile(BadImage):
+    code = "empty_file"
+    message = "请选择要上传的图片"
+
+
+class ImageTooBig(BadImage):
+    """Too many pixels: a decompression bomb, or a full-resolution 48-200 Mpx shot."""
+
+    code = "image_too_big"
+
+    def __init__(self, max_pixels: int) -> None:
+        super().__init__(
+            f"图片像素过大（最多 {max_pixels // 10_000} 万像素），请选择压缩后的图片",
+            details={"max_pixels": max_pixels},
+        )
+
+
+class ImageTooLarge(PayloadTooLarge):
+    """Too many bytes."""
+
+    code = "image_too_large"
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(f"图片不能超过 {max_bytes // (1024 * 1024)} MB")
 
 # Pillow format -> (format written, content type, file extension)
 _OUTPUT = {
