@@ -4,7 +4,7 @@ unread inbox counts, the latest pinned, emergency or unread notices, and upcomin
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, get_args
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
@@ -12,16 +12,15 @@ from pydantic import BaseModel
 from services.common.auth import CurrentPrincipal
 from services.common.clock import Now
 from services.common.db import SessionDep
-from services.notices import feed, readstate, rules
+from services.notices import activities, feed, readstate, rules
 from services.notices.models import Notice
-from services.notices.schemas import Category
+from services.notices.journey_schemas import ActivityOut
 
 internal = APIRouter(include_in_schema=False)
 
 # How far down the feed the home screen looks for what it shows.
 FEED_SCAN = 200
 UPCOMING_ACTIVITIES = 5
-ACTIVITY_CATEGORY = "activity"
 
 
 class HomeNotice(BaseModel):
@@ -39,7 +38,7 @@ class NoticesHomePart(BaseModel):
     unread_inbox: int
     unread_by_kind: dict[str, int]
     notices: list[HomeNotice]
-    upcoming_activities: list[HomeNotice]
+    upcoming_activities: list[ActivityOut]
 
 
 def _brief(notice: Notice, read: bool) -> HomeNotice:
@@ -53,18 +52,6 @@ def _brief(notice: Notice, read: bool) -> HomeNotice:
         expires_at=notice.expires_at,
         read=read,
     )
-
-
-def upcoming_activities(items: list[tuple[Notice, bool]]) -> list[HomeNotice]:
-    """The community's live activity notices the caller is targeted by, in feed order.
-
-    On this branch an activity is a notice of category `activity` (sign-up, capacity and
-    start times come with the activities work, which replaces this selection when merged)."""
-    if ACTIVITY_CATEGORY not in get_args(Category):
-        return []
-    return [_brief(n, read) for n, read in items if n.category == ACTIVITY_CATEGORY][
-        :UPCOMING_ACTIVITIES
-    ]
 
 
 @internal.get("/internal/home", response_model=NoticesHomePart)
@@ -83,5 +70,10 @@ async def internal_home(
         unread_inbox=sum(by_kind.values()),
         unread_by_kind=by_kind,
         notices=shown,
-        upcoming_activities=upcoming_activities(items),
+        upcoming_activities=[
+            ActivityOut.model_validate(a)
+            for a in await activities.upcoming_activities(
+                session, community_id, principal.account_id, UPCOMING_ACTIVITIES, now=now
+            )
+        ],
     )

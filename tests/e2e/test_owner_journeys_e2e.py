@@ -171,8 +171,12 @@ def test_home_in_one_call_and_read_state_in_step(stack: Stack, gateway: httpx.Cl
     cid, manager, owner = world["cid"], world["manager"], world["owner"]
     _single_manager(gateway, world)
     emergency = _publish(gateway, manager, cid, title="紧急停水", body="今晚 22:00 起停水")
-    _publish(gateway, manager, cid, title="中秋游园会", body="本周六晚在中心广场", category="activity",
-             expires_at=None)
+    fair = _publish(gateway, manager, cid, title="中秋游园会", body="本周六晚在中心广场", category="activity",
+                    expires_at=None)
+    starts = datetime.now(UTC) + timedelta(days=3)
+    _ok(gateway.post("/api/v1/activities", json={
+        "notice_id": fair["id"], "location": "中心广场", "starts_at": starts.isoformat(),
+        "signup_deadline": (starts - timedelta(days=1)).isoformat(), "capacity": 100}, headers=manager), 201)
     upload = eventually(
         lambda: (r := gateway.post("/api/v1/uploads", files={"file": ("a.png", png(), "image/png")},
                                    headers=owner)).status_code == 201 and r.json(),

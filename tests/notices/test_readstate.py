@@ -134,6 +134,11 @@ async def test_home_part_shows_three_pinned_emergency_or_unread_notices_and_acti
         await client.get(f"/notices/{old['id']}", headers=owner)  # read: not on the home screen
         pinned = await publish(title="群规", pinned=True)
         activity = await publish(title="游园会", category="activity")
+        starts = NOON + timedelta(days=2)
+        r = await client.post("/activities", json={
+            "notice_id": activity["id"], "location": "中心广场", "starts_at": starts.isoformat(),
+            "signup_deadline": (starts - timedelta(days=1)).isoformat(), "capacity": 30}, headers=c.manager)
+        assert r.status_code == 201, r.text
         newest = [await publish(title=f"通知{i}") for i in range(3)]
         await tick(app)
         home = (await client.get("/internal/home", params={"community_id": c.id}, headers=owner)).json()
