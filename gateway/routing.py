@@ -23,6 +23,10 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/votes", "votes"),
     ("/notices", "notices"),
     ("/inbox", "notices"),
+    ("/bills", "billing"),
+    ("/me/bills", "billing"),
+    ("/payments", "billing"),
+    ("/communities/*/fees", "billing"),
 )
 # `/admin/events/{service}/...` goes to that service's `/admin/events/...`.
 ADMIN_EVENTS = ("admin", "events")
@@ -36,6 +40,8 @@ UNAUTHENTICATED = frozenset(
         ("POST", "/auth/wechat-login"),
         ("POST", "/auth/refresh"),
         ("POST", "/auth/staff-login"),
+        # WeChat Pay calls it from outside; its RSA signature is the check (billing/notify.py).
+        ("POST", "/payments/wechat/notify"),
     }
 )
 

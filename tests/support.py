@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from services.common.migrations import upgrade
 from services.common.tokens import AccessClaims, SigningKey, issue_access_token, jwks_document
 
-SERVICES = ("identity", "repairs", "votes", "notices")
+SERVICES = ("identity", "repairs", "votes", "notices", "billing")
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 
 # Webhook secrets of the test session, one per (producer, consumer) pair of services

@@ -2,8 +2,8 @@
 
 Subscriptions come from the producer's settings (`<SVC>_EVENT_SUBSCRIPTIONS`, a JSON list of
 `{"name", "url", "types", "secret"}`, `types` being fnmatch patterns such as `"identity.*"`).
-When unset, the embedded defaults apply: identity → repairs, votes, notices;
-repairs, votes → notices; each at `service_url(consumer) + "/events"`.
+When unset, the embedded defaults apply: identity → repairs, votes, notices, billing;
+repairs, votes, billing → notices; each at `service_url(consumer) + "/events"`.
 
 Each (producer, consumer) pair has its own `whsec_` secret, so a secret that leaks out of one
 service lets nobody pose as another: `<PRODUCER>_TO_<CONSUMER>_WEBHOOK_SECRET` from the
@@ -33,9 +33,10 @@ from services.common.settings import SERVICE_NAMES, data_dir, service_url
 DEFAULT_RETRY_SCHEDULE: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
 
 DEFAULT_CONSUMERS: dict[str, tuple[str, ...]] = {
-    "identity": ("repairs", "votes", "notices"),
+    "identity": ("repairs", "votes", "notices", "billing"),
     "repairs": ("notices",),
     "votes": ("notices",),
+    "billing": ("notices",),
 }
 
 SECRETS_FILE = "event-pair-secrets.json"
