@@ -28,7 +28,9 @@ class Settings(ServiceSettings):
     # production). Keys: PEM text in the environment, else the development keys generated
     # once under DATA_DIR/wechatpay (devkeys.py) that the stand-in reads too.
     wechatpay_api_base: str = Field(
-        default_factory=lambda: os.environ.get("WECHATPAY_API_BASE", service_url("wechat"))
+        default_factory=lambda: os.environ.get(
+            "WECHATPAY_API_BASE", os.environ.get("WECHAT_API_BASE", service_url("wechat"))
+        )
     )
     wechatpay_appid: str = Field(default_factory=lambda: os.environ.get("WECHAT_APPID", "wx-standin-app"))
     wechatpay_mchid: str = Field(default_factory=lambda: os.environ.get("WECHATPAY_MCHID", "1900000001"))
