@@ -119,8 +119,6 @@ async def create_order(
     now: datetime,
     ttl: timedelta,
 ) -> tuple[Payment, dict[str, str]]:
-    if not principal.openid:
-        raise errors.NoOpenid()
     bills = await payable_bills(session, bill_ids)
     community_id = bills[0].community_id
     mine = await verified_room_ids(session, principal.account_id, community_id, rules.PAYER_RELATIONS)
@@ -128,6 +126,8 @@ async def create_order(
         raise errors.BillNotFound()
     if any(b.status != "unpaid" for b in bills):
         raise errors.BillNotPayable()
+    if not principal.openid:
+        raise errors.NoOpenid()
     # A retried request (same caller, same bills, order still live) gets its order again.
     holders = {b.pending_payment_id for b in bills if _live_hold(b, now)}
     if len(holders) == 1 and all(_live_hold(b, now) for b in bills):

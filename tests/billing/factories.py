@@ -15,18 +15,18 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from services.billing.devkeys import PayKeys, generate
+from services.billing.devkeys import PayKeys
 from services.billing.models import PayNotification
 from services.billing.wechatpay import PayCredentials, WeChatPayClient
 from tests.common.identity_replica import factories as ie
-from tests.support import auth, client_for, manager_token, settings_for, token
+from tests.support import auth, billing_pay_keys, client_for, manager_token, settings_for, token
 from wechat_standin.app import create_app as create_standin
 from wechat_standin.settings import StandinSettings
 
 MCHID = "1900000109"
 APPID = "wx-standin-app"
 # Generated once per test session: RSA key generation is the slow part.
-KEYS: PayKeys = generate()
+KEYS: PayKeys = billing_pay_keys()
 
 
 class Switch(httpx.AsyncBaseTransport):
