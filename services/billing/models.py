@@ -79,6 +79,8 @@ class Bill(Base):
         # Covering the collection-rate aggregation (an index-only scan on 240,000 bills).
         Index("ix_bills_community_period", "community_id", "period", "building_id", "status", "amount_fen"),
         Index("ix_bills_community_status", "community_id", "status", "due_at"),
+        # Covering the overlap check when a period is generated.
+        Index("ix_bills_community_first_month", "community_id", "first_month", "months", "room_id"),
     )
 
 

@@ -61,6 +61,9 @@ def upgrade() -> None:
         "ix_bills_community_period", "bills", ["community_id", "period", "building_id", "status", "amount_fen"]
     )
     op.create_index("ix_bills_community_status", "bills", ["community_id", "status", "due_at"])
+    op.create_index(
+        "ix_bills_community_first_month", "bills", ["community_id", "first_month", "months", "room_id"]
+    )
     op.create_table(
         "bill_lines",
         sa.Column("id", sa.String(36), nullable=False),
