@@ -31,13 +31,17 @@ KEYS: PayKeys = billing_pay_keys()
 
 class Switch(httpx.AsyncBaseTransport):
     """The network between the stand-in and billing: `down` refuses connections, as a
-    stopped billing service would."""
+    stopped billing service would; `down_for` refuses only that many more (then it is back)."""
 
     def __init__(self, app: Any) -> None:
         self.inner = httpx.ASGITransport(app=app)
         self.down = False
+        self.down_for = 0
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.down_for > 0:
+            self.down_for -= 1
+            raise httpx.ConnectError("billing is down", request=request)
         if self.down:
             raise httpx.ConnectError("billing is down", request=request)
         return await self.inner.handle_async_request(request)
