@@ -173,8 +173,9 @@ async def user_pays(w: PayWorld, payment: dict[str, Any], outcome: str = "succes
 
 
 async def settle_notifies(w: PayWorld, attempts: int = 1, out_trade_no: str | None = None) -> list[dict[str, Any]]:
-    """Waits (bounded) until the stand-in has made `attempts` notify calls and finished them."""
-    for _ in range(400):
+    """Waits (bounded, generously: a loaded machine) until the stand-in has made `attempts`
+    notify calls."""
+    for _ in range(3000):
         log = (await w.wx.get("/_standin/pay/notifications", params={"out_trade_no": out_trade_no} if out_trade_no else {})).json()
         if len(log) >= attempts:
             return list(log)
