@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-## Start gateway, the four services and the WeChat stand-in on loopback (SQLite under ./data).
+## Start gateway, the five services and the WeChat (and WeChat Pay) stand-in on loopback (SQLite under ./data).
 run: $(STAMP)
 	$(PY) scripts/run.py
 

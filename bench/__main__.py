@@ -31,6 +31,7 @@ BENCHES = {
     "notices_publish": "publishing a notice to 20,000 households",
     "staff_alerts": "a repair submission to the desk's inbox entry and WeChat push",
     "home": "the owner's home screen in one call: 20,000 rooms, 100 notices, through the gateway",
+    "billing": "a month's bills for 20,000 rooms, GET /me/bills, the collection rate over 12 periods",
 }
 
 

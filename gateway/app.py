@@ -51,7 +51,7 @@ UPSTREAM_FAILURES = Counter(
     "gateway_upstream_failures_total", "Requests the gateway could not forward", ["service", "reason"]
 )
 
-SERVICE_LABELS = {"identity": "账号", "repairs": "报修", "votes": "投票", "notices": "通知"}
+SERVICE_LABELS = {"identity": "账号", "repairs": "报修", "votes": "投票", "notices": "通知", "billing": "缴费"}
 
 class GatewayCore:
     """The innermost ASGI app; shared state lives here between startup and shutdown."""

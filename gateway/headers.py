@@ -15,6 +15,13 @@ FORWARDED_REQUEST_HEADERS = frozenset(
         b"if-modified-since",
         b"range",
         b"user-agent",
+        # WeChat Pay's notify call-back (billing/notify.py checks them: the signature is its
+        # only credential, the gateway lets it through without a token).
+        b"wechatpay-timestamp",
+        b"wechatpay-nonce",
+        b"wechatpay-signature",
+        b"wechatpay-serial",
+        b"wechatpay-signature-type",
     }
 )
 # Response headers not passed back: hop-by-hop, and those the gateway sets itself.

@@ -26,6 +26,10 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("/care-list", "notices"),
     ("/activities", "notices"),
     ("/scenes", "identity"),
+    ("/bills", "billing"),
+    ("/me/bills", "billing"),
+    ("/payments", "billing"),
+    ("/communities/*/fees", "billing"),
 )
 # `/admin/events/{service}/...` goes to that service's `/admin/events/...`.
 ADMIN_EVENTS = ("admin", "events")
@@ -39,6 +43,8 @@ UNAUTHENTICATED = frozenset(
         ("POST", "/auth/wechat-login"),
         ("POST", "/auth/refresh"),
         ("POST", "/auth/staff-login"),
+        # WeChat Pay calls it from outside; its RSA signature is the check (billing/notify.py).
+        ("POST", "/payments/wechat/notify"),
     }
 )
 

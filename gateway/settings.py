@@ -46,7 +46,7 @@ class GatewaySettings(ServiceSettings):
     # Browser origins of the manager console allowed by CORS; none when empty.
     cors_origins: list[str] = Field(default_factory=list)
     # The internal listener serving /metrics (never the public port); not served when unset.
-    # `make run` puts it on the port after the WeChat stand-in's (8006), docker-compose on
+    # `make run` puts it on the port after billing's (8007), docker-compose on
     # 9100 of the gateway container, not published.
     metrics_host: str = "127.0.0.1"
     metrics_port: int | None = None

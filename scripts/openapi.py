@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-SERVICES = ("identity", "repairs", "votes", "notices")
+SERVICES = ("identity", "repairs", "votes", "notices", "billing")
 PREFIX = "/api/v1"
 
 ERROR_SCHEMA = {

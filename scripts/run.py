@@ -1,6 +1,6 @@
 """`make run`: the whole system on loopback. Applies every service's migrations, starts the
-gateway on 127.0.0.1:$GATEWAY_PORT (8000) and identity, repairs, votes, notices and the
-WeChat stand-in on the ports after it (then the gateway's internal /metrics listener), waits
+gateway on 127.0.0.1:$GATEWAY_PORT (8000) and identity, repairs, votes, notices, the
+WeChat (and WeChat Pay) stand-in and billing on the ports after it (then the gateway's internal /metrics listener), waits
 until all are ready and prints where they are.
 Ctrl-C (or SIGTERM) stops every process it started.
 
@@ -133,7 +133,7 @@ def _print_summary(stack: Stack, admin_password: str | None, seconds: float) -> 
     for name in SERVICES:
         print(f"  {name:<9} {stack.url(name)}")
     if "wechat" in stack.processes:
-        print(f"  wechat    {stack.url('wechat')}   (WeChat API stand-in)")
+        print(f"  wechat    {stack.url('wechat')}   (WeChat API and WeChat Pay v3 stand-in)")
     elif not wechat_standin_available():
         print("  wechat    (stand-in not installed in this checkout: not started)")
     if admin_password is not None:

@@ -1,4 +1,4 @@
-"""Starts and stops the whole system as real processes on loopback: the gateway, the four
+"""Starts and stops the whole system as real processes on loopback: the gateway, the five
 services and the WeChat stand-in, each its own uvicorn process in its own process group.
 
 Used by `make run` (scripts/run.py), the end-to-end tests (tests/e2e/) and the benchmarks
@@ -23,9 +23,12 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVICES = ("identity", "repairs", "votes", "notices")
+SERVICES = ("identity", "repairs", "votes", "notices", "billing")
 # Start order: identity first (it publishes the keys the others verify with), gateway last.
-ORDER = ("identity", "repairs", "votes", "notices", "wechat", "gateway")
+ORDER = ("identity", "repairs", "votes", "notices", "billing", "wechat", "gateway")
+# The `make run` port layout (services.common.settings.DEFAULT_PORTS): billing came after the
+# stand-in, so it takes the port after it.
+LAYOUT = ("gateway", "identity", "repairs", "votes", "notices", "wechat", "billing")
 FACTORIES = {
     **{name: f"services.{name}.app:create_app" for name in SERVICES},
     "wechat": "wechat_standin.app:create_app",
@@ -36,6 +39,7 @@ URL_ENV = {
     "repairs": "REPAIRS_URL",
     "votes": "VOTES_URL",
     "notices": "NOTICES_URL",
+    "billing": "BILLING_URL",
     "wechat": "WECHAT_API_BASE",
     "gateway": "GATEWAY_URL",
 }
@@ -83,7 +87,7 @@ class Stack:
     def consecutive(cls, data_dir: Path, base_port: int = 8000, **kwargs: object) -> Stack:
         """The `make run` layout: gateway on base_port, the others on the ports after it,
         then the gateway's internal metrics listener."""
-        names = ("gateway", *SERVICES, "wechat")
+        names = LAYOUT
         ports = {name: base_port + offset for offset, name in enumerate(names)}
         kwargs.setdefault("metrics_port", base_port + len(names))
         return cls(data_dir=data_dir, ports=ports, **kwargs)  # type: ignore[arg-type]

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from services.common.migrations import upgrade
 from services.common.tokens import AccessClaims, SigningKey, issue_access_token, jwks_document
 
-SERVICES = ("identity", "repairs", "votes", "notices")
+SERVICES = ("identity", "repairs", "votes", "notices", "billing")
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 
 # Webhook secrets of the test session, one per (producer, consumer) pair of services
@@ -106,8 +106,29 @@ async def drop_database(url: str) -> None:
     await admin.dispose()
 
 
+_PAY_KEYS: Any = None
+
+
+def billing_pay_keys() -> Any:
+    """Test WeChat Pay keys (merchant, platform, APIv3), generated once per session."""
+    global _PAY_KEYS
+    if _PAY_KEYS is None:
+        from services.billing.devkeys import generate
+
+        _PAY_KEYS = generate()
+    return _PAY_KEYS
+
+
 def settings_for(service: str, database_url: str, **overrides: Any) -> Any:
     module = importlib.import_module(f"services.{service}.settings")
+    if service == "billing":
+        # Generated keys, so no test reads or writes the development keys under DATA_DIR.
+        keys = billing_pay_keys()
+        overrides.setdefault("wechatpay_merchant_serial", keys.merchant_serial)
+        overrides.setdefault("wechatpay_merchant_private_key", keys.merchant_private_key)
+        overrides.setdefault("wechatpay_platform_public_key", keys.platform_public_key)
+        overrides.setdefault("wechatpay_platform_key_id", keys.platform_key_id)
+        overrides.setdefault("wechatpay_apiv3_key", keys.apiv3_key)
     # No background dispatcher unless a test asks for one (events tests drive it themselves).
     overrides.setdefault("events_dispatcher_enabled", False)
     overrides.setdefault("events_backfill_enabled", False)

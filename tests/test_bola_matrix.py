@@ -284,6 +284,44 @@ MATRIX: dict[tuple[str, str, str], Row] = {
     ("notices", "POST", "/notices/{notice_id}/{action}"): foreign(lambda ids, mine: [
         Req("POST", f"/notices/{ids['notice_id']}/{action}") for action in ("submit", "approve", "publish", "withdraw")
     ]),
+    # billing
+    ("billing", "GET", "/me/bills"): exempt("the caller's own rooms' bills (checked below: none of the home ids leak)"),
+    ("billing", "GET", "/bills/{bill_id}"): foreign(one("GET", "/bills/{bill_id}")),
+    ("billing", "POST", "/bills/{bill_id}/adjustments"): foreign(
+        one("POST", "/bills/{unpaid_bill_id}/adjustments", json={"amount_fen": -100, "reason": "越权减免"})),
+    ("billing", "POST", "/bills/{bill_id}/waive"): foreign(one("POST", "/bills/{unpaid_bill_id}/waive", json={"reason": "越权"})),
+    ("billing", "POST", "/bills/{bill_id}/refund"): foreign(one("POST", "/bills/{bill_id}/refund", json={"reason": "越权"})),
+    ("billing", "POST", "/payments"): foreign(one("POST", "/payments", json={"bill_ids": ["{unpaid_bill_id}"]})),
+    ("billing", "GET", "/payments/{payment_id}"): foreign(one("GET", "/payments/{payment_id}")),
+    ("billing", "GET", "/payments/{payment_id}/receipt"): foreign(one("GET", "/payments/{payment_id}/receipt")),
+    ("billing", "GET", "/payments/{payment_id}/receipt.html"): foreign(one("GET", "/payments/{payment_id}/receipt.html")),
+    ("billing", "POST", "/communities/{community_id}/fees/items"): foreign(one(
+        "POST", "/communities/{cid}/fees/items",
+        json={"code": "x", "name": "越权", "kind": "fixed", "rate_fen": 1, "effective_from": "2026-01"})),
+    ("billing", "GET", "/communities/{community_id}/fees/items"): foreign(one("GET", "/communities/{cid}/fees/items")),
+    ("billing", "POST", "/communities/{community_id}/fees/bills/generate"): foreign(
+        one("POST", "/communities/{cid}/fees/bills/generate", json={"period": "2027-01"})),
+    ("billing", "GET", "/communities/{community_id}/fees/bills"): foreign(one("GET", "/communities/{cid}/fees/bills")),
+    ("billing", "POST", "/communities/{community_id}/fees/offline-payments"): foreign(lambda ids, mine: [
+        Req("POST", f"/communities/{ids['cid']}/fees/offline-payments",
+            json={"bill_ids": [ids["unpaid_bill_id"]], "channel": "cash", "offline_ref": "越权"}),
+        # The caller's own community in the path, the home community's bill in the body.
+        Req("POST", f"/communities/{mine['cid']}/fees/offline-payments",
+            json={"bill_ids": [ids["unpaid_bill_id"]], "channel": "cash", "offline_ref": "越权"}),
+    ]),
+    ("billing", "GET", "/communities/{community_id}/fees/arrears"): foreign(one("GET", "/communities/{cid}/fees/arrears")),
+    ("billing", "GET", "/communities/{community_id}/fees/collection-rate"): foreign(
+        one("GET", "/communities/{cid}/fees/collection-rate")),
+    ("billing", "POST", "/communities/{community_id}/fees/reminders"): foreign(
+        one("POST", "/communities/{cid}/fees/reminders", json={})),
+    ("billing", "GET", "/communities/{community_id}/fees/exports/bills.csv"): foreign(
+        one("GET", "/communities/{cid}/fees/exports/bills.csv", params={"period": "2026-12"})),
+    ("billing", "GET", "/communities/{community_id}/fees/exports/payments.csv"): foreign(
+        one("GET", "/communities/{cid}/fees/exports/payments.csv", params={"from": "2026-01-01", "to": "2030-01-01"})),
+    ("billing", "GET", "/communities/{community_id}/fees/exports/refunds.csv"): foreign(
+        one("GET", "/communities/{cid}/fees/exports/refunds.csv", params={"from": "2026-01-01", "to": "2030-01-01"})),
+    ("billing", "GET", "/communities/{community_id}/fees/reconciliation"): foreign(
+        one("GET", "/communities/{cid}/fees/reconciliation", params={"date": "2026-12-01"})),
 }
 
 # The operators' API of the event machinery, on every service (platform admins only).
@@ -412,7 +450,7 @@ async def _build_world(apps: dict[str, Any], clients: dict[str, httpx.AsyncClien
                               "relation": "owner", "name": "吴芳", "phone": "13700001111"},
         headers=auth(stranger["access_token"])), 201)
     nobody = await login(idc, fake, f"o-{uuid.uuid4().hex[:10]}")
-    await _relay(apps["identity"], [apps["repairs"], apps["votes"], apps["notices"]])
+    await _relay(apps["identity"], [apps["repairs"], apps["votes"], apps["notices"], apps["billing"]])
 
     owner_h, manager_h = auth(home["owner"][0]), auth(home_manager)
     upload = await _ok(await clients["repairs"].post(
@@ -455,6 +493,15 @@ async def _build_world(apps: dict[str, Any], clients: dict[str, httpx.AsyncClien
     attachment = await _ok(await clients["notices"].post(
         f"/notices/{notice['id']}/attachments", files={"file": ("a.pdf", PDF_FILE, "application/pdf")},
         headers=manager_h), 201)
+    bc = clients["billing"]
+    await _ok(await bc.post(f"/communities/{home_cid}/fees/items", json={
+        "code": "wuye", "name": "物业费", "kind": "per_area", "rate_fen": 235, "effective_from": "2026-01"},
+        headers=manager_h), 201)
+    for period in ("2026-11", "2026-12"):
+        await _ok(await bc.post(f"/communities/{home_cid}/fees/bills/generate", json={"period": period}, headers=manager_h))
+    bills = (await _ok(await bc.get("/me/bills", headers=owner_h)))["rooms"][0]["bills"]
+    paid = await _ok(await bc.post(f"/communities/{home_cid}/fees/offline-payments", json={
+        "bill_ids": [bills[0]["id"]], "channel": "cash", "offline_ref": "NO.1"}, headers=manager_h), 201)
 
     ids = {
         "cid": home_cid, "room_id": home["room_id"], "binding_id": home["owner"][1], "member_id": home["family"][1],
@@ -464,6 +511,7 @@ async def _build_world(apps: dict[str, Any], clients: dict[str, httpx.AsyncClien
         "vote_item_id": vote["items"][0]["id"], "notice_id": notice["id"],
         "activity_id": activity_notice["id"], "activity_signup_id": signup["id"],
         "attachment_id": attachment["id"],
+        "bill_id": bills[0]["id"], "unpaid_bill_id": bills[1]["id"], "payment_id": paid["id"],
     }
     mine = {"cid": away_cid, "binding_id": away["owner"][1], "room_id": away["room_id"]}
     callers = {relation: (away[relation][0], mine) for relation in ("owner", "family", "tenant")}
@@ -479,8 +527,9 @@ async def world(database_urls: dict[str, str], tmp_path: Path) -> AsyncIterator[
         repairs_app(database_urls["repairs"], tmp_path / "uploads") as repairs,
         running_app("votes", database_urls["votes"], scheduler_interval_seconds=0) as votes,
         notices_app(database_urls["notices"]) as notices,
+        running_app("billing", database_urls["billing"], scheduler_interval_seconds=0) as billing,
     ):
-        apps = {"identity": identity, "repairs": repairs, "votes": votes, "notices": notices}
+        apps = {"identity": identity, "repairs": repairs, "votes": votes, "notices": notices, "billing": billing}
         fake = install(identity)
         clients = {name: client_for(app) for name, app in apps.items()}
         try:
@@ -542,7 +591,7 @@ async def test_own_data_routes_show_nothing_of_another_community(world: World) -
         tok, _ = world.callers[role]
         for service, path in (("identity", "/me"), ("notices", "/inbox"), ("notices", "/inbox/unread-count"),
                               ("notices", "/me/subscriptions"), ("repairs", "/repairs"), ("votes", "/votes"),
-                              ("notices", "/notices")):
+                              ("notices", "/notices"), ("billing", "/me/bills")):
             response = await world.clients[service].get(path, headers=auth(tok))
             assert response.status_code < 500, (role, path, response.text)
             assert not any(value in response.text for value in secret), (role, path, response.text)

@@ -9,7 +9,7 @@ import yaml
 from services.common.events.config import default_pairs, secret_env_name
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVICES = ("identity", "repairs", "votes", "notices")
+SERVICES = ("identity", "repairs", "votes", "notices", "billing")
 
 
 def _compose() -> dict:

@@ -56,16 +56,20 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from services.billing.devkeys import dev_keys
 from services.common.logs import configure_logging
-from wechat_standin import standin_api, wechat_api
+from wechat_standin import pay_api, standin_api, wechat_api
+from wechat_standin.pay_state import WECHATPAY_RETRIES, PayKeysIn, PayState
 from wechat_standin.rules import errmsg
 from wechat_standin.settings import StandinSettings
 from wechat_standin.state import Clock, StandinState, WeChatError
@@ -86,15 +90,47 @@ def _wechat_error(path: str, errcode: int, message: str) -> JSONResponse:
     return JSONResponse({"errcode": errcode, "errmsg": message})
 
 
-def create_app(settings: StandinSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
-    """The stand-in app. `clock` (seconds since the epoch) lets tests control expiry."""
+def _pay_keys(settings: StandinSettings) -> PayKeysIn:
+    if settings.pay_merchant_public_key and settings.pay_platform_private_key and settings.pay_apiv3_key:
+        return PayKeysIn(
+            settings.pay_mchid,
+            settings.pay_merchant_public_key,
+            settings.pay_platform_private_key,
+            settings.pay_platform_key_id,
+            settings.pay_apiv3_key,
+        )
+    keys = dev_keys()
+    return PayKeysIn(
+        settings.pay_mchid, keys.merchant_public_key, keys.platform_private_key, keys.platform_key_id, keys.apiv3_key
+    )
+
+
+def create_app(
+    settings: StandinSettings | None = None,
+    *,
+    clock: Clock | None = None,
+    pay_transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """The stand-in app. `clock` (seconds since the epoch) lets tests control expiry;
+    `pay_transport` carries WeChat Pay's notify calls (tests: to the billing app in-process)."""
     settings = settings or StandinSettings()
     configure_logging("wechat-standin", settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        pay = getattr(app.state, "pay", None)
+        if pay is not None:
+            pay.reset()  # cancels notify retries still waiting
+            if pay.http is not None:
+                await pay.http.aclose()
+
     app = FastAPI(
         title="WeChat API stand-in",
         docs_url="/_standin/docs",
         redoc_url=None,
         openapi_url="/_standin/openapi.json",
+        lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.standin = StandinState(
@@ -102,8 +138,16 @@ def create_app(settings: StandinSettings | None = None, *, clock: Clock | None =
         access_token_ttl_seconds=settings.access_token_ttl_seconds,
         clock=clock or time.time,
     )
+    # WeChat Pay's state is made on first use: its keys are read (or generated) only then.
+    app.state.pay_factory = lambda: PayState(
+        _pay_keys(settings),
+        clock=clock or time.time,
+        retry_seconds=tuple(settings.pay_notify_retry_seconds) or WECHATPAY_RETRIES,
+        http=httpx.AsyncClient(transport=pay_transport, timeout=httpx.Timeout(5.0), trust_env=False),
+    )
     app.include_router(wechat_api.router)
     app.include_router(standin_api.router)
+    app.include_router(pay_api.router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -32,3 +32,12 @@ class StandinSettings(BaseSettings):
     # WeChat's limit on msg_sec_check content (characters).
     max_content_chars: int = 2500
     log_level: str = "INFO"
+    # WeChat Pay v3 (pay_api.py). Empty keys: the development keys billing uses too
+    # (services/billing/devkeys.py, under DATA_DIR). Empty mchid: any merchant id.
+    pay_mchid: str = ""
+    pay_merchant_public_key: str = ""
+    pay_platform_private_key: str = ""
+    pay_platform_key_id: str = ""
+    pay_apiv3_key: str = ""
+    # Seconds between notify tries after the first; empty: WeChat Pay's own schedule.
+    pay_notify_retry_seconds: list[float] = []

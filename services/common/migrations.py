@@ -1,6 +1,6 @@
 """Runs a service's Alembic migrations programmatically, and the shared body of every env.py.
 
-Usage: `python -m services.common.migrations upgrade [identity repairs votes notices]`.
+Usage: `python -m services.common.migrations upgrade [identity repairs votes notices billing]`.
 """
 
 from __future__ import annotations
@@ -151,7 +151,7 @@ def main(argv: list[str]) -> int:
     if not argv or argv[0] not in ("upgrade", "downgrade", "current"):
         print("usage: python -m services.common.migrations upgrade|downgrade [service ...]")
         return 2
-    action, names = argv[0], argv[1:] or ["identity", "repairs", "votes", "notices"]
+    action, names = argv[0], argv[1:] or ["identity", "repairs", "votes", "notices", "billing"]
     for name in names:
         settings = settings_for(name)
         if settings.database_url.startswith("sqlite"):

@@ -16,8 +16,9 @@ DEFAULT_PORTS = {
     "votes": 8003,
     "notices": 8004,
     "wechat": 8005,
+    "billing": 8006,
 }
-SERVICE_NAMES = ("identity", "repairs", "votes", "notices")
+SERVICE_NAMES = ("identity", "repairs", "votes", "notices", "billing")
 
 
 def data_dir() -> Path:

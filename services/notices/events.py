@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.events import EventHandlers, ReceivedEvent
-from services.notices import rules
+from services.notices import fee_messages, rules
 from services.notices.delivery import deliver, queue_fanout
 from services.notices.runtime import Runtime
 from services.notices.staff_alerts import register_staff_alerts
@@ -51,6 +51,20 @@ def register_notice_handlers(handlers: EventHandlers, rt: Runtime) -> EventHandl
 
     for vote_type in ("votes.vote.opened", "votes.vote.closing_soon", "votes.vote.closed"):
         handlers.on(vote_type)(vote_event)
+
+    async def billing_event(session: AsyncSession, event: ReceivedEvent) -> None:
+        """A bill issued, a payment settled or refunded, a reminder (催缴): to the room's
+        owners, as billing named them (its payload's `account_ids`)."""
+        message = fee_messages.billing_message(event.type, event.payload)
+        accounts = [str(a) for a in event.payload.get("account_ids") or []]
+        if message is None or not accounts:
+            return
+        await deliver(
+            session, rt, str(event.payload["community_id"]), accounts, message, f"event:{event.id}", rt.clock.now()
+        )
+
+    for billing_type in fee_messages.BILLING_EVENTS:
+        handlers.on(billing_type)(billing_event)
 
     # Registered after the replica's own handler of the same type.
     @handlers.on("identity.binding.verified")

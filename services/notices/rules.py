@@ -353,7 +353,7 @@ class InboxMessage:
     title: str
     text: str
     link: str
-    purpose: str  # which subscribe template: repair | vote | notice | binding
+    purpose: str  # which subscribe template: repair | vote | notice | binding | billing
     urgent: bool = False
 
 

@@ -70,6 +70,9 @@ class Settings(WeChatAppSettings, ServiceSettings):
     wechat_template_binding: str = Field(
         default_factory=lambda: _env("WECHAT_TEMPLATE_BINDING", "tpl-binding-result")
     )
+    wechat_template_billing: str = Field(
+        default_factory=lambda: _env("WECHAT_TEMPLATE_BILLING", "tpl-billing")
+    )
 
     def templates(self) -> dict[str, str]:
         """purpose -> template id."""
@@ -78,4 +81,5 @@ class Settings(WeChatAppSettings, ServiceSettings):
             "vote": self.wechat_template_vote,
             "notice": self.wechat_template_notice,
             "binding": self.wechat_template_binding,
+            "billing": self.wechat_template_billing,
         }

@@ -165,6 +165,18 @@ def seed_community(stack: Stack, gateway: httpx.Client) -> Seeded:
     entry = eventually(lambda: gateway.get("/api/v1/inbox", headers=owner_h).json().get("items"),
                        "an inbox entry for the owner")[0]
 
+    # Fees: a month of bills once billing has heard of the rooms, one of them paid at the desk.
+    _ok(gateway.post(f"/api/v1/communities/{cid}/fees/items", json={
+        "code": "wuye", "name": "物业费", "kind": "per_area", "rate_fen": 235, "effective_from": "2026-01",
+    }, headers=manager_h), 201)
+    for period in ("2026-11", "2026-12"):
+        eventually(lambda p=period: gateway.post(f"/api/v1/communities/{cid}/fees/bills/generate", json={"period": p},
+                                                 headers=manager_h).json().get("created"), "billing to learn the rooms")
+    bills = eventually(lambda: [b for r in gateway.get("/api/v1/me/bills", headers=owner_h).json()["rooms"]
+                                for b in r["bills"]], "billing to learn the owner's binding")
+    paid = _ok(gateway.post(f"/api/v1/communities/{cid}/fees/offline-payments", json={
+        "bill_ids": [bills[0]["id"]], "channel": "cash", "offline_ref": "NO.1"}, headers=manager_h), 201)
+
     people = {"manager": manager, "crew": crew, "owner": owner, "family": family, "no_binding": nobody}
     seeded.tokens = {"admin": admin_token} | {role: p["token"] for role, p in people.items()}
     seeded.refresh_tokens = {role: p["refresh"] for role, p in people.items()}
@@ -172,5 +184,6 @@ def seed_community(stack: Stack, gateway: httpx.Client) -> Seeded:
         "cid": cid, "community_id": cid, "room_id": room, "binding_id": binding["id"], "member_id": member["id"],
         "staff_id": crew["staff_id"], "ticket_id": ticket["id"], "vote_id": vote["id"],
         "notice_id": notice["id"], "upload_id": upload["id"], "entry_id": entry["id"],
+        "bill_id": bills[1]["id"], "payment_id": paid["id"],
     }
     return seeded

@@ -21,7 +21,7 @@ def test_gateway_is_alive_and_every_service_ready(stack: Stack, gateway: httpx.C
     assert gateway.get("/healthz").json() == {"status": "ok", "service": "gateway"}
     ready = gateway.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json()["services"] == dict.fromkeys(("identity", "repairs", "votes", "notices"), "ok")
+    assert ready.json()["services"] == dict.fromkeys(("identity", "repairs", "votes", "notices", "billing"), "ok")
     if wechat_standin_available():
         assert httpx.get(stack.url("wechat") + "/healthz").status_code == 200
 

@@ -97,12 +97,12 @@ def _stop(proc: subprocess.Popen[str], sig: signal.Signals, lines: list[str]) ->
 
 
 def test_run_starts_everything_and_ctrl_c_or_sigterm_stops_it_all(tmp_path: Path) -> None:
-    port = _free_consecutive_ports()
+    port = _free_consecutive_ports(8)
     proc, children, lines = _run_until_ready(tmp_path, port)
-    # The gateway, the four services and (when present) the WeChat stand-in.
+    # The gateway, the five services and (when present) the WeChat stand-in.
     assert len(children) >= 5
     # The gateway's metrics: on its internal listener after the stand-in, not the public port.
-    metrics = httpx.get(f"http://127.0.0.1:{port + 6}/metrics", timeout=5)
+    metrics = httpx.get(f"http://127.0.0.1:{port + 7}/metrics", timeout=5)
     assert metrics.status_code == 200 and "http_requests_total" in metrics.text
     assert httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).status_code == 404
     output = _stop(proc, signal.SIGINT, lines)
@@ -110,7 +110,8 @@ def test_run_starts_everything_and_ctrl_c_or_sigterm_stops_it_all(tmp_path: Path
     assert not [pid for pid in children if _alive(pid)]
     assert f"gateway   http://127.0.0.1:{port}" in output
     assert f"identity  http://127.0.0.1:{port + 1}" in output
-    assert f"http://127.0.0.1:{port + 6}/metrics" in output
+    assert f"billing   http://127.0.0.1:{port + 6}" in output
+    assert f"http://127.0.0.1:{port + 7}/metrics" in output
     assert "platform admin: admin / " in output
     assert (tmp_path / "identity.db").exists()
 

@@ -20,7 +20,7 @@ from tests.notices.factories import (
 async def test_consented_owner_gets_one_push_per_consent(setup):
     s = setup
     subs = (await s.client.get("/me/subscriptions", headers=s.owner)).json()
-    assert {t["purpose"] for t in subs["templates"]} == {"repair", "vote", "notice", "binding"}
+    assert {t["purpose"] for t in subs["templates"]} == {"repair", "vote", "notice", "binding", "billing"}
     assert subs["consents"][TEMPLATE] == 0
     await s.consent()
     assert (await s.client.get("/me/subscriptions", headers=s.owner)).json()["consents"][

@@ -2,8 +2,8 @@
 
 Subscriptions come from the producer's settings (`<SVC>_EVENT_SUBSCRIPTIONS`, a JSON list of
 `{"name", "url", "types", "secret"}`, `types` being fnmatch patterns such as `"identity.*"`).
-When unset, the embedded defaults apply: identity → repairs, votes, notices;
-repairs, votes → notices; each at `service_url(consumer) + "/events"`.
+When unset, the embedded defaults apply: identity → repairs, votes, notices, billing;
+repairs, votes, billing → notices; each at `service_url(consumer) + "/events"`.
 
 Each (producer, consumer) pair has its own `whsec_` secret, so a secret that leaks out of one
 service lets nobody pose as another: `<PRODUCER>_TO_<CONSUMER>_WEBHOOK_SECRET` from the
@@ -17,6 +17,7 @@ the default producers of it, and any other service whose pair variable is set.
 from __future__ import annotations
 
 import base64
+import fcntl
 import fnmatch
 import json
 import logging
@@ -33,9 +34,10 @@ from services.common.settings import SERVICE_NAMES, data_dir, service_url
 DEFAULT_RETRY_SCHEDULE: tuple[float, ...] = (5, 300, 1800, 7200, 18000, 36000, 36000)
 
 DEFAULT_CONSUMERS: dict[str, tuple[str, ...]] = {
-    "identity": ("repairs", "votes", "notices"),
+    "identity": ("repairs", "votes", "notices", "billing"),
     "repairs": ("notices",),
     "votes": ("notices",),
+    "billing": ("notices",),
 }
 
 SECRETS_FILE = "event-pair-secrets.json"
@@ -93,7 +95,26 @@ def _shared_secrets() -> dict[str, dict[str, str]]:
         # No stale secret left lying around: nothing reads the old file any more.
         (path.parent / RETIRED_SECRETS_FILE).unlink(missing_ok=True)
     data: dict[str, dict[str, str]] = json.loads(path.read_text())
+    if any(c not in data.get(p, {}) for p, c in default_pairs()):
+        data = _add_new_pairs(path)
     return data
+
+
+def _add_new_pairs(path: Path) -> dict[str, dict[str, str]]:
+    """A file written before a service joined (billing) lacks its pairs: they are added once,
+    under a lock, so every process on the machine ends up reading the same secrets."""
+    with open(path.with_name(path.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        data: dict[str, dict[str, str]] = json.loads(path.read_text())
+        missing = [(p, c) for p, c in default_pairs() if c not in data.get(p, {})]
+        if missing:
+            for producer, consumer in missing:
+                data.setdefault(producer, {})[consumer] = _new_secret()
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+            tmp.write_text(json.dumps(data))
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, path)
+        return data
 
 
 def secret_for(producer: str, consumer: str) -> str:

@@ -12,7 +12,7 @@ import pytest
 
 from services.common.events import config
 
-SERVICES = ("identity", "repairs", "votes", "notices")
+SERVICES = ("identity", "repairs", "votes", "notices", "billing")
 
 
 def _clear_secret_env(environ: Any) -> None:
@@ -42,18 +42,20 @@ def test_default_subscriptions_and_shared_pair_secrets_file(
         ("repairs", "http://127.0.0.1:9902/events", ("identity.*",)),
         ("votes", "http://127.0.0.1:8003/events", ("identity.*",)),
         ("notices", "http://127.0.0.1:8004/events", ("identity.*",)),
+        ("billing", "http://127.0.0.1:8006/events", ("identity.*",)),
     ]
     assert [s.name for s in config.default_subscriptions("repairs")] == ["notices"]
     assert [s.name for s in config.default_subscriptions("votes")] == ["notices"]
+    assert [s.name for s in config.default_subscriptions("billing")] == ["notices"]
     assert config.default_subscriptions("notices") == []
     # Generated once into DATA_DIR, keyed by (producer, consumer); the old file is gone.
     assert all(s.secret.startswith("whsec_") for s in subs)
     saved = json.loads((tmp_path / config.SECRETS_FILE).read_text())
     assert saved["identity"]["repairs"] == subs[0].secret
     assert not (tmp_path / config.RETIRED_SECRETS_FILE).exists()
-    # One secret per pair: notices verifies identity, repairs and votes each with its own.
+    # One secret per pair: notices verifies identity, repairs, votes and billing each with its own.
     pairs = [(p, c) for p in SERVICES for c in SERVICES if (p, c) in config.default_pairs()]
-    assert len({config.secret_for(p, c) for p, c in pairs}) == len(pairs) == 5
+    assert len({config.secret_for(p, c) for p, c in pairs}) == len(pairs) == 7
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
     children = [ctx.Process(target=_secrets_in_child, args=(str(tmp_path), queue)) for _ in range(2)]
@@ -73,6 +75,7 @@ def test_default_subscriptions_and_shared_pair_secrets_file(
         "identity": config.secret_for("identity", "notices"),
         "repairs": config.secret_for("repairs", "notices"),
         "votes": config.secret_for("votes", "notices"),
+        "billing": config.secret_for("billing", "notices"),
     }
     S.service_name = "repairs"
     assert config.receiver_secrets(S()) == {"identity": subs[0].secret}
@@ -88,6 +91,23 @@ def test_default_subscriptions_and_shared_pair_secrets_file(
     assert config.receiver_secrets(S()) == {
         "identity": subs[0].secret, "notices": "whsec_bm90aWNlcw=="
     }
+
+
+def test_a_secrets_file_from_before_billing_gets_its_pairs_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    for name in [n for n in os.environ if n.endswith("_WEBHOOK_SECRET")]:
+        monkeypatch.delenv(name)
+    old = {"identity": {"repairs": "whsec_cmVw", "votes": "whsec_dm90", "notices": "whsec_bm90"},
+           "repairs": {"notices": "whsec_cjJu"}, "votes": {"notices": "whsec_djJu"}}
+    (tmp_path / config.SECRETS_FILE).write_text(json.dumps(old))
+    added = config.secret_for("identity", "billing")
+    assert added.startswith("whsec_") and config.secret_for("identity", "billing") == added
+    saved = json.loads((tmp_path / config.SECRETS_FILE).read_text())
+    # The pairs that existed keep their secrets: running services still agree.
+    assert saved["identity"]["repairs"] == "whsec_cmVw" and saved["votes"]["notices"] == "whsec_djJu"
+    assert saved["billing"]["notices"] == config.secret_for("billing", "notices")
 
 
 def test_configured_subscriptions_and_schedule() -> None:
