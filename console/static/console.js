@@ -1,0 +1,46 @@
+// The console's only script: draws the ECharts charts described by data-chart attributes
+// (server-rendered JSON options; no inline script, so the CSP stays strict) and moves the
+// roster upload's progress bar. Everything else is htmx attributes.
+(function () {
+  "use strict";
+
+  function drawCharts(root) {
+    if (typeof window.echarts === "undefined") return;
+    root.querySelectorAll("[data-chart]").forEach(function (el) {
+      var option;
+      try { option = JSON.parse(el.getAttribute("data-chart")); } catch (e) { return; }
+      var chart = window.echarts.getInstanceByDom(el) || window.echarts.init(el, null, { renderer: "svg" });
+      chart.setOption(option, true);
+    });
+  }
+
+  function resizeCharts() {
+    if (typeof window.echarts === "undefined") return;
+    document.querySelectorAll("[data-chart]").forEach(function (el) {
+      var chart = window.echarts.getInstanceByDom(el);
+      if (chart) chart.resize();
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { drawCharts(document); });
+  document.addEventListener("htmx:afterSettle", function (evt) { drawCharts(evt.target); });
+  window.addEventListener("resize", resizeCharts);
+
+  // Upload progress: htmx relays the XMLHttpRequest's upload progress on the form.
+  document.addEventListener("htmx:xhr:progress", function (evt) {
+    var form = evt.target.closest ? evt.target.closest("form[data-progress]") : null;
+    if (!form || !evt.detail.lengthComputable) return;
+    var bar = document.getElementById(form.getAttribute("data-progress"));
+    if (!bar) return;
+    bar.max = evt.detail.total;
+    bar.value = evt.detail.loaded;
+    var label = document.getElementById(form.getAttribute("data-progress") + "-text");
+    if (label) label.textContent = Math.round((evt.detail.loaded / evt.detail.total) * 100) + "%";
+  });
+  document.addEventListener("htmx:beforeRequest", function (evt) {
+    var form = evt.target;
+    if (!form.hasAttribute || !form.hasAttribute("data-progress")) return;
+    var bar = document.getElementById(form.getAttribute("data-progress"));
+    if (bar) { bar.value = 0; bar.hidden = false; }
+  });
+})();
