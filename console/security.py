@@ -35,7 +35,8 @@ class SecurityHeadersMiddleware:
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message["headers"] = [*message.get("headers", []), *HEADERS]
-                if scope["path"].startswith("/console") and not scope["path"].startswith("/console/static/"):
+                has_policy = any(n.lower() == b"cache-control" for n, _ in message["headers"])
+                if not has_policy and not scope["path"].startswith("/console/static/"):
                     # Pages hold personal data: never cached, never shared.
                     message["headers"].append((b"cache-control", b"no-store"))
             await send(message)

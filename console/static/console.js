@@ -26,21 +26,28 @@
   document.addEventListener("htmx:afterSettle", function (evt) { drawCharts(evt.target); });
   window.addEventListener("resize", resizeCharts);
 
-  // Upload progress: htmx relays the XMLHttpRequest's upload progress on the form.
-  document.addEventListener("htmx:xhr:progress", function (evt) {
-    var form = evt.target.closest ? evt.target.closest("form[data-progress]") : null;
-    if (!form || !evt.detail.lengthComputable) return;
-    var bar = document.getElementById(form.getAttribute("data-progress"));
+  // Upload progress: htmx relays the XMLHttpRequest's progress events for the upload and
+  // then for the answer under one name; the upload's end (its first loadend) ends the bar.
+  function progressBar(form) {
+    return form && form.hasAttribute && form.hasAttribute("data-progress")
+      ? document.getElementById(form.getAttribute("data-progress")) : null;
+  }
+  document.addEventListener("htmx:beforeRequest", function (evt) {
+    var bar = progressBar(evt.target);
     if (!bar) return;
+    evt.target.setAttribute("data-uploading", "1");
+    bar.value = 0;
+  });
+  document.addEventListener("htmx:xhr:progress", function (evt) {
+    var form = evt.target;
+    var bar = progressBar(form);
+    if (!bar || form.getAttribute("data-uploading") !== "1" || !(evt.detail.total > 0)) return;
     bar.max = evt.detail.total;
     bar.value = evt.detail.loaded;
-    var label = document.getElementById(form.getAttribute("data-progress") + "-text");
+    var label = document.getElementById(bar.id + "-text");
     if (label) label.textContent = Math.round((evt.detail.loaded / evt.detail.total) * 100) + "%";
   });
-  document.addEventListener("htmx:beforeRequest", function (evt) {
-    var form = evt.target;
-    if (!form.hasAttribute || !form.hasAttribute("data-progress")) return;
-    var bar = document.getElementById(form.getAttribute("data-progress"));
-    if (bar) { bar.value = 0; bar.hidden = false; }
+  document.addEventListener("htmx:xhr:loadend", function (evt) {
+    if (progressBar(evt.target)) evt.target.setAttribute("data-uploading", "0");
   });
 })();
