@@ -170,3 +170,9 @@ def need_community(session: Session) -> str:
     if session.community_id is None:
         raise Forbidden()
     return session.community_id
+
+
+def csv_download(answer: httpx.Response, filename: str) -> Response:
+    """An API's CSV export passed on to the browser as a download (the API's file name wins)."""
+    disposition = answer.headers.get("content-disposition", f'attachment; filename="{filename}"')
+    return Response(answer.content, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": disposition})

@@ -17,15 +17,13 @@ FORWARDED_REQUEST_HEADERS = frozenset(
         b"user-agent",
     }
 )
+# Hop-by-hop headers: about one connection, never passed on.
+HOP_BY_HOP = frozenset(
+    {b"connection", b"keep-alive", b"transfer-encoding", b"te", b"trailer", b"upgrade"}
+)
 # Response headers not passed back: hop-by-hop, and those the gateway sets itself.
-DROPPED_RESPONSE_HEADERS = frozenset(
+DROPPED_RESPONSE_HEADERS = HOP_BY_HOP | frozenset(
     {
-        b"connection",
-        b"keep-alive",
-        b"transfer-encoding",
-        b"te",
-        b"trailer",
-        b"upgrade",
         b"proxy-authenticate",
         b"content-length",
         b"date",
@@ -41,14 +39,8 @@ SINGLE_HEADERS = {b"authorization": "Authorization", b"content-type": "Content-T
 
 # Request headers never passed to the console (everything else is: cookies, htmx's HX-*,
 # the CSRF header): hop-by-hop ones and those the gateway sets itself.
-CONSOLE_DROPPED_REQUEST_HEADERS = frozenset(
+CONSOLE_DROPPED_REQUEST_HEADERS = HOP_BY_HOP | frozenset(
     {
-        b"connection",
-        b"keep-alive",
-        b"transfer-encoding",
-        b"te",
-        b"trailer",
-        b"upgrade",
         b"proxy-authorization",
         b"host",
         b"content-length",

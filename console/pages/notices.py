@@ -19,6 +19,7 @@ from console.web import (
     ManagerSession,
     add_flash,
     calls,
+    csv_download,
     field,
     form_errors,
     need_community,
@@ -144,8 +145,4 @@ async def act(request: Request, session: ManagerSession, notice_id: str, action:
 @router.get("/notices/{notice_id}/receipts.csv")
 async def receipts_csv(request: Request, session: ManagerSession, notice_id: str) -> Response:
     answer = await calls(request, session).send("GET", f"/notices/{notice_id}/receipts", params={"format": "csv"})
-    return Response(
-        answer.content,
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": answer.headers.get("content-disposition", f'attachment; filename="receipts-{notice_id}.csv"')},
-    )
+    return csv_download(answer, f"receipts-{notice_id}.csv")

@@ -20,6 +20,7 @@ from console.web import (
     ManagerSession,
     add_flash,
     calls,
+    csv_download,
     field,
     form_errors,
     need_community,
@@ -170,11 +171,7 @@ async def act(request: Request, session: ManagerSession, vote_id: str, action: s
 @router.get("/votes/{vote_id}/ballots.csv")
 async def ballots_csv(request: Request, session: ManagerSession, vote_id: str) -> Response:
     answer = await calls(request, session).send("GET", f"/votes/{vote_id}/ballots.csv")
-    return Response(
-        answer.content,
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": answer.headers.get("content-disposition", f'attachment; filename="ballots-{vote_id}.csv"')},
-    )
+    return csv_download(answer, f"ballots-{vote_id}.csv")
 
 
 
