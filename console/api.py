@@ -84,17 +84,20 @@ class ApiClient:
             f"{API}/auth/refresh", json={"refresh_token": refresh_token}, headers=_forwarded(client_ip)
         )
 
-    async def revoke(self, session: Session, client_ip: str | None) -> None:
-        """Ends the session's refresh-token family. The API has no logout call; it revokes a
-        whole family when a used refresh token is presented again (theft detection), so the
-        console rotates once and presents the used token a second time."""
+    async def revoke(self, session: Session, client_ip: str | None) -> bool:
+        """Ends the session's refresh-token family; True once the API refuses its newest
+        token. The API has no logout call; it revokes a whole family when a used refresh
+        token is presented again (theft detection), so the console rotates once, presents
+        the used token a second time, and checks the rotated one is refused."""
         first = await self._refresh(session.refresh_token, client_ip)
         if first.status_code != 200:
-            return  # already dead
+            return True  # already dead
         await self._refresh(session.refresh_token, client_ip)
         check = await self._refresh(first.json()["refresh_token"], client_ip)
-        if check.status_code == 200:  # pragma: no cover - the API changed its reuse rule
+        if check.status_code == 200:
             log.warning("refresh family still alive after logout")
+            return False
+        return True
 
     async def _renew(self, session: Session, client_ip: str | None) -> None:
         response = await self._refresh(session.refresh_token, client_ip)

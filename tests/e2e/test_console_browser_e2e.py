@@ -18,6 +18,8 @@ from typing import Any
 
 import httpx
 
+from console.api import ApiClient
+from console.sessions import Session
 from scripts.stack import Stack
 from tests.e2e.browser import PageAudit, chromium_or_skip
 from tests.e2e.seed import bearer, eventually, png
@@ -325,3 +327,16 @@ def _day(stack: Stack, gateway: httpx.Client, chromium: Any, expect: Any) -> Non
 
     assert not audit.console_errors, audit.console_errors
     assert len(audit.screenshots) == 2 * len(audit.audited)
+
+
+async def test_the_consoles_logout_kills_the_refresh_token_family_in_the_real_api(stack: Stack) -> None:
+    api = ApiClient(stack.url("gateway"), 10.0)
+    try:
+        pair = await api.staff_login("console-admin", ADMIN_PASSWORD, None)
+        session = Session(id="s", csrf="c", access_token=pair.access_token, refresh_token=pair.refresh_token,
+                          access_expires_at=0.0, account_id=str(pair.account["id"]), name="", platform_admin=True)
+        assert await api.revoke(session, None) is True
+        refused = await api.http.post("/api/v1/auth/refresh", json={"refresh_token": pair.refresh_token})
+        assert refused.status_code == 401
+    finally:
+        await api.aclose()
