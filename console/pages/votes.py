@@ -53,18 +53,33 @@ def fraction(value: Any) -> float:
         return 0.0
 
 
-def vote_body(form: FormData, cid: str) -> dict[str, Any]:
+def _items(form: FormData, kind: str) -> dict[str, Any]:
+    """A vote's motions, or a survey's questions with their options (one per line)."""
+    if kind == "survey":
+        questions = []
+        for i in range(MOTION_ROWS):
+            title = field(form, f"question_title_{i}")
+            if title:
+                qtype = field(form, f"question_type_{i}") or "single"
+                options = [o.strip() for o in field(form, f"question_options_{i}").splitlines() if o.strip()]
+                questions.append({"title": title, "type": qtype, "options": [] if qtype == "text" else options})
+        return {"questions": questions}
     motions = []
     for i in range(MOTION_ROWS):
         title = field(form, f"motion_title_{i}")
         if title:
             motions.append({"title": title, "matter": field(form, f"motion_matter_{i}") or "ordinary"})
+    return {"motions": motions}
+
+
+def vote_body(form: FormData, cid: str) -> dict[str, Any]:
+    kind = "survey" if field(form, "kind") == "survey" else "vote"
     body: dict[str, Any] = {
         "community_id": cid,
-        "kind": "vote",
+        "kind": kind,
         "title": field(form, "title"),
         "description": field(form, "description"),
-        "motions": motions,
+        **_items(form, kind),
         "allow_change": form.get("allow_change") == "1",
         "anonymous": form.get("anonymous") == "1",
         "live_results": form.get("live_results") == "1",
@@ -99,7 +114,7 @@ async def _new_page(request: Request, session: ManagerSession, errors: dict[str,
 
 @router.get("/votes/new")
 async def new_vote(request: Request, session: ManagerSession) -> Response:
-    return await _new_page(request, session, {}, {"live_results": "1"})
+    return await _new_page(request, session, {}, {"live_results": "1", "kind": "vote"})
 
 
 @router.post("/votes/new")
