@@ -108,10 +108,15 @@ async def _ticket_page(
 ) -> Response:
     api = calls(request, session)
     ticket = await api.get(f"/repairs/{ticket_id}")
-    staff = await _staff(api, ticket["community_id"]) if session.is_manager else []
+    staff, config = await asyncio.gather(
+        _staff(api, ticket["community_id"]) if session.is_manager else _none(),
+        api.get(f"/communities/{ticket['community_id']}/repairs/config"),
+    )
+    names = {c["key"]: c["name"] for c in config["categories"]}
     crews = [s for s in staff if s["role"] == "crew"] or staff
     return render(
         request, "ticket.html", session, status, nav="tickets", t=ticket, crews=crews, errors=errors,
+        category=names.get(ticket["category"], ticket["category"]),
         desk_actions=[a for a in labels.DESK_ACTIONS if a in ticket.get("allowed_actions", [])],
     )
 
