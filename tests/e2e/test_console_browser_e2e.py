@@ -113,6 +113,10 @@ def _day(stack: Stack, gateway: httpx.Client, chromium: Any, expect: Any) -> Non
     _ok(gateway.post(f"/api/v1/communities/{cid}/staff", json={
         "username": manager_name, "password": "manager-pass-1", "name": "张经理", "phone": "13600000000",
         "role": "manager", "department": None}, headers=admin), 201)
+    second_manager = f"mgr{uuid.uuid4().hex[:6]}"
+    _ok(gateway.post(f"/api/v1/communities/{cid}/staff", json={
+        "username": second_manager, "password": "manager-pass-2", "name": "刘经理", "phone": "13600000002",
+        "role": "manager", "department": None}, headers=admin), 201)
     crew_name = f"crew{uuid.uuid4().hex[:6]}"
     _ok(gateway.post(f"/api/v1/communities/{cid}/staff", json={
         "username": crew_name, "password": "crew-pass-123", "name": "王师傅", "phone": "13700000000",
@@ -294,6 +298,28 @@ def _day(stack: Stack, gateway: httpx.Client, chromium: Any, expect: Any) -> Non
         expect(page.locator("#unread-count")).to_have_text(left, timeout=WAIT)
     csv = page.request.get(f"{base}/console/notices/{notice_id}/receipts.csv")
     assert csv.status == 200 and "1栋1单元101" in csv.text()
+    # An announcement needs another manager's approval: submitted here, approved by 刘经理.
+    page.goto(f"{base}/console/notices/new")
+    page.fill("#f-title", "电梯年检通知")
+    page.fill("#f-body", "下周一 1 栋电梯年检")
+    page.click("main button[type=submit]")
+    page.wait_for_url(re.compile(r".*/console/notices/[0-9a-zA-Z-]+$"))
+    announcement = page.url.rsplit("/", 1)[1]
+    page.get_by_role("button", name="提交审批").click()
+    expect(page.locator("#notice-status")).to_have_text("待审批")
+    page.get_by_role("button", name="审批通过").click()  # not by its own author
+    expect(page.locator("[data-field=_]")).to_have_text(re.compile("[\u4e00-\u9fff]"))
+    expect(page.locator("#notice-status")).to_have_text("待审批")
+    other = chromium.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    other_page = other.new_page()
+    audit.watch(other_page)
+    _log_in(other_page, base, second_manager, "manager-pass-2")
+    other_page.goto(f"{base}/console/notices/{announcement}")
+    other_page.get_by_role("button", name="审批通过").click()
+    expect(other_page.locator("#notice-status")).to_have_text("已审批")
+    other_page.get_by_role("button", name="发布").click()
+    expect(other_page.locator("#notice-status")).to_have_text("已发布")
+    other.close()
     page.goto(f"{base}/console/notices")
     audit.check(page, "notices")
 
