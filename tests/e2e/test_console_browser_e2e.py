@@ -95,6 +95,9 @@ def test_a_managers_day_in_the_browser(stack: Stack) -> None:
 def _managers_day(stack: Stack, executable: str) -> None:
     from playwright.sync_api import expect, sync_playwright
 
+    # A loaded CI machine: pages make several API calls each, so waits are generous.
+    expect.set_options(timeout=15_000)
+
     with sync_playwright() as pw, httpx.Client(
         base_url=stack.url("gateway"), headers={"X-Forwarded-For": "10.16.0.1"}, timeout=30, trust_env=False
     ) as gateway:
@@ -126,6 +129,7 @@ def _day(stack: Stack, gateway: httpx.Client, chromium: Any, expect: Any) -> Non
 
     audit = PageAudit()
     context = chromium.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    context.set_default_timeout(WAIT)
     page = context.new_page()
     audit.watch(page)
 
@@ -311,6 +315,7 @@ def _day(stack: Stack, gateway: httpx.Client, chromium: Any, expect: Any) -> Non
     expect(page.locator("[data-field=_]")).to_have_text(re.compile("[\u4e00-\u9fff]"))
     expect(page.locator("#notice-status")).to_have_text("待审批")
     other = chromium.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    other.set_default_timeout(WAIT)
     other_page = other.new_page()
     audit.watch(other_page)
     _log_in(other_page, base, second_manager, "manager-pass-2")
@@ -341,6 +346,7 @@ def _day(stack: Stack, gateway: httpx.Client, chromium: Any, expect: Any) -> Non
 
     # The platform admin's pages: communities and event deliveries.
     admin_context = chromium.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    admin_context.set_default_timeout(WAIT)
     admin_page = admin_context.new_page()
     audit.watch(admin_page)
     _log_in(admin_page, base, "console-admin", ADMIN_PASSWORD)
