@@ -35,7 +35,8 @@ class FakeApi:
 
     def _pair(self, family: str) -> dict[str, Any]:
         n = next(self._n)
-        access, refresh = f"a{n}", f"r{n}"
+        # Long and distinctive, so a test can search a page for them without chance hits.
+        access, refresh = f"fake-access-token-{n:04d}", f"fake-refresh-token-{n:04d}"
         self.access[access] = family
         self.refresh[refresh] = (family, "live")
         return {"access_token": access, "refresh_token": refresh, "token_type": "Bearer", "expires_in": 900,
