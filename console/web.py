@@ -4,6 +4,7 @@ also work for htmx requests, and the client address passed on to the API."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -176,3 +177,21 @@ def csv_download(answer: httpx.Response, filename: str) -> Response:
     """An API's CSV export passed on to the browser as a download (the API's file name wins)."""
     disposition = answer.headers.get("content-disposition", f'attachment; filename="{filename}"')
     return Response(answer.content, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": disposition})
+
+
+async def post_action(
+    request: Request,
+    session: Session,
+    path: str,
+    done: str,
+    back: str,
+    refused: Callable[[dict[str, str]], Awaitable[Response]],
+) -> Response:
+    """A lifecycle button (open, close, publish ...): the API call, then back to the page with
+    `done` shown; a refusal re-renders the page with the API's message (`refused(errors)`)."""
+    try:
+        await calls(request, session).post(path)
+    except ApiError as exc:
+        return await refused(form_errors(exc))
+    add_flash(session, done)
+    return redirect(request, back)

@@ -23,6 +23,7 @@ from console.web import (
     field,
     form_errors,
     need_community,
+    post_action,
     redirect,
     render,
 )
@@ -133,13 +134,13 @@ async def reach(request: Request, session: ManagerSession, notice_id: str) -> Re
 async def act(request: Request, session: ManagerSession, notice_id: str, action: str, form: CheckedForm) -> Response:
     if action not in ACTIONS:
         return redirect(request, f"{BASE}/notices/{notice_id}")
-    try:
-        await calls(request, session).post(f"/notices/{notice_id}/{action}")
-    except ApiError as exc:
+
+    async def refused(errors: dict[str, str]) -> Response:
         context = await _reach(request, session, notice_id)
-        return render(request, "notice.html", session, 422, nav="notices", errors=form_errors(exc), **context)
-    add_flash(session, f"通知{ACTIONS[action]}")
-    return redirect(request, f"{BASE}/notices/{notice_id}")
+        return render(request, "notice.html", session, 422, nav="notices", errors=errors, **context)
+
+    back = f"{BASE}/notices/{notice_id}"
+    return await post_action(request, session, f"/notices/{notice_id}/{action}", f"通知{ACTIONS[action]}", back, refused)
 
 
 @router.get("/notices/{notice_id}/receipts.csv")

@@ -24,6 +24,7 @@ from console.web import (
     field,
     form_errors,
     need_community,
+    post_action,
     redirect,
     render,
 )
@@ -174,13 +175,13 @@ async def turnout(request: Request, session: ManagerSession, vote_id: str) -> Re
 async def act(request: Request, session: ManagerSession, vote_id: str, action: str, form: CheckedForm) -> Response:
     if action not in ("open", "close"):
         return redirect(request, f"{BASE}/votes/{vote_id}")
-    try:
-        await calls(request, session).post(f"/votes/{vote_id}/{action}")
-    except ApiError as exc:
+
+    async def refused(errors: dict[str, str]) -> Response:
         context = await _turnout(request, session, vote_id)
-        return render(request, "vote.html", session, 422, nav="votes", errors=form_errors(exc), **context)
-    add_flash(session, "投票已开始" if action == "open" else "投票已结束，结果如下")
-    return redirect(request, f"{BASE}/votes/{vote_id}")
+        return render(request, "vote.html", session, 422, nav="votes", errors=errors, **context)
+
+    done = "投票已开始" if action == "open" else "投票已结束，结果如下"
+    return await post_action(request, session, f"/votes/{vote_id}/{action}", done, f"{BASE}/votes/{vote_id}", refused)
 
 
 @router.get("/votes/{vote_id}/ballots.csv")
