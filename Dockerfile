@@ -6,6 +6,7 @@ COPY pyproject.toml README.md ./
 COPY services ./services
 COPY gateway ./gateway
 COPY wechat_standin ./wechat_standin
+COPY console ./console
 RUN pip install --no-cache-dir . && useradd --system --uid 10001 app && mkdir -p /data && chown app /data
 USER app
 EXPOSE 8000

@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-## Start gateway, the five services and the WeChat (and WeChat Pay) stand-in on loopback (SQLite under ./data).
+## Start gateway, the five services, the console and the WeChat (and WeChat Pay) stand-in on loopback (SQLite under ./data).
 run: $(STAMP)
 	$(PY) scripts/run.py
 
@@ -47,7 +47,7 @@ chaos: $(STAMP)
 
 ## ruff and mypy (config in pyproject.toml), clean on every package; .ci/run runs it.
 lint: $(STAMP)
-	$(VENV)/bin/ruff check services gateway wechat_standin tests scripts bench
+	$(VENV)/bin/ruff check services gateway wechat_standin console tests scripts bench
 	$(VENV)/bin/mypy
 
 clean:

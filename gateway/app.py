@@ -24,11 +24,16 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway import home
 from gateway.errors import DuplicateHeader, RouteNotFound, UpstreamTimedOut
-from gateway.headers import DROPPED_RESPONSE_HEADERS, FORWARDED_REQUEST_HEADERS, SINGLE_HEADERS
+from gateway.headers import (
+    CONSOLE_DROPPED_REQUEST_HEADERS,
+    DROPPED_RESPONSE_HEADERS,
+    FORWARDED_REQUEST_HEADERS,
+    SINGLE_HEADERS,
+)
 from gateway.internal import InternalListener
 from gateway.ratelimit import Limit, RateLimiter, create_rate_limiter, retry_after
 from gateway.responses import error_response, json_response, send_response
-from gateway.routing import PREFIX, needs_token, resolve
+from gateway.routing import PREFIX, is_console_path, needs_token, resolve
 from gateway.settings import GatewaySettings
 from gateway.tokens import CachingVerifier
 from gateway.upstream import Headers, UpstreamError, UpstreamPool, UpstreamTimeout
@@ -63,6 +68,7 @@ class GatewayCore:
         self.verifier: CachingVerifier | None = None
         self.limiter: RateLimiter | None = None
         self.internal: InternalListener | None = None
+        self.console: UpstreamPool | None = None
 
     # lifecycle
     async def startup(self) -> None:
@@ -78,6 +84,15 @@ class GatewayCore:
             )
             for name, url in s.service_urls.items()
         }
+        if s.console_url:
+            self.console = UpstreamPool(
+                s.console_url,
+                connect_timeout=s.connect_timeout_seconds,
+                timeout=s.upstream_timeout_seconds,
+                max_idle=s.pool_max_idle,
+                idle_seconds=s.pool_idle_seconds,
+                max_connections=s.pool_max_connections,
+            )
         # For JWKS and readiness checks only: off the hot path.
         self.http = create_http_client(max(s.readyz_timeout_seconds, 3.0))
         verifier = verifier_from_settings(s, self.http)
@@ -93,7 +108,7 @@ class GatewayCore:
             await self.verifier.verifier.role_changes.stop()
         if self.internal is not None:
             await self.internal.close()
-        for pool in self.pools.values():
+        for pool in [*self.pools.values(), *([self.console] if self.console else [])]:
             await pool.aclose()
         if self.http is not None:
             await self.http.aclose()
@@ -129,6 +144,9 @@ class GatewayCore:
         try:
             if path.startswith(PREFIX + "/"):
                 await self._proxy(scope, receive, send, path[len(PREFIX) :])
+                return
+            if self.console is not None and is_console_path(path):
+                await self._console(scope, receive, send, self.console)
                 return
             if path == "/healthz":
                 result = json_response(200, {"status": "ok", "service": "gateway"})
@@ -213,26 +231,13 @@ class GatewayCore:
             limits.append(
                 Limit("acct:" + principal.account_id, s.rate_account_per_second, s.rate_account_burst)
             )
-        assert self.limiter is not None
-        wait = await self.limiter.acquire(limits)
-        if wait > 0:
-            raise TooManyRequests(
-                "操作过于频繁，请稍后再试",
-                details={"retry_after": retry_after(wait)},
-                headers={"Retry-After": str(retry_after(wait))},
-            )
+        await self._charge(limits)
         if denied is not None:
             raise denied
 
-        chunks: list[bytes] = []
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunks.append(message.get("body", b""))
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
+        body = await _read_body(receive)
+        if body is None:
+            return
 
         prefix = PREFIX.encode()
         raw_path: bytes | None = scope.get("raw_path")
@@ -272,6 +277,59 @@ class GatewayCore:
         else:
             headers.append((b"content-length", str(len(response.body)).encode()))
         await send_response(send, response.status, headers, response.body)
+
+
+    async def _charge(self, limits: list[Limit]) -> None:
+        assert self.limiter is not None
+        wait = await self.limiter.acquire(limits)
+        if wait > 0:
+            raise TooManyRequests(
+                "操作过于频繁，请稍后再试",
+                details={"retry_after": retry_after(wait)},
+                headers={"Retry-After": str(retry_after(wait))},
+            )
+
+    async def _console(self, scope: Scope, receive: Receive, send: Send, pool: UpstreamPool) -> None:
+        """Forwards a browser's request to the console process as it came (cookies included:
+        the console keeps its own sessions), under the client's per-IP rate limit."""
+        client = scope.get("client")
+        ip = client[0] if client else "unknown"
+        s = self.settings
+        await self._charge([Limit("ip:" + ip, s.rate_ip_per_second, s.rate_ip_burst)])
+        body = await _read_body(receive)
+        if body is None:
+            return
+        forwarded: Headers = [(n, v) for n, v in scope["headers"] if n not in CONSOLE_DROPPED_REQUEST_HEADERS]
+        forwarded.append((b"x-request-id", (request_id_var.get() or "").encode("latin-1")))
+        forwarded.append((b"x-forwarded-for", ip.encode("latin-1")))
+        forwarded.append((b"x-forwarded-proto", str(scope.get("scheme", "http")).encode("latin-1")))
+        target = scope.get("raw_path") or quote(scope["path"]).encode("ascii")
+        if scope["query_string"]:
+            target += b"?" + scope["query_string"]
+        try:
+            response = await pool.request(scope["method"], target, forwarded, body)
+        except UpstreamError as exc:
+            UPSTREAM_FAILURES.labels("console", "unreachable").inc()
+            raise ServiceUnavailable("管理后台暂时不可用，请稍后再试", details={"service": "console"}) from exc
+        except UpstreamTimeout as exc:
+            UPSTREAM_FAILURES.labels("console", "timeout").inc()
+            raise UpstreamTimedOut(details={"service": "console"}) from exc
+        headers = [(n, v) for n, v in response.headers if n not in DROPPED_RESPONSE_HEADERS]
+        headers.append((b"content-length", str(len(response.body)).encode()))
+        await send_response(send, response.status, headers, response.body)
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    """The whole request body, or None when the client went away."""
+    chunks: list[bytes] = []
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunks.append(message.get("body", b""))
+        more = message.get("more_body", False)
+    return b"".join(chunks)
 
 
 class _FailuresOnly(logging.Filter):

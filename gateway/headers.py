@@ -24,15 +24,13 @@ FORWARDED_REQUEST_HEADERS = frozenset(
         b"wechatpay-signature-type",
     }
 )
+# Hop-by-hop headers: about one connection, never passed on.
+HOP_BY_HOP = frozenset(
+    {b"connection", b"keep-alive", b"transfer-encoding", b"te", b"trailer", b"upgrade"}
+)
 # Response headers not passed back: hop-by-hop, and those the gateway sets itself.
-DROPPED_RESPONSE_HEADERS = frozenset(
+DROPPED_RESPONSE_HEADERS = HOP_BY_HOP | frozenset(
     {
-        b"connection",
-        b"keep-alive",
-        b"transfer-encoding",
-        b"te",
-        b"trailer",
-        b"upgrade",
         b"proxy-authenticate",
         b"content-length",
         b"date",
@@ -45,3 +43,18 @@ DROPPED_RESPONSE_HEADERS = frozenset(
 # and the service's could each pick another copy (the gateway checks one token, the service
 # acts on the other), so a request carrying either more than once is refused outright.
 SINGLE_HEADERS = {b"authorization": "Authorization", b"content-type": "Content-Type"}
+
+# Request headers never passed to the console (everything else is: cookies, htmx's HX-*,
+# the CSRF header): hop-by-hop ones and those the gateway sets itself.
+CONSOLE_DROPPED_REQUEST_HEADERS = HOP_BY_HOP | frozenset(
+    {
+        b"proxy-authorization",
+        b"host",
+        b"content-length",
+        b"x-forwarded-for",
+        b"x-forwarded-proto",
+        b"x-forwarded-host",
+        b"forwarded",
+        b"x-request-id",
+    }
+)

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from services.common.settings import SERVICE_NAMES
 
 PREFIX = "/api/v1"
+# The manager's console (console/), a separate process the gateway forwards browsers to.
+CONSOLE_PREFIX = "/console"
 
 # `*` matches any one segment. Each pattern matches the path itself and everything below it.
 ROUTES: tuple[tuple[str, str], ...] = (
@@ -114,3 +116,10 @@ def is_public_path(service_path: str, service: str | None = None) -> bool:
     these in the public contract."""
     route = resolve(service_path)
     return route is not None and (service is None or route.service == service)
+
+
+def is_console_path(path: str) -> bool:
+    """`/console` and below, without dot segments (the console resolves its own paths)."""
+    if path != CONSOLE_PREFIX and not path.startswith(CONSOLE_PREFIX + "/"):
+        return False
+    return not any(s in (".", "..") for s in path.split("/"))

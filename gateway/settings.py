@@ -23,6 +23,8 @@ class GatewaySettings(ServiceSettings):
     service_urls: dict[str, str] = Field(
         default_factory=lambda: {name: service_url(name) for name in SERVICE_NAMES}
     )
+    # The manager's console process, served at /console; not served when empty (CONSOLE_URL).
+    console_url: str = Field(default_factory=lambda: os.environ.get("CONSOLE_URL", ""))
     # Shared rate-limit buckets for several gateway replicas; in memory when empty.
     redis_url: str = Field(default_factory=lambda: os.environ.get("REDIS_URL", ""))
     # Token buckets: sustained requests per second and burst, per account and per client IP.

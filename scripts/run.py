@@ -1,7 +1,8 @@
 """`make run`: the whole system on loopback. Applies every service's migrations, starts the
 gateway on 127.0.0.1:$GATEWAY_PORT (8000) and identity, repairs, votes, notices, the
-WeChat (and WeChat Pay) stand-in and billing on the ports after it (then the gateway's internal /metrics listener), waits
-until all are ready and prints where they are.
+WeChat (and WeChat Pay) stand-in and billing on the ports after it (then the gateway's internal
+/metrics listener, then the manager's console, which browsers open through the gateway at
+/console/), waits until all are ready and prints where they are.
 Ctrl-C (or SIGTERM) stops every process it started.
 
 Data (SQLite files, keys, uploads, logs) lives under $DATA_DIR (./data); `<SERVICE>_DATABASE_URL`
@@ -130,6 +131,7 @@ def _print_summary(stack: Stack, admin_password: str | None, seconds: float) -> 
     print(f"\nready in {seconds:.1f} s", flush=True)
     print(f"  gateway   {stack.url('gateway')}   (public API under /api/v1; /healthz, /readyz)")
     print(f"            {stack.metrics_url()}   (gateway metrics, internal listener)")
+    print(f"  console   {stack.url('gateway')}/console/   (manager's console, through the gateway)")
     for name in SERVICES:
         print(f"  {name:<9} {stack.url(name)}")
     if "wechat" in stack.processes:

@@ -1,5 +1,6 @@
 """Starts and stops the whole system as real processes on loopback: the gateway, the five
-services and the WeChat stand-in, each its own uvicorn process in its own process group.
+services, the manager's console and the WeChat stand-in, each its own uvicorn process in its
+own process group.
 
 Used by `make run` (scripts/run.py), the end-to-end tests (tests/e2e/) and the benchmarks
 (bench/), so all three run the system the same way.
@@ -25,13 +26,14 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ("identity", "repairs", "votes", "notices", "billing")
 # Start order: identity first (it publishes the keys the others verify with), gateway last.
-ORDER = ("identity", "repairs", "votes", "notices", "billing", "wechat", "gateway")
+ORDER = ("identity", "repairs", "votes", "notices", "billing", "wechat", "console", "gateway")
 # The `make run` port layout (services.common.settings.DEFAULT_PORTS): billing came after the
 # stand-in, so it takes the port after it.
 LAYOUT = ("gateway", "identity", "repairs", "votes", "notices", "wechat", "billing")
 FACTORIES = {
     **{name: f"services.{name}.app:create_app" for name in SERVICES},
     "wechat": "wechat_standin.app:create_app",
+    "console": "console.app:create_app",
     "gateway": "gateway.app:create_app",
 }
 URL_ENV = {
@@ -41,6 +43,7 @@ URL_ENV = {
     "notices": "NOTICES_URL",
     "billing": "BILLING_URL",
     "wechat": "WECHAT_API_BASE",
+    "console": "CONSOLE_URL",
     "gateway": "GATEWAY_URL",
 }
 
@@ -86,10 +89,12 @@ class Stack:
     @classmethod
     def consecutive(cls, data_dir: Path, base_port: int = 8000, **kwargs: object) -> Stack:
         """The `make run` layout: gateway on base_port, the others on the ports after it,
-        then the gateway's internal metrics listener."""
+        then the gateway's internal metrics listener, then the console (which browsers reach
+        through the gateway at /console/)."""
         names = LAYOUT
         ports = {name: base_port + offset for offset, name in enumerate(names)}
         kwargs.setdefault("metrics_port", base_port + len(names))
+        ports["console"] = base_port + len(names) + 1
         return cls(data_dir=data_dir, ports=ports, **kwargs)  # type: ignore[arg-type]
 
     @classmethod

@@ -57,3 +57,14 @@ def test_one_dockerfile_builds_every_container():
     images = {s.get("build") for n, s in _compose()["services"].items() if n not in ("postgres", "redis")}
     assert images == {"."}
     assert (ROOT / "Dockerfile").read_text().startswith("# One image")
+
+
+def test_the_console_is_served_through_the_gateway_and_not_published():
+    services = _compose()["services"]
+    console = services["console"]
+    assert "console.app:create_app" in " ".join(console["command"])
+    assert console["environment"]["GATEWAY_URL"] == "http://gateway:8000"
+    assert "/readyz" in " ".join(console["healthcheck"]["test"])
+    assert "ports" not in console
+    assert services["gateway"]["environment"]["CONSOLE_URL"] == "http://console:8000"
+    assert "COPY console ./console" in (ROOT / "Dockerfile").read_text()

@@ -17,7 +17,7 @@ import httpx
 from scripts.stack import ROOT
 
 
-def _free_consecutive_ports(count: int = 7) -> int:
+def _free_consecutive_ports(count: int = 8) -> int:
     for _ in range(100):
         base = random.randint(20000, 60000)
         try:
@@ -105,6 +105,9 @@ def test_run_starts_everything_and_ctrl_c_or_sigterm_stops_it_all(tmp_path: Path
     metrics = httpx.get(f"http://127.0.0.1:{port + 7}/metrics", timeout=5)
     assert metrics.status_code == 200 and "http_requests_total" in metrics.text
     assert httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).status_code == 404
+    # The manager's console, through the gateway at /console/ (its own process on port + 7).
+    console = httpx.get(f"http://127.0.0.1:{port}/console/login", timeout=5)
+    assert console.status_code == 200 and "物业管理后台登录" in console.text
     output = _stop(proc, signal.SIGINT, lines)
     assert proc.returncode == 0, output
     assert not [pid for pid in children if _alive(pid)]
@@ -112,6 +115,7 @@ def test_run_starts_everything_and_ctrl_c_or_sigterm_stops_it_all(tmp_path: Path
     assert f"identity  http://127.0.0.1:{port + 1}" in output
     assert f"billing   http://127.0.0.1:{port + 6}" in output
     assert f"http://127.0.0.1:{port + 7}/metrics" in output
+    assert f"console   http://127.0.0.1:{port}/console/" in output
     assert "platform admin: admin / " in output
     assert (tmp_path / "identity.db").exists()
 
