@@ -9,7 +9,12 @@ import httpx
 import pytest
 
 from services.billing.devkeys import generate
-from services.billing.wechatpay import PayCredentials, WeChatPayClient, WeChatPayError, WeChatPayRefused
+from services.billing.wechatpay import (
+    PayCredentials,
+    WeChatPayClient,
+    WeChatPayError,
+    WeChatPayRefused,
+)
 from wechat_standin.app import create_app
 from wechat_standin.settings import StandinSettings
 
