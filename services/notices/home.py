@@ -13,8 +13,8 @@ from services.common.auth import CurrentPrincipal
 from services.common.clock import Now
 from services.common.db import SessionDep
 from services.notices import activities, feed, readstate, rules
-from services.notices.models import Notice
 from services.notices.journey_schemas import ActivityOut
+from services.notices.models import Notice
 
 internal = APIRouter(include_in_schema=False)
 
