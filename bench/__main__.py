@@ -28,6 +28,7 @@ BENCHES = {
     "repairs_stats": "repair statistics over 100,000 tickets",
     "votes_tally": "art. 278 tally of a 20,000-room electorate with 15,000 ballots",
     "notices_publish": "publishing a notice to 20,000 households",
+    "vote_day": "vote day (issue 14): reads vs a minimal app, login/binding rates, replica lag, RSS",
 }
 
 
