@@ -307,6 +307,8 @@ def run_sqlite(args: argparse.Namespace) -> bool:
                   f"{args.seconds:.0f} s × {args.rounds} rounds", flush=True)
             reads = measure_reads(read_targets(stack, ids), minimal, args.seconds, args.rounds, args.connections)
             ok &= all(f.service.non_2xx == 0 for f in reads)
+            if args.reads_only:
+                return ok
             admin = {"Authorization": f"Bearer {ids['admin']}"}
             cid = httpx.post(stack.url("identity") + "/communities", json={"name": "投票日小区"},
                              headers=admin, trust_env=False).json()["id"]
@@ -381,6 +383,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pg", action="store_true", default=os.environ.get("BENCH_PG") == "1",
                         help="also PostgreSQL with 1 and 2 workers per service (BENCH_DATABASE_URL)")
     parser.add_argument("--pg-logins", type=int, default=1000)
+    parser.add_argument("--reads-only", action="store_true", help="only the reads (target 1)")
     parser.add_argument("--smoke", action="store_true", help="tiny bounded run (the test suite's smoke test)")
     args = parser.parse_args(argv or [])
     if args.smoke:
