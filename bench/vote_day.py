@@ -32,7 +32,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,7 +73,7 @@ def phone(n: int) -> str:
 
 
 @contextlib.contextmanager
-def minimal_app(data_dir: Path, database_url: str | None, workers: int) -> Iterator[str]:
+def minimal_app(data_dir: Path, database_url: str | None, workers: int) -> Iterator[tuple[str, list[int]]]:
     port = free_port()
     env = {**os.environ, "DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT)}
     if database_url:
@@ -93,7 +93,7 @@ def minimal_app(data_dir: Path, database_url: str | None, workers: int) -> Itera
             if time.monotonic() > deadline or proc.poll() is not None:
                 raise RuntimeError("minimal app did not start")
             time.sleep(0.2)
-        yield url
+        yield url, [proc.pid]
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, 15)
@@ -103,10 +103,7 @@ def minimal_app(data_dir: Path, database_url: str | None, workers: int) -> Itera
 def rss_mb(pid: int) -> list[float]:
     """RSS of a process and of its children (uvicorn workers), in MB."""
     sizes = []
-    pids = [pid]
-    with contextlib.suppress(OSError):
-        pids += [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    for p in pids:
+    for p in [pid, *_children(pid)]:
         with contextlib.suppress(OSError):
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
@@ -137,39 +134,79 @@ async def drop_databases(urls: dict[str, str]) -> None:
 # ---------------------------------------------------------------- reads
 
 
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of processes (and their uvicorn workers) so far."""
+    total = 0.0
+    for pid in pids:
+        for p in [pid, *_children(pid)]:
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / _TICKS
+    return total
+
+
+def _children(pid: int) -> list[int]:
+    with contextlib.suppress(OSError):
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    return []
+
+
 @dataclass
 class ReadFigure:
     label: str
     ratio: float
     service: LoadResult
     minimal: LoadResult
+    # CPU per request (µs) of the service and of the minimal app: on a machine whose cores
+    # other work shares, their ratio is the steadier figure (the throughput ratio if CPU-bound).
+    service_cpu_us: float = float("nan")
+    minimal_cpu_us: float = float("nan")
 
     def line(self) -> str:
         ok = self.ratio >= READ_RATIO and self.service.p99_ms <= READ_P99_MS
+        cpu_ratio = self.minimal_cpu_us / self.service_cpu_us if self.service_cpu_us else float("nan")
         return (f"{self.label:<28} {self.service.rate:7.0f}/s vs minimal {self.minimal.rate:7.0f}/s "
                 f"ratio {self.ratio:4.2f} (target ≥ {READ_RATIO})  p99 {self.service.p99_ms:6.1f} ms "
                 f"(minimal {self.minimal.p99_ms:6.1f}; target ≤ {READ_P99_MS:.0f})  "
-                f"non-2xx {self.service.non_2xx}  {verdict(ok)}")
+                f"non-2xx {self.service.non_2xx}  {verdict(ok)}\n"
+                f"{'':<28} cpu/request {self.service_cpu_us:6.0f} µs vs minimal {self.minimal_cpu_us:6.0f} µs "
+                f"-> cpu ratio {cpu_ratio:4.2f}")
+
+
+def _cpu_per_request(pids: list[int], run: Callable[[], LoadResult]) -> tuple[LoadResult, float]:
+    before = cpu_seconds(pids)
+    result = run()
+    return result, (cpu_seconds(pids) - before) / max(1, result.requests) * 1e6
 
 
 def measure_reads(
-    targets: dict[str, tuple[str, dict[str, str]]], minimal: str, seconds: float, rounds: int, connections: int
+    targets: dict[str, tuple[str, dict[str, str], list[int]]], minimal: tuple[str, list[int]],
+    seconds: float, rounds: int, connections: int,
 ) -> list[ReadFigure]:
-    """Minimal and service alternate, so background load hits both; median of the rounds."""
-    for url, headers in targets.values():
+    """Minimal and service alternate, so background load hits both; median of the rounds.
+    Each target names the pids whose CPU it costs (the service's)."""
+    minimal_url, minimal_pids = minimal
+    for url, headers, _ in targets.values():
         hammer(url, connections=connections, seconds=1, headers=headers)
-    hammer(minimal + "/items/one", connections=connections, seconds=1)
+    hammer(minimal_url + "/items/one", connections=connections, seconds=1)
     figures = []
-    for label, (url, headers) in targets.items():
-        ratios, services, minimals = [], [], []
+    for label, (url, headers, pids) in targets.items():
+        ratios, services, minimals, cpus = [], [], [], []
         for _ in range(rounds):
-            base = hammer(minimal + "/items/one", connections=connections, seconds=seconds)
-            served = hammer(url, connections=connections, seconds=seconds, headers=headers)
+            base, base_cpu = _cpu_per_request(minimal_pids, lambda: hammer(
+                minimal_url + "/items/one", connections=connections, seconds=seconds))
+            served, served_cpu = _cpu_per_request(pids, lambda: hammer(
+                url, connections=connections, seconds=seconds, headers=headers))  # noqa: B023
             ratios.append(served.rate / base.rate if base.rate else 0.0)
             services.append(served)
             minimals.append(base)
+            cpus.append((served_cpu, base_cpu))
         mid = sorted(range(rounds), key=lambda i: ratios[i])[rounds // 2]
-        figures.append(ReadFigure(label, statistics.median(ratios), services[mid], minimals[mid]))
+        figures.append(ReadFigure(label, statistics.median(ratios), services[mid], minimals[mid],
+                                  statistics.median(c[0] for c in cpus), statistics.median(c[1] for c in cpus)))
         print(figures[-1].line(), flush=True)
     return figures
 
@@ -278,13 +315,18 @@ def seed(stack: Stack) -> dict[str, str]:
     return {**seeded.ids, "owner": seeded.tokens["owner"], "admin": seeded.tokens["admin"]}
 
 
-def read_targets(stack: Stack, ids: dict[str, str]) -> dict[str, tuple[str, dict[str, str]]]:
+def read_targets(stack: Stack, ids: dict[str, str]) -> dict[str, tuple[str, dict[str, str], list[int]]]:
     owner = {"Authorization": f"Bearer {ids['owner']}"}
+
+    def pid(name: str) -> list[int]:
+        return [stack.processes[name].pid]
+
     return {
-        "identity GET /me": (stack.url("identity") + "/me", owner),
-        "repairs GET /repairs/{id}": (stack.url("repairs") + f"/repairs/{ids['ticket_id']}", owner),
-        "votes GET /votes/{id}": (stack.url("votes") + f"/votes/{ids['vote_id']}", owner),
-        "notices GET /notices?cid=": (stack.url("notices") + f"/notices?community_id={ids['cid']}", owner),
+        "identity GET /me": (stack.url("identity") + "/me", owner, pid("identity")),
+        "repairs GET /repairs/{id}": (stack.url("repairs") + f"/repairs/{ids['ticket_id']}", owner, pid("repairs")),
+        "votes GET /votes/{id}": (stack.url("votes") + f"/votes/{ids['vote_id']}", owner, pid("votes")),
+        "notices GET /notices?cid=": (stack.url("notices") + f"/notices?community_id={ids['cid']}", owner,
+                                      pid("notices")),
     }
 
 

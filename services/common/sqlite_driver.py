@@ -1,14 +1,23 @@
-"""aiosqlite with one thread hop per statement.
+"""aiosqlite without a thread round trip per call.
 
 aiosqlite runs each call on the connection's own thread, and SQLAlchemy's adapter makes four
-calls per statement (open a cursor, execute, fetch all, close). Each call is a round trip
-through a queue, a thread switch and `call_soon_threadsafe`; measured on vote day's reads
-(bench/vote_day.py), these round trips were most of a read request's cost. This cursor does
-the four in one function on the connection's thread: one round trip per statement, same
-results, same errors (raised through the adapter's own exception translation).
+calls per statement (open a cursor, execute, fetch all, close) plus one per commit. Each call
+is a round trip through a queue, a thread switch, a GIL hand-over and `call_soon_threadsafe`;
+profiled on vote day's reads (bench/vote_day.py), these round trips were most of a read
+request's cost, for statements that take SQLite tens of microseconds.
 
-Used by `db.create_engine` for every SQLite engine (`module=`, SQLAlchemy's documented way to
-give a dialect another DBAPI module); server-side cursors keep aiosqlite's own path.
+Here a statement runs in one go (open, execute, fetch all, close), on the event loop's thread,
+and so do commit and rollback: with WAL, a reader never waits for a lock, and a writer took
+the write lock at `BEGIN IMMEDIATE` so its statements and commit do not wait either. The one
+statement that can wait — `BEGIN IMMEDIATE` queueing on `busy_timeout` behind another writer
+— still goes to aiosqlite's thread, so the loop never blocks on a lock. The price: a long
+query (a statistics scan) holds the loop for its duration instead of a thread; these are
+rare, staff-only, and cost the same CPU either way.
+
+Same results, same errors (the adapter's own exception translation). Used by
+`db.create_engine` for every SQLite engine (`module=`, SQLAlchemy's documented way to give a
+dialect another DBAPI module; the connection is opened with `check_same_thread=False`, and the
+adapter never runs two calls on one connection at once).
 """
 
 from __future__ import annotations
@@ -66,6 +75,7 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
 
     def _run(self, many: bool, operation: Any, parameters: Any) -> None:
         conn: sqlite3.Connection = self._connection._conn
+        may_wait = not many and operation.lstrip()[:15].upper() == "BEGIN IMMEDIATE"
 
         def work() -> tuple[Any, list[Any], int, int | None]:
             cursor = conn.cursor()
@@ -83,7 +93,12 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
                 cursor.close()
 
         try:
-            description, rows, rowcount, lastrowid = await_(self._connection._execute(work))
+            if may_wait:
+                description, rows, rowcount, lastrowid = await_(self._connection._execute(work))
+            else:
+                # Through the greenlet bridge all the same (SQLAlchemy's async API checks that
+                # a call went through it), but without leaving this thread.
+                description, rows, rowcount, lastrowid = await_(_done(work()))
         except Exception as error:
             self._adapt_connection._handle_exception(error)
         self._description = description
@@ -107,13 +122,33 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
         return None
 
 
+async def _done(value: Any) -> Any:
+    return value
+
+
 class OneHopConnection(AsyncAdapt_aiosqlite_connection):
     __slots__ = ()
     _cursor_cls = OneHopCursor
 
+    def commit(self) -> None:
+        if self._connection._connection:
+            try:
+                await_(_done(self._connection._conn.commit()))
+            except Exception as error:
+                self._handle_exception(error)
+
+    def rollback(self) -> None:
+        if self._connection._connection:
+            try:
+                await_(_done(self._connection._conn.rollback()))
+            except Exception as error:
+                self._handle_exception(error)
+
 
 class OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
     def connect(self, *arg: Any, **kw: Any) -> AsyncAdapt_aiosqlite_connection:
+        # Statements run on the loop's thread too (see above); never two at once.
+        kw["check_same_thread"] = False
         connection = aiosqlite.connect(*arg, **kw)
         connection._thread.daemon = True
         return OneHopConnection(self, await_(connection))
