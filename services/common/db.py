@@ -21,10 +21,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.types import TypeDecorator
-from sqlalchemy.util.concurrency import in_greenlet
 
 from services.common.sqlite_driver import one_hop_dbapi
-from services.common.writer_lock import acquire_in_transaction, release_in_transaction
 
 # Stable constraint names, so migrations can name what they drop or alter.
 NAMING_CONVENTION = {
@@ -99,38 +97,9 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         @event.listens_for(engine.sync_engine, "begin")
         def _begin_immediate(conn: Any) -> None:
             # A read-only request's transaction takes no lock (WAL readers never wait for the
-            # writer); everything else takes the write lock at BEGIN, as said above, after
-            # queuing on this process's writer lock (writer_lock.py) rather than in SQLite's
-            # sleeping busy handler.
+            # writer); everything else takes the write lock at BEGIN, as said above.
             read_only = conn.get_execution_options().get(READ_ONLY_OPTION, False)
-            if read_only:
-                conn.exec_driver_sql("BEGIN")
-                return
-            held = acquire_in_transaction(url) if in_greenlet() else None
-            try:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-            except BaseException:
-                if held is not None:
-                    release_in_transaction(held)
-                raise
-            if held is not None:
-                conn.info[_WRITER_HELD] = held
-
-        @event.listens_for(engine.sync_engine, "commit")
-        @event.listens_for(engine.sync_engine, "rollback")
-        def _release_writer(conn: Any) -> None:
-            # Before the DBAPI commit/rollback, which runs on this thread right after
-            # (sqlite_driver.py), so no other task begins in between.
-            held = conn.info.pop(_WRITER_HELD, None)
-            if held is not None:
-                release_in_transaction(held)
-
-        @event.listens_for(engine.sync_engine.pool, "checkin")
-        def _release_on_checkin(dbapi_conn: Any, record: Any) -> None:
-            # A connection returned without commit or rollback (invalidated, say).
-            held = record.info.pop(_WRITER_HELD, None) if record is not None else None
-            if held is not None:
-                release_in_transaction(held)
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         @event.listens_for(engine.sync_engine, "before_cursor_execute")
         def _refuse_writes_when_read_only(
@@ -155,7 +124,6 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
 
 
 READ_ONLY_OPTION = "sqlite_read_only"
-_WRITER_HELD = "sqlite_writer_held"
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _WRITE_RE = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER)\b", re.IGNORECASE)
 

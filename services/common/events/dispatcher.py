@@ -49,9 +49,9 @@ from services.common.events.config import (
     subscriptions_from_settings,
 )
 from services.common.events.delivery import Claimed, Outcome
+from services.common.events.locks import sqlite_writer
 from services.common.events.models import Delivery, OutboxEvent
 from services.common.events.outbox import take_events_emitted
-from services.common.writer_lock import sqlite_writer
 
 log = logging.getLogger("events.dispatcher")
 

@@ -30,9 +30,9 @@ from services.common.errors import DomainError, error_response
 from services.common.events import metrics
 from services.common.events.config import receiver_secrets  # noqa: F401 (re-exported)
 from services.common.events.handlers import EventHandlers, ReceivedEvent
+from services.common.events.locks import sqlite_writer
 from services.common.events.models import InboxEntry
 from services.common.events.wire import EventHandlerFailed, authenticate_delivery
-from services.common.writer_lock import sqlite_writer
 
 log = logging.getLogger("events.receiver")
 
