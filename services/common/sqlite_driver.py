@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import collections
 import sqlite3
-from typing import Any
+from typing import Any, cast
 
 import aiosqlite
 from sqlalchemy.dialects.sqlite.aiosqlite import (
@@ -151,7 +151,7 @@ class OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
         kw["check_same_thread"] = False
         connection = aiosqlite.connect(*arg, **kw)
         connection._thread.daemon = True
-        return OneHopConnection(self, await_(connection))
+        return OneHopConnection(self, cast(Any, await_(connection)))
 
 
 def one_hop_dbapi() -> OneHopDBAPI:
