@@ -32,6 +32,7 @@ BENCHES = {
     "staff_alerts": "a repair submission to the desk's inbox entry and WeChat push",
     "home": "the owner's home screen in one call: 20,000 rooms, 100 notices, through the gateway",
     "billing": "a month's bills for 20,000 rooms, GET /me/bills, the collection rate over 12 periods",
+    "vote_day": "vote day (issue 14): reads vs a minimal app, login/binding rates, replica lag, RSS",
 }
 
 

@@ -35,9 +35,8 @@ from gateway.ratelimit import Limit, RateLimiter, create_rate_limiter, retry_aft
 from gateway.responses import error_response, json_response, send_response
 from gateway.routing import PREFIX, is_console_path, needs_token, resolve
 from gateway.settings import GatewaySettings
-from gateway.tokens import CachingVerifier
 from gateway.upstream import Headers, UpstreamError, UpstreamPool, UpstreamTimeout
-from services.common.auth import Principal, bearer_token, verifier_from_settings
+from services.common.auth import Principal, TokenVerifier, bearer_token, verifier_from_settings
 from services.common.errors import (
     DomainError,
     MissingToken,
@@ -65,7 +64,7 @@ class GatewayCore:
         self.settings = settings
         self.pools: dict[str, UpstreamPool] = {}
         self.http: httpx.AsyncClient | None = None
-        self.verifier: CachingVerifier | None = None
+        self.verifier: TokenVerifier | None = None
         self.limiter: RateLimiter | None = None
         self.internal: InternalListener | None = None
         self.console: UpstreamPool | None = None
@@ -95,9 +94,9 @@ class GatewayCore:
             )
         # For JWKS and readiness checks only: off the hot path.
         self.http = create_http_client(max(s.readyz_timeout_seconds, 3.0))
-        verifier = verifier_from_settings(s, self.http)
-        verifier.role_changes.start()
-        self.verifier = CachingVerifier(verifier)
+        # It remembers verified tokens until they expire (services/common/auth.py).
+        self.verifier = verifier_from_settings(s, self.http)
+        self.verifier.role_changes.start()
         self.limiter = create_rate_limiter(s.redis_url)
         if s.metrics_port is not None:
             self.internal = InternalListener(s.metrics_host, s.metrics_port)
@@ -105,7 +104,7 @@ class GatewayCore:
 
     async def shutdown(self) -> None:
         if self.verifier is not None:
-            await self.verifier.verifier.role_changes.stop()
+            await self.verifier.role_changes.stop()
         if self.internal is not None:
             await self.internal.close()
         for pool in [*self.pools.values(), *([self.console] if self.console else [])]:

@@ -84,6 +84,8 @@ class Stack:
     # The gateway's internal listener for /metrics (GATEWAY_METRICS_PORT); none when unset.
     metrics_port: int | None = None
     python: str = sys.executable
+    # uvicorn worker processes per name (1 when absent); PostgreSQL only for the services.
+    workers: dict[str, int] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     @classmethod
@@ -180,6 +182,8 @@ class Stack:
                 "--host", self.host, "--port", str(self.ports[name]),
                 "--no-access-log", "--log-level", "warning",
             ]
+            if self.workers.get(name, 1) > 1:
+                cmd += ["--workers", str(self.workers[name])]
             self.processes[name] = subprocess.Popen(
                 cmd,
                 env=env,

@@ -63,6 +63,11 @@ class TokenVerifier:
     Keys are cached; an unknown `kid` triggers a refresh (at most every `min_refresh_seconds`,
     so a flood of forged kids cannot hammer identity), and the cache expires after `ttl_seconds`
     so rotated-out keys stop being accepted.
+
+    A token that passed is remembered until its own `exp` (at most `max_cached` of them), so a
+    client's repeated calls cost one signature check and one decode: on vote day's reads the
+    Ed25519 check and PyJWT's parsing were a large share of a request. Failures are never
+    cached, and the roles-version check runs on every call, cached or not.
     """
 
     def __init__(
@@ -76,6 +81,7 @@ class TokenVerifier:
         ttl_seconds: float = 600.0,
         min_refresh_seconds: float = 10.0,
         role_changes: RoleChanges | None = None,
+        max_cached: int = 50_000,
     ) -> None:
         # Recent role changes: a token issued before its bearer's roles changed is refused.
         self.role_changes = role_changes or RoleChanges()
@@ -89,6 +95,8 @@ class TokenVerifier:
         self._fetched_at = 0.0
         self._static = jwks is not None
         self._lock = asyncio.Lock()
+        self._verified: dict[str, tuple[Principal, float]] = {}
+        self._max_cached = max_cached
         if jwks is not None:
             self._load(jwks)
 
@@ -124,6 +132,29 @@ class TokenVerifier:
                     raise ServiceUnavailable("身份服务暂时不可用，请稍后再试") from exc
 
     async def verify(self, token: str) -> Principal:
+        hit = self._verified.get(token)
+        if hit is not None:
+            if hit[1] > time.time():
+                # The signature holds until exp; the roles may not (role_changes.py).
+                self.check_current(hit[0])
+                return hit[0]
+            del self._verified[token]
+        principal, expires = await self._verify_signed(token)
+        self.check_current(principal)
+        self._remember(token, principal, expires)
+        return principal
+
+    def _remember(self, token: str, principal: Principal, expires: float) -> None:
+        if self._max_cached <= 0:
+            return
+        if len(self._verified) >= self._max_cached:
+            now = time.time()
+            self._verified = {t: e for t, e in self._verified.items() if e[1] > now}
+            if len(self._verified) >= self._max_cached:
+                self._verified.clear()
+        self._verified[token] = (principal, expires)
+
+    async def _verify_signed(self, token: str) -> tuple[Principal, float]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -167,8 +198,7 @@ class TokenVerifier:
             openid=claims.get("openid") if isinstance(claims.get("openid"), str) else None,
             roles_version=roles_version,
         )
-        self.check_current(principal)
-        return principal
+        return principal, float(claims["exp"])
 
     def check_current(self, principal: Principal) -> None:
         """Refuses a token issued before its bearer's roles last changed (401 `roles_changed`:

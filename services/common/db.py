@@ -22,6 +22,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.types import TypeDecorator
 
+from services.common.sqlite_driver import one_hop_dbapi
+
 # Stable constraint names, so migrations can name what they drop or alter.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -73,6 +75,8 @@ def is_sqlite(url: str) -> bool:
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An engine with sane defaults per backend: WAL and a busy timeout on SQLite."""
     if is_sqlite(url):
+        # One thread hop per statement instead of four (sqlite_driver.py).
+        kwargs.setdefault("module", one_hop_dbapi())
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")

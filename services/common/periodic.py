@@ -1,4 +1,7 @@
-"""Background tasks inside a service's lifespan: one pass every N seconds, and their stop."""
+"""Background tasks inside a service's lifespan: one pass every N seconds, and their stop.
+
+Each pass runs under the service's lease (lease.py): with several worker processes or
+replicas on one database, one of them runs a given pass and the others skip it."""
 
 from __future__ import annotations
 
@@ -9,6 +12,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI
+
+from services.common.lease import lease
 
 log = logging.getLogger("periodic")
 
@@ -32,7 +37,7 @@ def periodic_hook(
                 await asyncio.sleep(interval)
             while True:
                 try:
-                    await run_pass(app)
+                    await run_leased(app, name, run_pass)
                 except asyncio.CancelledError:
                     raise
                 except Exception:
@@ -47,6 +52,14 @@ def periodic_hook(
         return stop
 
     return start
+
+
+async def run_leased(app: FastAPI, name: str, run_pass: Pass) -> bool:
+    """One pass if this process gets the lease `name` (True), else nothing (False)."""
+    async with lease(app.state.engine, name) as mine:
+        if mine:
+            await run_pass(app)
+        return mine
 
 
 async def stop_task(task: asyncio.Task[Any] | None) -> None:

@@ -39,33 +39,41 @@ async def set_phone(session: AsyncSession, account_id: str, wechat: WeChatClient
 
 async def me(session: AsyncSession, principal: Principal) -> MeOut:
     account = await live_account(session, principal.account_id)
-    bindings = list(
+    # My bindings and the households hanging off my verified owner bindings in one query,
+    # their rooms in one more (binding_views): `GET /me` is the Mini Program's most frequent
+    # call, so it costs four statements, not six.
+    my_owner_ids = (
+        select(Binding.id)
+        .where(
+            Binding.account_id == account.id,
+            Binding.relation == "owner",
+            Binding.status == "verified",
+        )
+        .scalar_subquery()
+    )
+    rows = list(
         (
             await session.scalars(
                 select(Binding)
-                .where(Binding.account_id == account.id)
+                .where(
+                    (Binding.account_id == account.id)
+                    | (
+                        Binding.parent_binding_id.in_(my_owner_ids)
+                        & Binding.status.in_(rules.LIVE_STATUSES)
+                    )
+                )
                 .order_by(Binding.created_at, Binding.id)
             )
         ).all()
     )
-    views = await binding_views(session, bindings, principal)
+    bindings = [b for b in rows if b.account_id == account.id]
     # The household hanging off each of my verified owner bindings, phones masked.
-    owner_ids = [b.id for b in bindings if b.relation == "owner" and b.status == "verified"]
-    members: list[Binding] = []
-    if owner_ids:
-        members = list(
-            (
-                await session.scalars(
-                    select(Binding)
-                    .where(
-                        Binding.parent_binding_id.in_(owner_ids),
-                        Binding.status.in_(rules.LIVE_STATUSES),
-                    )
-                    .order_by(Binding.created_at, Binding.id)
-                )
-            ).all()
-        )
-    member_views = await binding_views(session, members, principal)
+    owner_ids = {b.id for b in bindings if b.relation == "owner" and b.status == "verified"}
+    members = [
+        b for b in rows if b.parent_binding_id in owner_ids and b.status in rules.LIVE_STATUSES
+    ]
+    all_views = await binding_views(session, bindings + members, principal)
+    views, member_views = all_views[: len(bindings)], all_views[len(bindings) :]
     for view in views:
         view.household = [
             HouseholdMember(

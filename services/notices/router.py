@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from services.common.auth import CurrentPrincipal
 from services.common.clock import Now
 from services.common.csv_export import csv_response
 from services.common.db import SessionDep, writes_on_read
+from services.common.identity_replica import queries as replica
+from services.common.identity_replica.catch_up import raise_if_binding_syncing
 from services.common.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page
 from services.notices import (
     attachments,
@@ -98,6 +100,7 @@ async def put_settings(
 
 @router.get("/notices", response_model=Page[NoticeOut], tags=["notices"])
 async def list_notices(
+    request: Request,
     community_id: CommunityQuery,
     principal: CurrentPrincipal,
     session: SessionDep,
@@ -116,6 +119,11 @@ async def list_notices(
     items, next_cursor = await feed.feed(
         session, principal.account_id, community_id, now, limit, cursor
     )
+    if not items and cursor is None and not await replica.active_bindings_of(
+        session, principal.account_id, community_id
+    ):
+        # Verified a moment ago and not replicated yet: 409 binding_syncing, not an empty feed.
+        await raise_if_binding_syncing(request, session, principal.account_id, community_id)
     return Page(items=[_out(n, read) for n, read in items], next_cursor=next_cursor)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.common.lease import lease
 from services.common.periodic import stop_task
 from services.notices import rules
 from services.notices.delivery import fanout_step, retry_at
@@ -45,9 +46,13 @@ class Worker:
         """Does all the work that is due now. Pushes are sent while the fan-out is still
         writing later batches, so the database and WeChat calls overlap."""
         async with self._lock:
-            async with self.sessionmaker() as session:
-                await run_scheduler(session, self.rt.clock.now())
-                await session.commit()
+            # Scheduled publishing and hiding: one worker of several (lease.py); the batches
+            # below are claimed with SKIP LOCKED and need no lease.
+            async with lease(self.sessionmaker.kw["bind"], "notices-scheduler") as mine:
+                if mine:
+                    async with self.sessionmaker() as session:
+                        await run_scheduler(session, self.rt.clock.now())
+                        await session.commit()
             fanout_done = asyncio.Event()
 
             async def fanout() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, File, Query, UploadFile
+from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import AfterValidator
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.common.auth import CurrentPrincipal, Principal
 from services.common.clock import Now
 from services.common.db import SessionDep
+from services.common.identity_replica.catch_up import raise_if_binding_syncing
 from services.common.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page
 from services.common.phones import mask_phone
 from services.common.validation import to_utc
@@ -28,7 +29,12 @@ from services.repairs.deps import (
     ViewableUpload,
     VisibleTicket,
 )
-from services.repairs.errors import InvalidStatusFilter, NaiveDatetime
+from services.repairs.errors import (
+    InvalidStatusFilter,
+    NaiveDatetime,
+    RoomNotVerified,
+    UploadNotAllowed,
+)
 from services.repairs.labels import STATUS_LABELS
 from services.repairs.listing import ListFilters, due_soon_cutoff
 from services.repairs.listing import list_tickets as list_page
@@ -114,6 +120,7 @@ async def ticket_detail(
 
 @router.post("/uploads", response_model=UploadOut, status_code=201)
 async def upload_photo(
+    request: Request,
     session: SessionDep,
     principal: CurrentPrincipal,
     settings: SettingsDep,
@@ -124,7 +131,12 @@ async def upload_photo(
     ],
 ) -> UploadOut:
     raw = await file.read(settings.max_upload_bytes + 1)
-    upload = await uploads.store_upload(session, settings, slots, principal, raw, now)
+    try:
+        upload = await uploads.store_upload(session, settings, slots, principal, raw, now)
+    except UploadNotAllowed:
+        # Verified a moment ago and not replicated yet: 409 binding_syncing, not a refusal.
+        await raise_if_binding_syncing(request, session, principal.account_id)
+        raise
     return UploadOut(
         **photo_out(settings, upload.id).model_dump(),
         content_type=upload.content_type,
@@ -151,10 +163,16 @@ async def submit_ticket(
     checker: CheckerDep,
     now: Now,
     body: TicketCreate,
+    request: Request,
 ) -> dict[str, object]:
-    ticket, duplicates = await tickets.create_ticket(
-        session, settings, checker, principal, body, now
-    )
+    try:
+        ticket, duplicates = await tickets.create_ticket(
+            session, settings, checker, principal, body, now
+        )
+    except RoomNotVerified:
+        # Verified a moment ago and not replicated yet: 409 binding_syncing, not a refusal.
+        await raise_if_binding_syncing(request, session, principal.account_id, body.community_id)
+        raise
     roles = await access.roles_on(session, principal, ticket)
     return await ticket_detail(session, settings, principal, ticket, roles, now) | {
         "possible_duplicates": [

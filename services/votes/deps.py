@@ -6,11 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Path
+from fastapi import Depends, Path, Request
 
 from services.common.auth import CurrentPrincipal, Principal, require_manager
 from services.common.db import SessionDep
-from services.votes import errors
+from services.common.identity_replica.catch_up import raise_if_binding_syncing
+from services.votes import errors, rules
 from services.votes.access import Viewer, viewer_of
 from services.votes.models import Vote
 
@@ -39,15 +40,19 @@ class VoteView:
 
 
 async def _vote_for_viewer(
-    vote_id: VoteId, session: SessionDep, principal: CurrentPrincipal
+    vote_id: VoteId, session: SessionDep, principal: CurrentPrincipal, request: Request
 ) -> VoteView:
     """Managers of the community, or verified household members of a room in the electorate
-    of an open or closed vote; everybody else gets the same 404 as for an unknown vote."""
+    of an open or closed vote; everybody else gets the same 404 as for an unknown vote —
+    unless identity verified the caller in the community a moment ago and the replica has not
+    heard yet (409 `binding_syncing`, identity_replica/catch_up.py)."""
     vote = await session.get(Vote, vote_id)
     if vote is None:
         raise errors.VoteNotFound()
     viewer = await viewer_of(session, vote, principal)
     if viewer is None:
+        if rules.has_electorate(vote.status):
+            await raise_if_binding_syncing(request, session, principal.account_id, vote.community_id)
         raise errors.VoteNotFound()
     return VoteView(vote=vote, viewer=viewer, principal=principal)
 

@@ -13,7 +13,6 @@ import httpx
 import pytest
 from starlette.types import Receive, Scope, Send
 
-from gateway.tokens import CachingVerifier
 from gateway.upstream import UpstreamPool
 from services.common.auth import TokenVerifier
 from services.common.tokens import AccessClaims, SigningKey, issue_access_token
@@ -347,7 +346,7 @@ async def test_metrics_are_served_on_the_internal_listener() -> None:
 
 
 async def test_verified_tokens_are_remembered_until_they_expire() -> None:
-    verifier = CachingVerifier(TokenVerifier(jwks=json.loads(JWKS_JSON)))
+    verifier = TokenVerifier(jwks=json.loads(JWKS_JSON))
     tok = token("acct-1", ttl_seconds=900, now=time.time() - 899)
     assert (await verifier.verify(tok)).account_id == "acct-1"
     assert (await verifier.verify(tok)).account_id == "acct-1"

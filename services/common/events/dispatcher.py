@@ -35,12 +35,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy import Select, false, select
 from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import Webhook
 
-from services.common.db import utcnow
+from services.common.db import READ_ONLY_OPTION, dialect_name, utcnow
 from services.common.events import delivery, fanout, housekeeping
 from services.common.events.config import (
     Subscription,
@@ -49,6 +50,7 @@ from services.common.events.config import (
 )
 from services.common.events.delivery import Claimed, Outcome
 from services.common.events.locks import sqlite_writer
+from services.common.events.models import Delivery, OutboxEvent
 from services.common.events.outbox import take_events_emitted
 
 log = logging.getLogger("events.dispatcher")
@@ -140,8 +142,18 @@ class Dispatcher:
 
     # -- one round ---------------------------------------------------------------------------
 
+    async def _any(self, statement: Select[Any]) -> bool:
+        """Whether `statement` finds a row, in a read-only transaction: an idle dispatcher
+        polls with reads, and takes SQLite's write lock only when there is work."""
+        async with self._sm() as session:
+            if dialect_name(session) == "sqlite":
+                await session.connection(execution_options={READ_ONLY_OPTION: True})
+            return (await session.scalar(statement.limit(1))) is not None
+
     async def fan_out(self, limit: int = 500) -> int:
         """Creates the delivery rows of events not fanned out yet; returns how many events."""
+        if not await self._any(select(OutboxEvent.seq).where(OutboxEvent.fanned_out == false())):
+            return 0
         async with self._writer(), self._sm() as session, session.begin():
             return await fanout.fan_out(session, self.subscriptions.values(), self.clock, limit)
 
@@ -150,6 +162,13 @@ class Dispatcher:
         if not self.subscriptions:
             return []
         now = self.clock()
+        due = select(Delivery.id).where(
+            Delivery.status == delivery.PENDING,
+            Delivery.next_attempt_at <= now,
+            Delivery.subscriber.in_(list(self.subscriptions)),
+        )
+        if not await self._any(due):
+            return []
         async with self._writer(), self._sm() as session, session.begin():
             return await delivery.claim(
                 session, self.subscriptions, now, self.lease, self.batch_size
