@@ -65,6 +65,14 @@ def test_dispatch_queue_conversation_and_claim_race(stack: Stack, gateway: httpx
     t = step(manager, tid, {"action": "accept_assign"})
     assert (t["status"], t["assignee_id"]) == ("assigned", wang["account_id"])
 
+    def inbox_kinds(who: dict[str, str]) -> set[str]:
+        items = _ok(gateway.get("/api/v1/inbox", params={"limit": 50}, headers=who))["items"]
+        return {e["kind"] for e in items if e["link"].endswith(f"id={tid}")}
+
+    # The desk heard of the report, and 王 of the assignment, in their inboxes.
+    eventually(lambda: "staff_ticket_new" in inbox_kinds(manager), "the desk's inbox to hear of the report")
+    eventually(lambda: "staff_ticket_assigned" in inbox_kinds(wang_h), "王's inbox to hear of the assignment")
+
     # 王 finds it in his queue, starts, comments with a photo, resolves with photos.
     queue = _ok(gateway.get("/api/v1/repairs", params={"assignee": "me", "status": "open"}, headers=wang_h))
     assert [x["id"] for x in queue["items"]] == [tid]
@@ -80,7 +88,9 @@ def test_dispatch_queue_conversation_and_claim_race(stack: Stack, gateway: httpx
     seen = _ok(gateway.get(f"/api/v1/repairs/{tid}/comments", headers=owner_h))["items"]
     assert [(c["text"], c["author_side"], len(c["photos"])) for c in seen] == [("阀门老化，需要更换", "staff", 1)]
     assert gateway.get(seen[0]["photos"][0]["url"], headers=owner_h).status_code == 200
+    eventually(lambda: "repair_comment" in inbox_kinds(owner_h), "the owner's inbox to hear of the reply")
     _ok(gateway.post(f"/api/v1/repairs/{tid}/comments", json={"text": "谢谢师傅，已经不漏了"}, headers=owner_h), 201)
+    eventually(lambda: "staff_ticket_comment" in inbox_kinds(wang_h), "王's inbox to hear of the owner's answer")
     closed = step(owner_h, tid, {"action": "confirm", "rating": 5, "comment": "很及时"})
     assert closed["status"] == "closed"
     assert [e["action"] for e in closed["timeline"]] == ["submit", "accept_assign", "start", "resolve", "confirm"]
