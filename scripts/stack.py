@@ -12,6 +12,7 @@ import contextlib
 import ctypes
 import importlib.util
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -55,10 +56,22 @@ def wechat_standin_available() -> bool:
     )
 
 
+# Listeners take ports below Linux's ephemeral range (32768-60999): a port the kernel hands out
+# for port 0 is one it may next give an outgoing connection (a database or HTTP client), and a
+# service that starts a moment later then fails with "address already in use".
+_LISTEN_PORTS = range(20000, 32000)
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+    for _ in range(200):
+        port = random.choice(_LISTEN_PORTS)
+        with socket.socket() as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port between 20000 and 32000")
 
 
 def _child_setup() -> None:  # pragma: no cover - runs in the child between fork and exec
