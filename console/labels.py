@@ -16,6 +16,7 @@ TICKET_STATUSES = {
 OPEN_TICKET_STATUSES = ("submitted", "accepted", "assigned", "in_progress", "on_hold")
 TICKET_ACTIONS = {
     "accept": "受理",
+    "accept_assign": "受理并派单",
     "assign": "派单",
     "start": "开始处理",
     "hold": "挂起",
@@ -28,7 +29,7 @@ TICKET_ACTIONS = {
     "auto_close": "自动关闭",
 }
 # What the desk does from the console (crews start and resolve from the Mini Program).
-DESK_ACTIONS = ("accept", "assign", "cancel")
+DESK_ACTIONS = ("accept", "accept_assign", "assign", "cancel")
 BINDING_STATUSES = {"pending": "待审核", "verified": "已认证", "rejected": "已驳回", "revoked": "已撤销"}
 RELATIONS = {"owner": "业主", "family": "家属", "tenant": "租户"}
 ROOM_STATES = {"unsold": "未售", "sold": "已售", "delivered": "已交付"}

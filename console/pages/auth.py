@@ -20,6 +20,7 @@ from console.web import (
     client_ip,
     console_of,
     field,
+    form_errors,
     redirect,
     render,
 )
@@ -34,9 +35,13 @@ def _secure(request: Request) -> bool:
     return request.url.scheme == "https"
 
 
-def _login_page(request: Request, errors: dict[str, str], username: str = "", status: int = 200) -> Response:
+def _login_page(
+    request: Request, errors: dict[str, str], username: str = "", status: int = 200, changed: bool = False
+) -> Response:
     token = secrets.token_urlsafe(32)
-    response = render(request, "login.html", None, status, login_csrf=token, errors=errors, username=username)
+    response = render(
+        request, "login.html", None, status, login_csrf=token, errors=errors, username=username, changed=changed
+    )
     response.set_cookie(
         LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=_secure(request), path=COOKIE_PATH
     )
@@ -47,7 +52,7 @@ def _login_page(request: Request, errors: dict[str, str], username: str = "", st
 async def login_form(request: Request) -> Response:
     if console_of(request).store.get(request.cookies.get(COOKIE)) is not None:
         return redirect(request, BASE + "/")
-    return _login_page(request, {})
+    return _login_page(request, {}, changed=request.query_params.get("changed") == "1")
 
 
 @router.post("/login")
@@ -147,5 +152,35 @@ async def switch_community(request: Request, session: CurrentSession, form: Chec
 
 @router.get("/password")
 async def password(request: Request, session: CurrentSession) -> Response:
-    # The API has no password change yet: the page says so rather than pretending.
-    return render(request, "password.html", session)
+    return render(request, "password.html", session, errors={})
+
+
+@router.post("/password")
+async def change_password(request: Request, session: CurrentSession, form: CheckedForm) -> Response:
+    """The person's own change (POST /me/password). The API ends every refresh token of the
+    account, this session's too, so the console ends it and asks for the new password."""
+    # Passwords as typed: `field` would strip their spaces.
+    current, new, again = (
+        str(form.get(name) or "") for name in ("current_password", "new_password", "new_password_again")
+    )
+    errors: dict[str, str] = {}
+    if not current:
+        errors["current_password"] = "请输入当前密码"
+    if new != again:
+        errors["new_password_again"] = "两次输入的新密码不一致"
+    if not errors:
+        console = console_of(request)
+        try:
+            await console.api.post(
+                session, "/me/password", client_ip(request), json={"current_password": current, "new_password": new}
+            )
+        except ApiError as exc:
+            errors = form_errors(exc)
+            if exc.code == "wrong_password":
+                errors = {"current_password": exc.message}
+        else:
+            console.store.drop(session.id)
+            response = redirect(request, BASE + "/login?changed=1")
+            response.delete_cookie(COOKIE, path=COOKIE_PATH)
+            return response
+    return render(request, "password.html", session, 422, errors=errors)

@@ -130,6 +130,19 @@ async def reach(request: Request, session: ManagerSession, notice_id: str) -> Re
     return render(request, "_reach.html", session, **await _reach(request, session, notice_id))
 
 
+@router.post("/notices/{notice_id}/resend")
+async def resend(request: Request, session: ManagerSession, notice_id: str, form: CheckedForm) -> Response:
+    """再次提醒未读: the API pushes the notice again to the households that have not read it
+    (any published notice; at most once per interval, its refusal shown in Chinese)."""
+    try:
+        answer = await calls(request, session).post(f"/notices/{notice_id}/resend")
+    except ApiError as exc:
+        context = await _reach(request, session, notice_id)
+        return render(request, "notice.html", session, 422, nav="notices", errors=form_errors(exc), **context)
+    add_flash(session, f"已再次提醒 {answer['households']} 户未读住户（{answer['accounts']} 个账号）")
+    return redirect(request, f"{BASE}/notices/{notice_id}")
+
+
 @router.post("/notices/{notice_id}/{action}")
 async def act(request: Request, session: ManagerSession, notice_id: str, action: str, form: CheckedForm) -> Response:
     if action not in ACTIONS:

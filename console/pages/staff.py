@@ -31,7 +31,7 @@ STAFF_FIELDS = ("username", "name", "phone", "role", "department", "password")
 
 async def _staff_page(
     request: Request, session: ManagerSession, errors: dict[str, str], values: dict[str, str],
-    status: int = 200, created: dict[str, Any] | None = None,
+    status: int = 200, created: dict[str, Any] | None = None, reset: dict[str, str] | None = None,
 ) -> Response:
     cid = need_community(session)
     page = await calls(request, session).get(f"/communities/{cid}/staff", limit=100)
@@ -39,7 +39,7 @@ async def _staff_page(
     departments = sorted({m["department"] for m in members if m.get("department")})
     return render(
         request, "staff.html", session, status, nav="staff", members=members, departments=departments,
-        errors=errors, values=values, created=created,
+        errors=errors, values=values, created=created, reset=reset,
     )
 
 
@@ -70,6 +70,18 @@ async def remove_staff(request: Request, session: ManagerSession, staff_id: str,
     await calls(request, session).send("DELETE", f"/communities/{cid}/staff/{staff_id}")
     add_flash(session, "员工已移除")
     return redirect(request, BASE + "/staff")
+
+
+@router.post("/staff/{staff_id}/password-reset")
+async def reset_password(request: Request, session: ManagerSession, staff_id: str, form: CheckedForm) -> Response:
+    """A generated password from the API, rendered on this answer only (never kept in the session)."""
+    cid = need_community(session)
+    values, name = {"role": "crew", "department": "repair"}, field(form, "name")
+    try:
+        answer = await calls(request, session).post(f"/communities/{cid}/staff/{staff_id}/password-reset")
+    except ApiError as exc:
+        return await _staff_page(request, session, {}, values, exc.status, reset={"name": name, "error": exc.message})
+    return await _staff_page(request, session, {}, values, reset={"name": name, "password": answer["password"]})
 
 
 @router.get("/communities")

@@ -103,21 +103,30 @@ async def board_part(request: Request, session: CurrentSession) -> Response:
     return render(request, "_board.html", session, **await _board(request, session))
 
 
+async def _crews(api: Any, cid: str, department: str | None) -> list[dict[str, Any]]:
+    """The crew of the ticket's department with their open tickets (repairs' workload list),
+    least loaded first: whom the desk may assign."""
+    crews: list[dict[str, Any]] = await api.get(f"/communities/{cid}/repairs/staff", department=department)
+    return sorted(crews, key=lambda c: (c["open_tickets"], c["name"]))
+
+
 async def _ticket_page(
-    request: Request, session: CurrentSession, ticket_id: str, errors: dict[str, str], status: int = 200
+    request: Request, session: CurrentSession, ticket_id: str, errors: dict[str, str], status: int = 200,
+    comment: str = "",
 ) -> Response:
     api = calls(request, session)
     ticket = await api.get(f"/repairs/{ticket_id}")
-    staff, config = await asyncio.gather(
-        _staff(api, ticket["community_id"]) if session.is_manager else _none(),
+    config, conversation = await asyncio.gather(
         api.get(f"/communities/{ticket['community_id']}/repairs/config"),
+        api.get(f"/repairs/{ticket_id}/comments", limit=100),
     )
-    names = {c["key"]: c["name"] for c in config["categories"]}
-    crews = [s for s in staff if s["role"] == "crew"] or staff
+    category = next((c for c in config["categories"] if c["key"] == ticket["category"]), None)
+    department = category["department"] if category else None
+    crews = await _crews(api, ticket["community_id"], department) if session.is_manager else []
     return render(
         request, "ticket.html", session, status, nav="tickets", t=ticket, crews=crews, errors=errors,
-        category=names.get(ticket["category"], ticket["category"]),
-        desk_actions=[a for a in labels.DESK_ACTIONS if a in ticket.get("allowed_actions", [])],
+        category=category["name"] if category else ticket["category"], comments=conversation["items"],
+        comment=comment, desk_actions=[a for a in labels.DESK_ACTIONS if a in ticket.get("allowed_actions", [])],
     )
 
 
@@ -145,6 +154,22 @@ async def transition(request: Request, session: CurrentSession, ticket_id: str, 
         return await _ticket_page(request, session, ticket_id, {**errors, "_action": action}, 422)
     add_flash(session, f"工单已{labels.TICKET_ACTIONS.get(action, action)}")
     return redirect(request, f"{BASE}/tickets/{ticket_id}")
+
+
+@router.post("/tickets/{ticket_id}/comments")
+async def add_comment(request: Request, session: CurrentSession, ticket_id: str, form: CheckedForm) -> Response:
+    """A message on the ticket's conversation: for the household to see, or internal (staff only)."""
+    text = field(form, "text")
+    body = {"text": text, "internal": field(form, "internal") == "1"}
+    try:
+        await calls(request, session).post(f"/repairs/{ticket_id}/comments", json=body)
+    except ApiError as exc:
+        errors = form_errors(exc)
+        if "_" in errors:
+            errors = {"text": errors["_"]}
+        return await _ticket_page(request, session, ticket_id, errors, 422, comment=text)
+    add_flash(session, "留言已发送" if not body["internal"] else "内部备注已保存")
+    return redirect(request, f"{BASE}/tickets/{ticket_id}#comments")
 
 
 @router.get("/uploads/{upload_id}")

@@ -28,6 +28,7 @@ class FakeApi:
     access: dict[str, str] = field(default_factory=dict)  # access token -> family
     expired_access: set[str] = field(default_factory=set)
     created_staff: list[dict[str, Any]] = field(default_factory=list)
+    password: str = PASSWORD
     _n: itertools.count[int] = field(default_factory=itertools.count)
 
     def transport(self) -> httpx.MockTransport:
@@ -50,7 +51,7 @@ class FakeApi:
         self.calls.append((request.method, path))
         if path == "/auth/staff-login":
             body = json.loads(request.content)
-            if body["password"] != PASSWORD:
+            if body["password"] != self.password:
                 return _error(401, "invalid_credentials", "用户名或密码错误")
             return httpx.Response(200, json=self._pair(f"fam{next(self._n)}"))
         if path == "/auth/refresh":
@@ -85,4 +86,19 @@ class FakeApi:
             self.created_staff.append(body)
             return httpx.Response(201, json={**body, "id": "s-1", "community_id": CID, "account_id": "acct-2",
                                              "created_at": "2026-01-01T00:00:00Z", "initial_password": None})
+        if path == "/me/password" and request.method == "POST":
+            body = json.loads(request.content)
+            if body["current_password"] != self.password:
+                return _error(400, "wrong_password", "当前密码不正确")
+            if len(body["new_password"]) < 8:
+                return _error(422, "validation_error", "请求参数不正确",
+                              [{"field": "new_password", "type": "string_too_short", "message": "至少 8 个字符"}])
+            self.password = body["new_password"]
+            for t, (f, _) in list(self.refresh.items()):  # every session of the account ends
+                self.refresh[t] = (f, "revoked")
+            return httpx.Response(204)
+        if path == f"/communities/{CID}/staff/s-2/password-reset" and request.method == "POST":
+            return httpx.Response(200, json={"password": "generated-pass-xyz"})
+        if path == f"/communities/{CID}/staff/s-3/password-reset" and request.method == "POST":
+            return _error(403, "password_reset_forbidden", "该员工还在您不管理的小区任职或是平台管理员，无法重置其密码")
         return _error(404, "not_found", "资源不存在")

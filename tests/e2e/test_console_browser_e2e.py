@@ -126,6 +126,7 @@ def _day(stack: Stack, gateway: httpx.Client, chromium: Any, expect: Any) -> Non
         "role": "crew", "department": "repair"}, headers=admin), 201)
     crew_login = _ok(gateway.post("/api/v1/auth/staff-login", json={"username": crew_name, "password": "crew-pass-123"}))
     crew = bearer(crew_login["access_token"])
+    crew_id = crew_login["account"]["id"]
 
     audit = PageAudit()
     context = chromium.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
@@ -218,7 +219,18 @@ def _day(stack: Stack, gateway: httpx.Client, chromium: Any, expect: Any) -> Non
     card.click()
     page.wait_for_url(f"{base}/console/tickets/{ticket['id']}")
     expect(page.locator(".photos img").first).to_have_js_property("naturalWidth", 32)  # via the console
-    page.get_by_role("button", name="受理").click()
+    # The conversation: a message the household sees, an internal note it does not.
+    page.fill("#f-text", "师傅下午两点上门，请家里留人")
+    page.get_by_role("button", name="发送").click()
+    expect(page.locator("main .notice")).to_contain_text("留言已发送")
+    expect(page.locator("#comment-list")).to_contain_text("师傅下午两点上门")
+    page.fill("#f-text", "业主反映多次，优先处理")
+    page.check("#f-internal")
+    page.get_by_role("button", name="发送").click()
+    expect(page.locator("#comment-list")).to_contain_text("内部备注")
+    seen = _ok(gateway.get(f"/api/v1/repairs/{ticket['id']}/comments", headers=owner_a))["items"]
+    assert [c["text"] for c in seen] == ["师傅下午两点上门，请家里留人"]
+    page.get_by_role("button", name="受理", exact=True).click()
     expect(page.locator("main .notice")).to_contain_text("工单已受理")
     audit.check(page, "ticket")
     # Assigning without choosing anyone: the API's message next to the field, nothing changes.
@@ -228,9 +240,13 @@ def _day(stack: Stack, gateway: httpx.Client, chromium: Any, expect: Any) -> Non
 
     def assign() -> bool:
         page.goto(f"{base}/console/tickets/{ticket['id']}")
-        page.select_option("#f-assignee_id", label="王师傅（维修）")
+        # The desk's workload list: the crew appear once repairs has heard of them.
+        if page.locator(f"#f-assignee_id option[value='{crew_id}']").count() == 0:
+            return False
+        expect(page.locator(f"#f-assignee_id option[value='{crew_id}']")).to_contain_text("王师傅（维修） · 在办 0 单")
+        page.select_option("#f-assignee_id", crew_id)
         page.get_by_role("button", name="派单").click()
-        return page.locator("main .notice").count() > 0  # until repairs has heard of the crew
+        return page.locator("main .notice").count() > 0
 
     eventually(assign, "the ticket to be assigned to the crew member", timeout=EVENTS_TIMEOUT)
     expect(page.locator("#assignee")).to_have_text("王师傅")
@@ -238,6 +254,17 @@ def _day(stack: Stack, gateway: httpx.Client, chromium: Any, expect: Any) -> Non
     expect(page.locator(f"section[data-status=assigned] [data-ticket='{ticket['id']}']")).to_be_visible()
     _ok(gateway.post(f"/api/v1/repairs/{ticket['id']}/transitions", json={"action": "start"}, headers=crew))
     expect(page.locator(f"section[data-status=in_progress] [data-ticket='{ticket['id']}']")).to_be_visible(timeout=WAIT)
+    # A second ticket, accepted and dispatched in one step; the list shows the crew's load.
+    photo = _ok(gateway.post("/api/v1/uploads", files={"file": ("drain.png", png(), "image/png")}, headers=owner_a), 201)
+    second = _ok(gateway.post("/api/v1/repairs", json={
+        **report, "description": "卫生间地漏堵塞", "photo_ids": [photo["id"]]}, headers=owner_a), 201)
+    page.goto(f"{base}/console/tickets/{second['id']}")
+    expect(page.locator(f"#f-assignee_id option[value='{crew_id}']")).to_contain_text("在办 1 单")
+    page.select_option("#f-assignee_id", crew_id)
+    page.get_by_role("button", name="受理并派单").click()
+    expect(page.locator("main .notice")).to_contain_text("工单已受理并派单")
+    expect(page.locator("#assignee")).to_have_text("王师傅")
+    assert _ok(gateway.get(f"/api/v1/repairs/{second['id']}", headers=admin))["status"] == "assigned"
 
     # 投票: no closing time is refused with the API's message by the field, no vote is made.
     page.goto(f"{base}/console/votes/new")
@@ -295,8 +322,12 @@ def _day(stack: Stack, gateway: httpx.Client, chromium: Any, expect: Any) -> Non
     page.get_by_role("button", name="发布").click()
     expect(page.locator("#notice-status")).to_have_text("已发布")
     expect(page.locator("#unread-count")).to_have_text("2", timeout=WAIT)
-    audit.check(page, "notice")
     notice_id = page.url.rsplit("/", 1)[1]
+    page.get_by_role("button", name="再次提醒未读").click()
+    expect(page.locator("main .notice")).to_contain_text("已再次提醒 2 户未读住户")
+    page.get_by_role("button", name="再次提醒未读").click()  # once per interval: refused in Chinese
+    expect(page.locator("[data-field=_]")).to_have_text(re.compile("[\u4e00-\u9fff]"))
+    audit.check(page, "notice")
     for owner, left in ((owner_a, "1"), (owner_b, "0")):
         _ok(gateway.get(f"/api/v1/notices/{notice_id}", headers=owner))  # the owner opens it
         expect(page.locator("#unread-count")).to_have_text(left, timeout=WAIT)
@@ -329,13 +360,39 @@ def _day(stack: Stack, gateway: httpx.Client, chromium: Any, expect: Any) -> Non
     audit.check(page, "notices")
 
     # 员工 and the rest of the manager's pages.
+    # 员工: a crew member's password reset, shown once; the crew member logs in with it.
     page.goto(f"{base}/console/staff")
+    page.get_by_role("button", name="重置密码 王师傅").click()
+    expect(page.locator("#staff-reset")).to_contain_text("王师傅")
+    new_crew_password = page.locator("#reset-password").inner_text()
+    assert len(new_crew_password) >= 8
+    assert gateway.post("/api/v1/auth/staff-login", json={"username": crew_name, "password": "crew-pass-123"}).status_code == 401
+    _ok(gateway.post("/api/v1/auth/staff-login", json={"username": crew_name, "password": new_crew_password}))
     audit.check(page, "staff")
     page.goto(f"{base}/console/")
     expect(page.locator("main")).to_contain_text("紧急停水通知")
     audit.check(page, "dashboard-evening")
+    # 修改密码: a wrong current password is refused by its field; then the change ends the
+    # session and the new password logs in.
     page.goto(f"{base}/console/password")
     audit.check(page, "password")
+    page.fill("#f-current_password", "not-my-password")
+    page.fill("#f-new_password", "manager-pass-new")
+    page.fill("#f-new_password_again", "manager-pass-new")
+    page.get_by_role("button", name="修改密码").last.click()
+    expect(page.locator("#e-current_password")).to_have_text("当前密码不正确")
+    page.fill("#f-current_password", "manager-pass-1")
+    page.fill("#f-new_password", "manager-pass-new")
+    page.fill("#f-new_password_again", "manager-pass-new")
+    page.locator("main button[type=submit]").click()
+    page.wait_for_url(f"{base}/console/login?changed=1")
+    expect(page.locator("#password-changed")).to_contain_text("密码已修改")
+    audit.check(page, "login-after-change")
+    page.fill("#f-username", manager_name)
+    page.fill("#f-password", "manager-pass-1")
+    page.click("main button[type=submit]")
+    expect(page.locator("#e-password")).to_have_text(re.compile("[\u4e00-\u9fff]"))
+    _log_in(page, base, manager_name, "manager-pass-new")
 
     # 退出: the session ends and its refresh token no longer works.
     page.get_by_role("button", name="退出登录").click()
