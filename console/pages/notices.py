@@ -1,6 +1,6 @@
 """通知公告: compose with an audience picker (community, buildings, units, roles), submit,
 approve (another manager), publish, withdraw; reach by building as a chart, the unread
-households (emergencies), the receipts CSV; reach refreshed by polling."""
+households (the care list first), the receipts CSV; reach refreshed by polling."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Read receipts: a notice's reach in households (rooms in its audience with a verified
-member), overall and by building; for an emergency, whom to call; and the CSV export."""
+member), overall and by building; the unread households (whom to remind or call); and the CSV export."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ class ReceiptsSummary:
     read: int
     by_building: list[BuildingReach]
     # Only for emergencies: whom to call.
-    unread: list[UnreadHousehold] | None
+    unread: list[UnreadHousehold]
 
 
 async def households(session: AsyncSession, notice: Notice) -> list[Household]:
@@ -89,25 +89,24 @@ def receipts_of(
         targeted[b] = targeted.get(b, 0) + 1
         read[b] = read.get(b, 0) + int(h.read)
     by_building = [BuildingReach(b, names[b], targeted[b], read[b]) for b in names]
-    unread = None
-    if notice.category == "emergency":
-        unread = [
-            UnreadHousehold(
-                room_id=h.room.room_id,
-                label=h.room.label,
-                building_id=h.room.building_id,
-                building_name=h.room.building_name,
-                owners=[
-                    OwnerContact(o.get("name") or "", o.get("phone_masked"))
-                    for o in h.room.owners or []
-                ],
-                care_categories=care.get(h.room.room_id, []),
-            )
-            for h in sorted(
-                rows, key=lambda h: rules.unread_call_order(h.room.room_id in care, h.room.label)
-            )
-            if not h.read
-        ]
+    # Whom to remind or call: every household that has not read it, the care list first.
+    unread = [
+        UnreadHousehold(
+            room_id=h.room.room_id,
+            label=h.room.label,
+            building_id=h.room.building_id,
+            building_name=h.room.building_name,
+            owners=[
+                OwnerContact(o.get("name") or "", o.get("phone_masked"))
+                for o in h.room.owners or []
+            ],
+            care_categories=care.get(h.room.room_id, []),
+        )
+        for h in sorted(
+            rows, key=lambda h: rules.unread_call_order(h.room.room_id in care, h.room.label)
+        )
+        if not h.read
+    ]
     return ReceiptsSummary(
         notice_id=notice.id,
         targeted=len(rows),

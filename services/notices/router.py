@@ -155,18 +155,14 @@ async def get_receipts(
     session: SessionDep,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
 ) -> Receipts | Response:
-    """Reach in households, overall and by building; for an emergency, the households that
-    have not read it with the owners' masked phones. `format=csv` exports every household."""
+    """Reach in households, overall and by building; the households that have not read it
+    (the care list first) with the owners' masked phones. `format=csv` exports every household."""
     rows = await receipts.households(session, notice)
     if format == "csv":
         return csv_response(
             f"receipts-{notice.id}.csv", receipts.CSV_HEADER, receipts.receipts_csv_rows(rows)
         )
-    care_flags = (
-        await care.flagged_categories(session, [h.room.room_id for h in rows if not h.read])
-        if notice.category == "emergency"
-        else {}
-    )
+    care_flags = await care.flagged_categories(session, [h.room.room_id for h in rows if not h.read])
     return Receipts.model_validate(
         receipts.receipts_of(notice, rows, care_flags), from_attributes=True
     )

@@ -109,7 +109,7 @@ class Receipts(BaseModel):
     read: int
     by_building: list[BuildingReach]
     # Only for emergencies: whom to call.
-    unread: list[UnreadHousehold] | None
+    unread: list[UnreadHousehold]
 
 
 class InboxEntryOut(BaseModel):
