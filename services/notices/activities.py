@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.db import utcnow
 from services.common.pagination import Keyset, decode_cursor, encode_cursor, keyset_page
-from services.notices import errors, rules
+from services.notices import errors, journey_rules, rules
 from services.notices.audience import bindings_with_rooms
 from services.notices.delivery import deliver
 from services.notices.feed import is_visible, targeted_rooms
@@ -53,7 +53,7 @@ async def create_activity(
     """Opens the sign-up of an activity notice (draft or out, not withdrawn)."""
     if notice.category != "activity" or notice.status == "withdrawn":
         raise errors.NotActivityNotice()
-    problem = rules.activity_problem(starts_at, signup_deadline, capacity, per_household_limit, now)
+    problem = journey_rules.activity_problem(starts_at, signup_deadline, capacity, per_household_limit, now)
     if problem is not None:
         raise errors.InvalidActivity(problem)
     if await session.get(Activity, notice.id) is not None:
@@ -128,20 +128,20 @@ async def sign_up(
     """Signs the caller's household up: confirmed while places remain and nobody waits, else
     on the waitlist. Once per account; the household's people within its limit."""
     await _lock(session, activity)
-    if not rules.signup_open(activity.signup_deadline, now):
+    if not journey_rules.signup_open(activity.signup_deadline, now):
         raise errors.SignupClosed()
     memberships = await bindings_with_rooms(session, account_id, notice.community_id)
     if room_id not in targeted_rooms(notice, memberships):
         raise errors.RoomNotYours()
     if await my_signup(session, activity.notice_id, account_id) is not None:
         raise errors.AlreadySignedUp()
-    standing = ActivitySignup.status.in_(rules.SIGNUP_STANDING)
+    standing = ActivitySignup.status.in_(journey_rules.SIGNUP_STANDING)
     household = await _people(session, activity.notice_id, standing, ActivitySignup.room_id == room_id)
-    if not rules.fits_household(household, people, activity.per_household_limit):
+    if not journey_rules.fits_household(household, people, activity.per_household_limit):
         raise errors.HouseholdLimitExceeded(activity.per_household_limit)
     confirmed = await _people(session, activity.notice_id, ActivitySignup.status == "confirmed")
     waiting = await _people(session, activity.notice_id, ActivitySignup.status == "waitlisted")
-    status = rules.placement(confirmed, people, activity.capacity, waiting > 0)
+    status = journey_rules.placement(confirmed, people, activity.capacity, waiting > 0)
     label, name = next(
         ((r.label, b.display_name) for b, r in memberships if r.room_id == room_id), ("", "")
     )
@@ -176,7 +176,7 @@ async def cancel(
     signup = await my_signup(session, activity.notice_id, account_id)
     if signup is None:
         raise errors.SignupNotFound()
-    if not rules.signup_open(activity.starts_at, now):
+    if not journey_rules.signup_open(activity.starts_at, now):
         raise errors.SignupClosed("活动已开始，不能取消报名")
     was_confirmed = signup.status == "confirmed"
     signup.status = "cancelled"
@@ -219,7 +219,7 @@ async def _move_up(session: AsyncSession, activity: Activity, now: datetime) -> 
             )
         ).all()
     )
-    ids = set(rules.promotions(activity.capacity - confirmed, [(w.id, w.people) for w in waiting]))
+    ids = set(journey_rules.promotions(activity.capacity - confirmed, [(w.id, w.people) for w in waiting]))
     moved = [w for w in waiting if w.id in ids]
     for w in moved:
         w.status = "confirmed"
@@ -395,7 +395,7 @@ async def summaries(
     if ids:
         counted = await session.execute(
             select(ActivitySignup.activity_id, ActivitySignup.status, func.sum(ActivitySignup.people))
-            .where(ActivitySignup.activity_id.in_(ids), ActivitySignup.status.in_(rules.SIGNUP_STANDING))
+            .where(ActivitySignup.activity_id.in_(ids), ActivitySignup.status.in_(journey_rules.SIGNUP_STANDING))
             .group_by(ActivitySignup.activity_id, ActivitySignup.status)
         )
         people = {(a, st): int(n or 0) for a, st, n in counted.all()}

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.db import execute_dml
 from services.common.periodic import periodic_hook
-from services.notices import rules
+from services.notices import journey_rules, rules
 from services.notices.activities import ACTIVITY_LINK
 from services.notices.delivery import deliver
 from services.notices.models import Activity, ActivitySignup, Notice
@@ -36,7 +36,7 @@ async def send_due_reminders(session: AsyncSession, rt: Runtime, now: datetime) 
     ).all()
     sent = 0
     for activity_id, community_id, starts_at, title in due:
-        if not rules.reminder_due(starts_at, now, lead):
+        if not journey_rules.reminder_due(starts_at, now, lead):
             continue
         claimed = await execute_dml(
             session,

@@ -17,7 +17,7 @@ from services.common.events import EventHandlers, ReceivedEvent
 from services.common.identity_replica.models import ReplicaBinding, ReplicaRoom, ReplicaStaff
 from services.common.pagination import Keyset, keyset_page
 from services.common.phones import mask_phone
-from services.notices import rules
+from services.notices import journey_rules, rules
 from services.notices.errors import CareHouseholdNotFound, CareRoomNotFound, RevealReasonRequired
 from services.notices.models import CareHousehold, CareReveal
 
@@ -129,7 +129,7 @@ async def reveal_contact(
 ) -> tuple[CareHousehold, CareReveal]:
     """The contact's full phone, for one call: the reveal (who, when, why) is recorded in the
     same unit of work, so no phone leaves without its record."""
-    if not rules.reveal_reason_ok(reason):
+    if not journey_rules.reveal_reason_ok(reason):
         raise RevealReasonRequired()
     flag = await _flag(session, community_id, room_id)
     room = await session.get(ReplicaRoom, room_id)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.csv_export import Row
 from services.common.identity_replica.models import ReplicaRoom
-from services.notices import rules
+from services.notices import journey_rules, rules
 from services.notices.audience import bound_rooms_in_scope
 from services.notices.models import Notice, NoticeRead
 
@@ -103,7 +103,7 @@ def receipts_of(
             care_categories=care.get(h.room.room_id, []),
         )
         for h in sorted(
-            rows, key=lambda h: rules.unread_call_order(h.room.room_id in care, h.room.label)
+            rows, key=lambda h: journey_rules.unread_call_order(h.room.room_id in care, h.room.label)
         )
         if not h.read
     ]

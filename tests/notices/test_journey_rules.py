@@ -1,4 +1,4 @@
-"""The rules behind resend, the care list and activities (services/notices/rules.py). No I/O."""
+"""The rules behind resend, the care list and activities (services/notices/rules.py, journey_rules.py). No I/O."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.notices import rules
+from services.notices import journey_rules, rules
 
 NOW = datetime(2026, 12, 1, 4, 0, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -30,12 +30,12 @@ def test_only_a_live_published_notice_is_resent(status, expires_at, expected) ->
 
 @pytest.mark.parametrize("reason,ok", [("", False), ("   ", False), ("a", False), ("回访", True), (" 燃气泄漏回访 ", True)])
 def test_a_reveal_needs_a_written_reason(reason, ok) -> None:
-    assert rules.reveal_reason_ok(reason) is ok
+    assert journey_rules.reveal_reason_ok(reason) is ok
 
 
 def test_flagged_households_are_called_first_then_by_room() -> None:
     rooms = [("1栋103", False), ("1栋102", True), ("1栋101", False), ("2栋101", True)]
-    ordered = sorted(rooms, key=lambda r: rules.unread_call_order(r[1], r[0]))
+    ordered = sorted(rooms, key=lambda r: journey_rules.unread_call_order(r[1], r[0]))
     assert [r[0] for r in ordered] == ["1栋102", "2栋101", "1栋101", "1栋103"]
 
 
@@ -52,7 +52,7 @@ def test_flagged_households_are_called_first_then_by_room() -> None:
     ],
 )
 def test_activity_problem(starts, deadline, capacity, limit, problem) -> None:
-    assert rules.activity_problem(starts, deadline, capacity, limit, NOW) == problem
+    assert journey_rules.activity_problem(starts, deadline, capacity, limit, NOW) == problem
 
 
 @pytest.mark.parametrize(
@@ -65,7 +65,7 @@ def test_activity_problem(starts, deadline, capacity, limit, problem) -> None:
     ],
 )
 def test_placement(confirmed, people, capacity, waiting, expected) -> None:
-    assert rules.placement(confirmed, people, capacity, waiting) == expected
+    assert journey_rules.placement(confirmed, people, capacity, waiting) == expected
 
 
 @pytest.mark.parametrize(
@@ -78,12 +78,12 @@ def test_placement(confirmed, people, capacity, waiting, expected) -> None:
     ],
 )
 def test_waitlist_moves_up_in_order(free, waiting, moved) -> None:
-    assert rules.promotions(free, waiting) == moved
+    assert journey_rules.promotions(free, waiting) == moved
 
 
 @pytest.mark.parametrize("taken,people,limit,fits", [(0, 2, 2, True), (1, 2, 2, False), (1, 1, 2, True)])
 def test_household_limit(taken, people, limit, fits) -> None:
-    assert rules.fits_household(taken, people, limit) is fits
+    assert journey_rules.fits_household(taken, people, limit) is fits
 
 
 @pytest.mark.parametrize(
@@ -91,8 +91,8 @@ def test_household_limit(taken, people, limit, fits) -> None:
     [(NOW + 3 * H, False), (NOW + 2 * H, True), (NOW + H, True), (NOW, False), (NOW - H, False)],
 )
 def test_reminder_due_within_the_lead_before_the_start(starts, due) -> None:
-    assert rules.reminder_due(starts, NOW, 120) is due
+    assert journey_rules.reminder_due(starts, NOW, 120) is due
 
 
 def test_signup_open_until_the_deadline() -> None:
-    assert rules.signup_open(NOW + H, NOW) and not rules.signup_open(NOW, NOW)
+    assert journey_rules.signup_open(NOW + H, NOW) and not journey_rules.signup_open(NOW, NOW)
