@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.common.events import EventHandlers, ReceivedEvent
 from services.common.identity_replica.models import ReplicaStaff
 from services.common.identity_replica.queries import household_account_ids
-from services.notices import rules
+from services.notices import rules, staff_alert_rules
 from services.notices.delivery import deliver
 from services.notices.models import InboxEntry, PushMessage, PushRecipient
 from services.notices.runtime import Runtime
@@ -52,11 +52,11 @@ async def _group(
         room_id = payload.get("room_id")
         return sorted(await household_account_ids(session, [str(room_id)])) if room_id else []
     if group == "desk":
-        return [a for a, role, dept in staff if rules.on_desk(role, dept, department)]
+        return [a for a, role, dept in staff if staff_alert_rules.on_desk(role, dept, department)]
     if group == "managers":
         return [a for a, role, _ in staff if role == "manager"]
     if group == "pool":
-        return [a for a, role, dept in staff if rules.in_pool(role, dept, department)]
+        return [a for a, role, dept in staff if staff_alert_rules.in_pool(role, dept, department)]
     raise ValueError(f"unknown group {group}")
 
 
@@ -64,7 +64,7 @@ async def send_alerts(
     session: AsyncSession,
     rt: Runtime,
     payload: Mapping[str, Any],
-    alerts: Sequence[rules.Alert],
+    alerts: Sequence[staff_alert_rules.Alert],
     source_key: str,
     *,
     exclude: frozenset[str] = frozenset(),
@@ -104,11 +104,11 @@ async def binding_requested(
             .order_by(InboxEntry.created_at.desc(), InboxEntry.id.desc())
             .limit(1)
         )
-        if entry is None or not rules.coalesces_into(entry.created_at, now):
+        if entry is None or not staff_alert_rules.coalesces_into(entry.created_at, now):
             fresh.append(account_id)
             continue
         entry.count += 1
-        message = rules.binding_pending_message(community_id, entry.count)
+        message = staff_alert_rules.binding_pending_message(community_id, entry.count)
         entry.text = message.text
         await session.execute(
             update(PushMessage)
@@ -125,7 +125,7 @@ async def binding_requested(
             rt,
             community_id,
             fresh,
-            rules.binding_pending_message(community_id, 1),
+            staff_alert_rules.binding_pending_message(community_id, 1),
             source_key,
             now,
         )
@@ -149,12 +149,12 @@ def register_staff_alerts(handlers: EventHandlers, rt: Runtime) -> EventHandlers
 
     @handlers.on("repairs.ticket.created")
     async def ticket_created(session: AsyncSession, event: ReceivedEvent) -> None:
-        alerts = rules.ticket_created_alerts(event.payload)
+        alerts = staff_alert_rules.ticket_created_alerts(event.payload)
         await send_alerts(session, rt, event.payload, alerts, f"event:{event.id}")
 
     @handlers.on("repairs.ticket.status_changed")
     async def ticket_status_changed(session: AsyncSession, event: ReceivedEvent) -> None:
-        alerts = rules.ticket_status_alerts(event.payload)
+        alerts = staff_alert_rules.ticket_status_alerts(event.payload)
         await send_alerts(session, rt, event.payload, alerts, f"event:{event.id}")
 
     @handlers.on("repairs.ticket.overdue")
@@ -163,8 +163,8 @@ def register_staff_alerts(handlers: EventHandlers, rt: Runtime) -> EventHandlers
             session,
             rt,
             event.payload,
-            rules.ticket_overdue_alerts(event.payload),
-            rules.overdue_source_key(event.payload),
+            staff_alert_rules.ticket_overdue_alerts(event.payload),
+            staff_alert_rules.overdue_source_key(event.payload),
         )
 
     @handlers.on("repairs.ticket.commented")
@@ -174,7 +174,7 @@ def register_staff_alerts(handlers: EventHandlers, rt: Runtime) -> EventHandlers
             session,
             rt,
             event.payload,
-            rules.ticket_comment_alerts(event.payload),
+            staff_alert_rules.ticket_comment_alerts(event.payload),
             f"event:{event.id}",
             exclude=frozenset({str(author)}) if author else frozenset(),
         )

@@ -12,7 +12,7 @@ from services.common.community_settings import merge_settings, read_settings
 from services.common.db import execute_dml, new_id
 from services.common.events import emit
 from services.common.identity_replica.queries import known_building_ids
-from services.notices import rules
+from services.notices import rules, staff_alert_rules
 from services.notices.audience import known_units
 from services.notices.delivery import deliver, queue_fanout
 from services.notices.errors import NoticeExpired
@@ -100,7 +100,7 @@ async def transition(
         notice.submitted_at = now
         reviewers = [m for m in await managers_of(session, notice.community_id) if m != actor_id]
         if reviewers:
-            message = rules.notice_review_message(notice.id, notice.title)
+            message = staff_alert_rules.notice_review_message(notice.id, notice.title)
             # Per submission: a notice sent back and submitted again is announced again.
             source = f"review:{notice.id}:{now.isoformat()}"
             await deliver(session, rt, notice.community_id, reviewers, message, source, now)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.common.errors import DomainError
-from services.notices import rules
+from services.notices import rules, staff_alert_rules
 from services.notices.errors import (
     AudienceEmpty,
     BodyTooLong,
@@ -304,7 +304,7 @@ def test_feed_order_puts_pinned_and_emergency_first_then_newest():
     ],
 )
 def test_who_is_on_the_desk_of_a_ticket(role, department, ticket_department, on_desk):
-    assert rules.on_desk(role, department, ticket_department) is on_desk
+    assert staff_alert_rules.on_desk(role, department, ticket_department) is on_desk
 
 
 @pytest.mark.parametrize(
@@ -333,15 +333,15 @@ def test_a_hold_without_a_reason_still_reads_well():
 
 
 def test_pool_is_the_crew_of_the_tickets_department():
-    assert rules.in_pool("crew", "repair", "repair")
-    assert not rules.in_pool("crew", "cleaning", "repair")
-    assert not rules.in_pool("manager", "repair", "repair")
-    assert not rules.in_pool("crew", "repair", None)
+    assert staff_alert_rules.in_pool("crew", "repair", "repair")
+    assert not staff_alert_rules.in_pool("crew", "cleaning", "repair")
+    assert not staff_alert_rules.in_pool("manager", "repair", "repair")
+    assert not staff_alert_rules.in_pool("crew", "repair", None)
 
 
 def test_one_breach_has_one_source_key_whatever_the_event():
     payload = {"ticket_id": "t", "clock": "arrive", "deadline": "2026-11-25T08:00:00Z"}
-    assert rules.overdue_source_key(payload) == rules.overdue_source_key(dict(payload))
-    assert rules.overdue_source_key(payload) != rules.overdue_source_key(
+    assert staff_alert_rules.overdue_source_key(payload) == staff_alert_rules.overdue_source_key(dict(payload))
+    assert staff_alert_rules.overdue_source_key(payload) != staff_alert_rules.overdue_source_key(
         {**payload, "clock": "resolve"}
     )
