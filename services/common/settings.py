@@ -77,6 +77,8 @@ class ServiceSettings(BaseSettings):
     event_delivery_timeout_seconds: float = 3.0
     event_lease_seconds: float = 30.0
     event_batch_size: int = 200
+    # Events per delivery request to one subscriber (POST <url>/batch); 1 sends each alone.
+    event_events_per_request: int = 100
     event_poll_interval_seconds: float = 0.2
     # Delivered outbox rows (and inbox entries) are pruned after this many days.
     event_retention_days: int = 7

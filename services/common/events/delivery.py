@@ -27,7 +27,13 @@ from services.common.events.models import (
     DeliveryAttempt,
     OutboxEvent,
 )
-from services.common.events.wire import SOURCE_HEADER, envelope, sign_headers
+from services.common.events.wire import (
+    SOURCE_HEADER,
+    batch_body,
+    batch_url,
+    envelope,
+    sign_headers,
+)
 
 MAX_RETRY_AFTER = timedelta(days=1)
 
@@ -160,6 +166,57 @@ async def send(
         error = f"{type(exc).__name__}: {exc}"[:500]
     duration_ms = int((time.perf_counter() - start) * 1000)
     return Outcome(claimed, status_code, error, retry_after, duration_ms)
+
+
+async def send_batch(
+    http: httpx.AsyncClient,
+    url: str,
+    signer: Webhook,
+    producer: str,
+    batch: Sequence[Claimed],
+    timeout: float,
+) -> list[Outcome]:
+    """POSTs several claimed deliveries of one subscriber as one signed batch; each gets its
+    own outcome from the receiver's per-event answer (a request that fails as a whole fails
+    each). Never raises for HTTP errors."""
+    body = batch_body([c.body for c in batch])
+    batch_id = "batch_" + secrets.token_hex(12)
+    headers = sign_headers(signer, batch_id, body)
+    headers["content-type"] = "application/json"
+    headers[SOURCE_HEADER] = producer
+    start = time.perf_counter()
+    try:
+        response = await http.post(batch_url(url), content=body, headers=headers, timeout=timeout)
+    except httpx.HTTPError as exc:
+        error = f"{type(exc).__name__}: {exc}"[:500]
+        return [Outcome(c, None, error, None, _ms_since(start)) for c in batch]
+    duration_ms = _ms_since(start)
+    if not 200 <= response.status_code < 300:
+        error = f"HTTP {response.status_code}: {response.text[:200]}"
+        retry_after = parse_retry_after(response.headers.get("retry-after"), utcnow())
+        return [Outcome(c, response.status_code, error, retry_after, duration_ms) for c in batch]
+    answered = _batch_results(response)
+    outcomes = []
+    for c in batch:
+        status = answered.get(c.event_id)
+        if status in ("processed", "ignored", "duplicate"):
+            outcomes.append(Outcome(c, response.status_code, None, None, duration_ms))
+        else:
+            error = f"batch item {status or 'missing'}"
+            outcomes.append(Outcome(c, 500, error, None, duration_ms))
+    return outcomes
+
+
+def _batch_results(response: httpx.Response) -> dict[str, str]:
+    try:
+        results = response.json().get("results")
+        return {str(r["id"]): str(r["status"]) for r in results}
+    except (ValueError, AttributeError, KeyError, TypeError):
+        return {}
+
+
+def _ms_since(start: float) -> int:
+    return int((time.perf_counter() - start) * 1000)
 
 
 # Only the holder of the lease writes the outcome: a row whose lease expired and was

@@ -13,8 +13,10 @@ One round:
    (`next_attempt_at` pushed forward by the lease, `claim_token` set) in a short transaction,
    so several dispatchers never send one row at once and a dispatcher killed mid-send leaves
    rows that become due again by themselves;
-3. send: each claimed delivery is POSTed with Standard Webhooks headers signed with the
-   (producer, subscriber) pair's secret and `x-event-source: <producer>`, with a short timeout;
+3. send: the claimed deliveries are POSTed with Standard Webhooks headers signed with the
+   (producer, subscriber) pair's secret and `x-event-source: <producer>`, with a short timeout:
+   each subscriber's in batches of up to `events_per_request` to `<url>/batch` (each event
+   answered with its own outcome), or one by one;
 4. record: every attempt is logged; a 2xx marks the row delivered, anything else schedules the
    next try (`Retry-After` when the receiver sent one, else the schedule) or, after the last
    try, parks it as dead; a delivered or dead row releases the next held one of its key, in
@@ -52,6 +54,7 @@ from services.common.events.delivery import Claimed, Outcome
 from services.common.events.locks import sqlite_writer
 from services.common.events.models import Delivery, OutboxEvent
 from services.common.events.outbox import take_events_emitted
+from services.common.events.wire import MAX_BATCH_EVENTS
 
 log = logging.getLogger("events.dispatcher")
 
@@ -90,6 +93,7 @@ class Dispatcher:
         retention_days: int = 7,
         workers: int = 2,
         concurrency: int = 8,
+        events_per_request: int = 1,
         clock: Clock = utcnow,
     ) -> None:
         self.service = service
@@ -105,6 +109,9 @@ class Dispatcher:
         self.retention = timedelta(days=retention_days)
         self.workers = workers
         self._send_slots = asyncio.Semaphore(concurrency)
+        self.events_per_request = max(1, min(events_per_request, MAX_BATCH_EVENTS))
+        # Subscribers whose endpoint has no batch path (404/405): sent one event at a time.
+        self._single_only: set[str] = set()
         self.clock = clock
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
@@ -129,6 +136,7 @@ class Dispatcher:
             batch_size=settings.event_batch_size,
             poll_interval=settings.event_poll_interval_seconds,
             retention_days=settings.event_retention_days,
+            events_per_request=settings.event_events_per_request,
         )
         kwargs.update(overrides)
         return cls(**kwargs)
@@ -181,6 +189,35 @@ class Dispatcher:
                 self._http, sub.url, self._signers[sub.name], self.service, claimed, self.timeout
             )
 
+    async def send_all(self, claimed: Sequence[Claimed]) -> list[Outcome]:
+        """Sends a round's claimed deliveries: per subscriber in batches of up to
+        `events_per_request` events and MAX_BATCH_BYTES, or one by one."""
+        batches = [
+            batch
+            for name in {c.subscriber for c in claimed}
+            for batch in _batches(
+                [c for c in claimed if c.subscriber == name],
+                1 if name in self._single_only else self.events_per_request,
+            )
+        ]
+        results = await asyncio.gather(*(self._send_batch(b) for b in batches))
+        return [o for outcomes in results for o in outcomes]
+
+    async def _send_batch(self, batch: Sequence[Claimed]) -> list[Outcome]:
+        if len(batch) == 1:
+            return [await self.send(batch[0])]
+        sub = self.subscriptions[batch[0].subscriber]
+        async with self._send_slots:
+            outcomes = await delivery.send_batch(
+                self._http, sub.url, self._signers[sub.name], self.service, batch,
+                max(self.timeout, BATCH_TIMEOUT_SECONDS),
+            )
+        if outcomes[0].status_code in (404, 405):
+            # An endpoint without the batch path (a subscriber of an older version): singles.
+            self._single_only.add(sub.name)
+            return list(await asyncio.gather(*(self.send(c) for c in batch)))
+        return outcomes
+
     async def record(self, outcomes: Sequence[Outcome]) -> None:
         """Writes a batch's outcomes in one transaction (two executemany statements)."""
         now = self.clock()
@@ -195,8 +232,7 @@ class Dispatcher:
         fanned = await self.fan_out()
         claimed = await self.claim()
         if claimed:
-            outcomes = await asyncio.gather(*(self.send(c) for c in claimed))
-            await self.record(outcomes)
+            await self.record(await self.send_all(claimed))
         return fanned + len(claimed)
 
     async def drain(self, max_rounds: int = 10_000) -> None:
@@ -286,3 +322,25 @@ class Dispatcher:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+
+
+# A batch's body stays well under a receiver's JSON body limit (1 MB by default); an event
+# larger than this goes alone.
+MAX_BATCH_BYTES = 512 * 1024
+# A batch's request may take longer than one event's: its events commit together.
+BATCH_TIMEOUT_SECONDS = 10.0
+
+
+def _batches(claimed: Sequence[Claimed], size: int) -> list[list[Claimed]]:
+    out: list[list[Claimed]] = []
+    current: list[Claimed] = []
+    current_bytes = 0
+    for c in claimed:
+        if current and (len(current) >= size or current_bytes + len(c.body) > MAX_BATCH_BYTES):
+            out.append(current)
+            current, current_bytes = [], 0
+        current.append(c)
+        current_bytes += len(c.body) + 1
+    if current:
+        out.append(current)
+    return out

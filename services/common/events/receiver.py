@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -32,7 +33,11 @@ from services.common.events.config import receiver_secrets  # noqa: F401 (re-exp
 from services.common.events.handlers import EventHandlers, ReceivedEvent
 from services.common.events.locks import sqlite_writer
 from services.common.events.models import InboxEntry
-from services.common.events.wire import EventHandlerFailed, authenticate_delivery
+from services.common.events.wire import (
+    EventHandlerFailed,
+    authenticate_batch,
+    authenticate_delivery,
+)
 
 log = logging.getLogger("events.receiver")
 
@@ -83,7 +88,7 @@ class Receipts:
     given only after the commit that holds the event's inbox row and its handlers' changes.
     """
 
-    MAX_GROUP = 100
+    MAX_GROUP = 200
 
     def __init__(
         self, engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession],
@@ -177,17 +182,45 @@ async def receive_event(request: Request) -> JSONResponse:
     body = await request.body()
     try:
         _, event, key = authenticate_delivery(app.state.webhook_secrets, body, request.headers)
-        msg_id = event.id
     except DomainError:
         metrics.EVENTS_RECEIVED.labels(service, "rejected").inc()
         raise
-    try:
-        outcome = await app.state.event_receipts.apply(event, key)
-    except Exception:
-        log.exception("event handler failed", extra={"webhook_id": msg_id, "type": event.type})
-        metrics.EVENTS_RECEIVED.labels(service, "failed").inc()
+    outcome = await _apply(app, service, event, key)
+    if outcome == "failed":
         failed = EventHandlerFailed()
         return error_response(failed.status_code, failed.code, failed.message)
+    return JSONResponse({"status": outcome})
+
+
+@router.post("/events/batch")
+async def receive_batch(request: Request) -> JSONResponse:
+    """Several events in one signed request (wire.batch_body). Each is applied with its inbox
+    row like a single delivery; the answer gives each event's outcome, and the sender retries
+    only the `failed` ones. Events of one ordering key never share a batch (the dispatcher
+    sends one at a time per key), so the batch's events are independent of each other."""
+    app = request.app
+    service = app.state.settings.service_name
+    body = await request.body()
+    try:
+        _, events = authenticate_batch(app.state.webhook_secrets, body, request.headers)
+    except DomainError:
+        metrics.EVENTS_RECEIVED.labels(service, "rejected").inc()
+        raise
+    outcomes = await asyncio.gather(*(_apply(app, service, e, k) for e, k in events))
+    return JSONResponse(
+        {"results": [{"id": e.id, "status": o} for (e, _), o in zip(events, outcomes, strict=True)]}
+    )
+
+
+async def _apply(app: Any, service: str, event: ReceivedEvent, key: str | None) -> str:
+    """One event through the group commit: its outcome, or "failed" (logged) when a handler
+    raised and nothing of it was kept."""
+    try:
+        outcome: str = await app.state.event_receipts.apply(event, key)
+    except Exception:
+        log.exception("event handler failed", extra={"webhook_id": event.id, "type": event.type})
+        metrics.EVENTS_RECEIVED.labels(service, "failed").inc()
+        return "failed"
     metrics.EVENTS_RECEIVED.labels(service, outcome).inc()
     if outcome == "processed" and event.created_at is not None:
         created = event.created_at
@@ -196,5 +229,4 @@ async def receive_event(request: Request) -> JSONResponse:
         metrics.HANDLED_LATENCY.labels(service).observe(
             max(0.0, (utcnow() - created).total_seconds())
         )
-    return JSONResponse({"status": outcome})
-
+    return outcome

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -111,11 +111,18 @@ def verify_signed(
     return msg_id
 
 
-def parse_envelope(body: bytes, msg_id: str) -> tuple[ReceivedEvent, str | None]:
+def _json(body: bytes) -> Any:
     try:
-        doc = json.loads(body)
+        return json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedWebhook("事件内容不是有效的 JSON") from exc
+
+
+def parse_envelope(body: bytes, msg_id: str) -> tuple[ReceivedEvent, str | None]:
+    return _event_of(_json(body), msg_id)
+
+
+def _event_of(doc: Any, msg_id: str) -> tuple[ReceivedEvent, str | None]:
     if not isinstance(doc, dict):
         raise MalformedWebhook()
     type_, data, key = doc.get("type"), doc.get("data"), doc.get("ordering_key")
@@ -153,3 +160,46 @@ def authenticate_delivery(
     if event_owner(event.type) != source:
         raise EventTypeNotOwned(details={"source": source, "type": event.type})
     return source, event, key
+
+
+# A batch: several envelopes in one signed POST to `<subscription url>/batch`, as
+# `{"events": [envelope, ...]}`. The webhook-id names the batch; each envelope's own `id` is
+# its event's idempotency key. One request instead of one per event is what lets a replica keep
+# up with a burst (15,000 bindings, a 20,000-room roster).
+BATCH_SUFFIX = "/batch"
+MAX_BATCH_EVENTS = 200
+
+
+def batch_url(url: str) -> str:
+    return url.rstrip("/") + BATCH_SUFFIX
+
+
+def batch_body(envelopes: Sequence[bytes]) -> bytes:
+    """The body of a batch, from envelopes made by `envelope()` (no re-encoding)."""
+    return b'{"events":[' + b",".join(envelopes) + b"]}"
+
+
+def authenticate_batch(
+    secrets: Mapping[str, str], body: bytes, headers: Any, *, now: datetime | None = None
+) -> tuple[str, list[tuple[ReceivedEvent, str | None]]]:
+    """`authenticate_delivery` for a batch: the same checks in the same order, the type check
+    for every event (one type the producer does not own refuses the whole batch)."""
+    source = headers.get(SOURCE_HEADER) or ""
+    secret = secrets.get(source)
+    if not secret:
+        raise UnknownEventSource()
+    verify_signed(secret, body, headers, now=now)
+    doc = _json(body)
+    items = doc.get("events") if isinstance(doc, dict) else None
+    if not isinstance(items, list) or not 0 < len(items) <= MAX_BATCH_EVENTS:
+        raise MalformedWebhook()
+    events: list[tuple[ReceivedEvent, str | None]] = []
+    for item in items:
+        event_id = item.get("id") if isinstance(item, dict) else None
+        if not isinstance(event_id, str) or not _ID_RE.match(event_id):
+            raise MalformedWebhook()
+        event, key = _event_of(item, event_id)
+        if event_owner(event.type) != source:
+            raise EventTypeNotOwned(details={"source": source, "type": event.type})
+        events.append((event, key))
+    return source, events

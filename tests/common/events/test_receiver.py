@@ -11,11 +11,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
 
 from services.common.events.models import InboxEntry
 from services.common.events.wire import SOURCE_HEADER, envelope, sign_headers
 from services.common.identity_replica.models import ReplicaCommunity
+from tests.common.events.factories import counts
 from tests.support import WEBHOOK_SECRETS, assert_error, client_for, running_app
 
 SECRET = WEBHOOK_SECRETS[("identity", "repairs")]
@@ -48,12 +48,6 @@ async def post(app: Any, body: bytes, headers: dict[str, str]) -> Any:
             "/events", content=body, headers={"content-type": "application/json", **headers}
         )
 
-
-async def counts(app: Any) -> tuple[int, int]:
-    async with app.state.sessionmaker() as s:
-        inbox = await s.scalar(select(func.count()).select_from(InboxEntry))
-        communities = await s.scalar(select(func.count()).select_from(ReplicaCommunity))
-    return int(inbox or 0), int(communities or 0)
 
 
 @pytest.fixture
