@@ -14,6 +14,14 @@ statement that can wait — `BEGIN IMMEDIATE` queueing on `busy_timeout` behind 
 query (a statistics scan) holds the loop for its duration instead of a thread; these are
 rare, staff-only, and cost the same CPU either way.
 
+Writers of one database in one process queue on an asyncio lock before `BEGIN IMMEDIATE`
+(`WriterQueue`), held until the transaction's commit or rollback. Without it, thirty
+concurrent write requests each sleep in SQLite's busy handler (growing steps, up to 100 ms)
+and the dispatcher's claim, a login and a binding lose to whichever happens to retry first:
+on vote day that was seconds of latency and a replica minutes behind. The queue hands the lock
+over in arrival order without sleeping; other processes on the same file still meet the busy
+timeout.
+
 Same results, same errors (the adapter's own exception translation). Used by
 `db.create_engine` for every SQLite engine (`module=`, SQLAlchemy's documented way to give a
 dialect another DBAPI module; the connection is opened with `check_same_thread=False`, and the
@@ -22,6 +30,7 @@ adapter never runs two calls on one connection at once).
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import sqlite3
 from typing import Any, cast
@@ -94,7 +103,12 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
 
         try:
             if may_wait:
-                description, rows, rowcount, lastrowid = await_(self._connection._execute(work))
+                await_(self._adapt_connection._queue_as_writer())
+                try:
+                    description, rows, rowcount, lastrowid = await_(self._connection._execute(work))
+                except BaseException:
+                    self._adapt_connection._leave_writers()  # no transaction began
+                    raise
             else:
                 # Through the greenlet bridge all the same (SQLAlchemy's async API checks that
                 # a call went through it), but without leaving this thread.
@@ -126,23 +140,75 @@ async def _done(value: Any) -> Any:
     return value
 
 
+# How long a writer waits for the in-process queue: the busy timeout it replaces (db.py).
+WRITER_QUEUE_TIMEOUT_SECONDS = 30.0
+
+
+class WriterQueue:
+    """One FIFO lock per database file per event loop (tests run many loops one after another)."""
+
+    _locks: dict[str, tuple[asyncio.AbstractEventLoop, asyncio.Lock]] = {}
+
+    @classmethod
+    def lock_for(cls, database: str) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        held = cls._locks.get(database)
+        if held is None or held[0] is not loop:
+            held = cls._locks[database] = (loop, asyncio.Lock())
+        return held[1]
+
+
 class OneHopConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ()
+    __slots__ = ("_database", "_writer_lock")
     _cursor_cls = OneHopCursor
 
+    async def _queue_as_writer(self) -> None:
+        if self._writer_lock is not None or self._database in ("", ":memory:"):
+            return
+        lock = WriterQueue.lock_for(self._database)
+        try:
+            # asyncio.timeout, not wait_for: Lock.acquire hands the lock on when it is
+            # cancelled after being woken, so a timed-out writer never keeps it.
+            async with asyncio.timeout(WRITER_QUEUE_TIMEOUT_SECONDS):
+                await lock.acquire()
+        except TimeoutError:
+            raise sqlite3.OperationalError("database is locked") from None
+        self._writer_lock = lock
+
+    def _leave_writers(self) -> None:
+        lock, self._writer_lock = self._writer_lock, None
+        if lock is not None:
+            lock.release()
+
     def commit(self) -> None:
-        if self._connection._connection:
-            try:
+        try:
+            if self._connection._connection:
                 await_(_done(self._connection._conn.commit()))
-            except Exception as error:
-                self._handle_exception(error)
+        except Exception as error:
+            self._handle_exception(error)
+        finally:
+            self._leave_writers()
 
     def rollback(self) -> None:
-        if self._connection._connection:
-            try:
+        try:
+            if self._connection._connection:
                 await_(_done(self._connection._conn.rollback()))
-            except Exception as error:
-                self._handle_exception(error)
+        except Exception as error:
+            self._handle_exception(error)
+        finally:
+            self._leave_writers()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._leave_writers()
+
+    def terminate(self) -> None:
+        try:
+            super().terminate()
+        finally:
+            self._leave_writers()
 
 
 class OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
@@ -151,7 +217,11 @@ class OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
         kw["check_same_thread"] = False
         connection = aiosqlite.connect(*arg, **kw)
         connection._thread.daemon = True
-        return OneHopConnection(self, cast(Any, await_(connection)))
+        adapted = OneHopConnection(self, cast(Any, await_(connection)))
+        database = arg[0] if arg else kw.get("database", "")
+        adapted._database = str(database)
+        adapted._writer_lock = None
+        return adapted
 
 
 def one_hop_dbapi() -> OneHopDBAPI:
