@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from services.common.auth import CurrentPrincipal
 from services.common.clock import Now
 from services.common.db import SessionDep
-from services.notices import activities, feed, readstate, rules
+from services.notices import activity_listing, feed, readstate, rules
 from services.notices.journey_schemas import ActivityOut
 from services.notices.models import Notice
 
@@ -72,7 +72,7 @@ async def internal_home(
         notices=shown,
         upcoming_activities=[
             ActivityOut.model_validate(a)
-            for a in await activities.upcoming_activities(
+            for a in await activity_listing.upcoming_activities(
                 session, community_id, principal.account_id, UPCOMING_ACTIVITIES, now=now
             )
         ],

@@ -13,7 +13,7 @@ from fastapi import Depends, Path, Request
 from services.common.auth import CurrentPrincipal, Principal, require_manager
 from services.common.db import SessionDep
 from services.common.images import DecodeSlots
-from services.repairs import rules
+from services.repairs import access_rules
 from services.repairs.access import require_reporter_in, visible_ticket
 from services.repairs.errors import ContentRisky, NotDeskOfCommunity
 from services.repairs.models import Ticket, Upload
@@ -104,7 +104,7 @@ ReportingCommunity = Annotated[str, Depends(_reporting_community)]
 
 async def _desk_of_community(principal: CurrentPrincipal, cid: Id) -> str:
     """Managers and customer service of the community; to anyone else it does not exist."""
-    if not rules.is_desk(principal, cid):
+    if not access_rules.is_desk(principal, cid):
         raise NotDeskOfCommunity()
     return cid
 

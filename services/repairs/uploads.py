@@ -15,7 +15,7 @@ from services.common.auth import Principal
 from services.common.db import new_id
 from services.common.identity_replica import queries as replica
 from services.common.images import DecodeSlots
-from services.repairs import rules
+from services.repairs import access_rules, rules
 from services.repairs.access import visible_ticket
 from services.repairs.errors import (
     PhotoNotFound,
@@ -33,7 +33,7 @@ async def _check_may_upload(
 ) -> None:
     """Only someone who may report (a verified room, or staff), within the daily quota."""
     me = principal.account_id
-    if not rules.may_upload(principal, bool(await replica.active_bindings_of(session, me))):
+    if not access_rules.may_upload(principal, bool(await replica.active_bindings_of(session, me))):
         raise UploadNotAllowed()
     recent = await session.scalar(
         select(func.count())

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from services.notices.activities import upcoming_activities
+from services.notices.activity_listing import upcoming_activities
 from services.notices.activity_reminders import tick as reminder_tick
 from services.notices.models import ActivitySignup, InboxEntry
 from tests.notices.factories import NOON, Community, notices_app, published_notice, set_clock
