@@ -4,14 +4,14 @@ unread inbox counts, the latest pinned, emergency or unread notices, and upcomin
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from pydantic import BaseModel
 
 from services.common.auth import CurrentPrincipal
 from services.common.clock import Now
 from services.common.db import SessionDep
+from services.common.validation import CommunityQuery
 from services.notices import activity_listing, feed, readstate, rules
 from services.notices.journey_schemas import ActivityOut
 from services.notices.models import Notice
@@ -59,7 +59,7 @@ async def internal_home(
     session: SessionDep,
     principal: CurrentPrincipal,
     now: Now,
-    community_id: Annotated[str, Query(min_length=1, max_length=36)],
+    community_id: CommunityQuery,
 ) -> NoticesHomePart:
     items, _ = await feed.feed(session, principal.account_id, community_id, now, FEED_SCAN, None)
     by_kind = await readstate.unread_by_kind(session, principal.account_id)

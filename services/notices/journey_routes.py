@@ -12,8 +12,9 @@ from services.common.clock import Now
 from services.common.csv_export import csv_response
 from services.common.db import SessionDep
 from services.common.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page
+from services.common.validation import CommunityQuery
 from services.notices import activities, activity_listing, care, resend
-from services.notices.deps import CommunityQuery, IdPath, NoticeForManager, RuntimeDep
+from services.notices.deps import IdPath, NoticeForManager, RuntimeDep
 from services.notices.errors import ActivityNotFound, NoticeNotFound
 from services.notices.journey_schemas import (
     ActivityCreate,

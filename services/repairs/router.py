@@ -16,6 +16,7 @@ from services.common.db import SessionDep
 from services.common.identity_replica.catch_up import raise_if_binding_syncing
 from services.common.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page
 from services.common.phones import mask_phone
+from services.common.state import DecodeSlotsDep
 from services.common.validation import to_utc
 from services.repairs import (
     access,
@@ -30,7 +31,6 @@ from services.repairs import (
 from services.repairs.deps import (
     CheckedTransition,
     CheckerDep,
-    DecodeSlotsDep,
     DeskCommunity,
     ManagedCommunity,
     ReportingCommunity,

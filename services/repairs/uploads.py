@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import Principal
 from services.common.db import new_id
+from services.common.files import save_file
 from services.common.identity_replica import queries as replica
 from services.common.images import DecodeSlots
 from services.repairs import access_rules, rules
@@ -60,14 +61,7 @@ async def store_upload(
         raw, max_bytes=settings.max_upload_bytes, max_pixels=settings.max_image_pixels
     )
     upload_id = new_id()
-    filename = f"{upload_id}.{image.extension}"
-    folder = Path(settings.uploads_dir)
-
-    def write() -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / filename).write_bytes(image.data)
-
-    await asyncio.to_thread(write)
+    filename = await save_file(settings.uploads_dir, upload_id, image.extension, image.data)
     upload = Upload(
         id=upload_id,
         owner_id=principal.account_id,
