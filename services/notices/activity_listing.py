@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.db import utcnow
-from services.common.pagination import decode_cursor, encode_cursor
+from services.common.pagination import page_sorted, parse_cursor
 from services.notices import errors, journey_rules
 from services.notices.audience import bindings_with_rooms
 from services.notices.feed import is_visible, targeted_rooms
@@ -65,7 +65,7 @@ async def activities_for(
 ) -> tuple[list[tuple[Activity, Notice]], str | None]:
     """Owners: the upcoming activities that target them, soonest first. Managers: every
     activity of the community, soonest first. Paged by (starts_at, id)."""
-    after = decode_cursor(cursor, 2)
+    after = parse_cursor(cursor, ("datetime", "str"))
     if manager:
         stmt = (
             select(Activity, Notice)
@@ -76,19 +76,7 @@ async def activities_for(
         rows = [(a, n) for a, n in (await session.execute(stmt)).all()]
     else:
         rows = await _visible_to(session, community_id, account_id, now, upcoming=True)
-    if after is not None:
-        try:
-            last = (datetime.fromisoformat(str(after[0])), str(after[1]))
-        except ValueError:
-            raise errors.InvalidCursor() from None
-        rows = [(a, n) for a, n in rows if (a.starts_at, a.notice_id) > last]
-    page = rows[:limit]
-    next_cursor = (
-        encode_cursor([page[-1][0].starts_at.isoformat(), page[-1][0].notice_id])
-        if len(rows) > limit
-        else None
-    )
-    return page, next_cursor
+    return page_sorted(rows, lambda row: (row[0].starts_at, row[0].notice_id), after, limit)
 
 
 async def upcoming_activities(
