@@ -125,7 +125,7 @@ MATRIX: dict[tuple[str, str, str], Row] = {
         one("POST", "/bindings/{binding_id}/revoke", json={"reason": "已搬离"})),
     ("identity", "POST", "/communities"): foreign(one("POST", "/communities", json={"name": "越权小区"})),
     ("identity", "GET", "/communities"): exempt(
-        "the picker before binding: every community's name, nothing else (identity/router.py)"),
+        "the picker before binding: every community's name, nothing else (identity/community_routes.py)"),
     ("identity", "GET", "/communities/{cid}"): foreign(one("GET", "/communities/{cid}")),
     ("identity", "GET", "/communities/{cid}/bindings"): foreign(one("GET", "/communities/{cid}/bindings")),
     ("identity", "GET", "/communities/{cid}/buildings"): exempt(

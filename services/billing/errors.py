@@ -25,12 +25,14 @@ __all__ = [
     "CommunityNotFound",
     "FeeVersionExists",
     "GenerationConflict",
+    "InvalidDate",
     "InvalidPeriod",
     "MixedCommunities",
     "NoFeeItems",
     "NoOpenid",
     "PaymentNotFound",
     "PaymentNotRefundable",
+    "ReceiptNotReady",
     "WeChatPayUnavailable",
 ]
 
@@ -45,9 +47,19 @@ class PaymentNotFound(NotFound):
     message = "支付记录不存在"
 
 
+class ReceiptNotReady(PaymentNotFound):
+    code = "receipt_not_ready"
+    message = "该笔支付尚未完成，没有收据"
+
+
 class InvalidPeriod(UnprocessableEntity):
     code = "invalid_period"
     message = "账期格式不正确，应为 2026-12、2026-Q4 或 2026"
+
+
+class InvalidDate(InvalidPeriod):
+    code = "invalid_date"
+    message = "日期格式不正确，应为 YYYY-MM-DD"
 
 
 class NoFeeItems(UnprocessableEntity):

@@ -15,7 +15,7 @@ from services.billing.schemas import ReceiptLine, ReceiptOut
 
 async def receipt(session: AsyncSession, payment: Payment) -> ReceiptOut:
     if payment.receipt_no is None or payment.paid_at is None:
-        raise errors.PaymentNotFound("该笔支付尚未完成，没有收据", code="receipt_not_ready")
+        raise errors.ReceiptNotReady()
     rows = (
         await session.execute(
             select(Bill.room_label, Bill.period, BillLine.name, BillLine.basis, BillLine.amount_fen)

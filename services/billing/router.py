@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from services.billing import (
@@ -64,8 +65,30 @@ BILL_ORDER = Keyset((Bill.room_label, Bill.id), ("str", "str"), descending=False
 def _day_bounds(day: str) -> tuple[Any, Any]:
     bounds = rules.shanghai_day_bounds(day)
     if bounds is None:
-        raise errors.InvalidPeriod("日期格式不正确，应为 YYYY-MM-DD", code="invalid_date")
+        raise errors.InvalidDate()
     return bounds
+
+
+@dataclass(frozen=True)
+class DaySpan:
+    """`?from=&to=` (Asia/Shanghai days, both included) and the instants they span."""
+
+    first: str
+    last: str
+    start: datetime
+    end: datetime
+
+
+def _day_span(
+    from_: Annotated[str, Query(alias="from", pattern=r"^\d{4}-\d{2}-\d{2}$")],
+    to: Annotated[str, Query(pattern=r"^\d{4}-\d{2}-\d{2}$")],
+) -> DaySpan:
+    start, _ = _day_bounds(from_)
+    _, end = _day_bounds(to)
+    return DaySpan(from_, to, start, end)
+
+
+DaySpanQuery = Annotated[DaySpan, Depends(_day_span)]
 
 
 # --- owners -----------------------------------------------------------------------------
@@ -248,29 +271,15 @@ async def export_bills(
 
 
 @router.get(FEES + "/exports/payments.csv", response_class=Response)
-async def export_payments(
-    community_id: ManagedCommunity,
-    session: SessionDep,
-    from_: Annotated[str, Query(alias="from", pattern=r"^\d{4}-\d{2}-\d{2}$")],
-    to: Annotated[str, Query(pattern=r"^\d{4}-\d{2}-\d{2}$")],
-) -> Response:
-    start, _ = _day_bounds(from_)
-    _, end = _day_bounds(to)
-    rows = await export.payment_rows(session, community_id, start, end)
-    return csv_response(f"payments-{from_}-{to}.csv", export.PAYMENTS_HEADER, rows)
+async def export_payments(community_id: ManagedCommunity, session: SessionDep, span: DaySpanQuery) -> Response:
+    rows = await export.payment_rows(session, community_id, span.start, span.end)
+    return csv_response(f"payments-{span.first}-{span.last}.csv", export.PAYMENTS_HEADER, rows)
 
 
 @router.get(FEES + "/exports/refunds.csv", response_class=Response)
-async def export_refunds(
-    community_id: ManagedCommunity,
-    session: SessionDep,
-    from_: Annotated[str, Query(alias="from", pattern=r"^\d{4}-\d{2}-\d{2}$")],
-    to: Annotated[str, Query(pattern=r"^\d{4}-\d{2}-\d{2}$")],
-) -> Response:
-    start, _ = _day_bounds(from_)
-    _, end = _day_bounds(to)
-    rows = await export.refund_rows(session, community_id, start, end)
-    return csv_response(f"refunds-{from_}-{to}.csv", export.REFUND_HEADER, rows)
+async def export_refunds(community_id: ManagedCommunity, session: SessionDep, span: DaySpanQuery) -> Response:
+    rows = await export.refund_rows(session, community_id, span.start, span.end)
+    return csv_response(f"refunds-{span.first}-{span.last}.csv", export.REFUND_HEADER, rows)
 
 
 @router.get(FEES + "/reconciliation", response_model=ReconciliationOut)

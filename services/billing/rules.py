@@ -19,23 +19,22 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Protocol, TypeVar
+from typing import Literal, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
-FEE_KINDS = ("per_area", "fixed")
+# The API's names (schemas use these): how a fee item is charged, how an offline payment came.
+FeeKind = Literal["per_area", "fixed"]
+OfflineChannel = Literal["cash", "transfer"]
 # Room states of identity: a room not delivered (unsold, or sold but not handed over) is 空置房.
 VACANT_STATES = frozenset({"unsold", "sold"})
-OFFLINE_CHANNELS = ("cash", "transfer")
 CHANNEL_NAMES = {"wechat": "微信支付", "cash": "现金", "transfer": "银行转账"}
 # Who of a room's household sees and pays its bills (domain.md: billed to the room, shown
 # to its verified owners).
 PAYER_RELATIONS = ("owner",)
 # Bills are due this many days after the period's first day (Asia/Shanghai).
 DUE_AFTER_DAYS = 30
-# 催缴: at most one reminder per bill per this many days (community setting).
-DEFAULT_REMINDER_SPACING_DAYS = 7
 # Arrears age buckets (days overdue), the finance desk's usual 账龄 columns.
 AGE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
     ("0-30", 0, 30),
@@ -44,6 +43,7 @@ AGE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
     ("181-365", 181, 365),
     ("365+", 366, None),
 )
+# One WeChat Pay order pays at most this many bills.
 MAX_BILLS_PER_ORDER = 24
 
 _PERIOD_RE = re.compile(r"^(\d{4})(?:-(\d{2})|-Q([1-4]))?$")
@@ -216,10 +216,6 @@ def age_bucket(days: int) -> str:
         if days >= low and (high is None or days <= high):
             return label
     return AGE_BUCKETS[-1][0]
-
-
-def may_remind(last_reminded_at: datetime | None, now: datetime, spacing_days: int) -> bool:
-    return last_reminded_at is None or now - last_reminded_at >= timedelta(days=spacing_days)
 
 
 def collection_rate(paid_fen: int, billed_fen: int) -> str | None:

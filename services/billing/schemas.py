@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from services.billing.rules import MAX_BILLS_PER_ORDER, FeeKind, OfflineChannel
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=36)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -19,7 +21,7 @@ class _In(BaseModel):
 class FeeItemIn(_In):
     code: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,40}$")]
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
-    kind: Literal["per_area", "fixed"]
+    kind: FeeKind
     # per_area: 分 per m² per month; fixed: 分 per room per month.
     rate_fen: int = Field(ge=0, le=10_000_000)
     # Share charged to rooms not delivered yet (空置房), percent.
@@ -117,7 +119,7 @@ class ReasonIn(_In):
     reason: Reason
 
 
-BillIds = Annotated[list[Id], Field(min_length=1, max_length=24)]
+BillIds = Annotated[list[Id], Field(min_length=1, max_length=MAX_BILLS_PER_ORDER)]
 
 
 class PaymentIn(_In):
@@ -126,7 +128,7 @@ class PaymentIn(_In):
 
 class OfflinePaymentIn(_In):
     bill_ids: BillIds
-    channel: Literal["cash", "transfer"]
+    channel: OfflineChannel
     # The number on the paper receipt (收据号) or the bank transfer's reference.
     offline_ref: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
 

@@ -1,5 +1,7 @@
 """Cursor pagination: opaque cursors over a stable sort key, `?limit=&cursor=` in,
-`{items, next_cursor}` out; `keyset_page` runs it over SQL, the one way every list pages."""
+`{items, next_cursor}` out; `keyset_page` runs it over SQL, the one way every list pages, and
+`page_sorted` over a list ordered in memory (a feed). Either way one parser reads a cursor
+(`parse_cursor`): anything it did not make is 400 `invalid_cursor`."""
 
 from __future__ import annotations
 
@@ -50,17 +52,38 @@ def decode_cursor(cursor: str | None, arity: int) -> list[Any] | None:
     return values
 
 
-def page_of(rows: list[T], limit: int, key: Any) -> tuple[list[T], str | None]:
-    """Given up to limit+1 rows, the page and the cursor to the next one (None at the end)."""
-    if len(rows) > limit:
-        page = rows[:limit]
-        return page, encode_cursor(key(page[-1]))
-    return rows, None
+CursorValue = Literal["datetime", "str", "int", "float"]
+
+
+def parse_cursor(cursor: str | None, kinds: Sequence[CursorValue]) -> list[Any] | None:
+    """The sort key of the last item seen, typed by `kinds`, or None for the first page; a
+    cursor not made for this order is 400 `invalid_cursor`."""
+    after = decode_cursor(cursor, len(kinds))
+    if after is None:
+        return None
+    try:
+        return [_parse_value(kind, value) for kind, value in zip(kinds, after, strict=True)]
+    except (TypeError, ValueError) as exc:
+        raise InvalidCursor() from exc
+
+
+def _cursor_of(values: Sequence[Any]) -> str:
+    return encode_cursor([v.isoformat() if isinstance(v, datetime) else v for v in values])
+
+
+def page_sorted(
+    items: Sequence[T], key: Callable[[T], Sequence[Any]], after: Sequence[Any] | None, limit: int
+) -> tuple[list[T], str | None]:
+    """One page of `items` (sorted ascending by `key`) past `after` (a `parse_cursor` result),
+    and the cursor to the next page (None at the end)."""
+    rest = list(items) if after is None else [i for i in items if tuple(key(i)) > tuple(after)]
+    if len(rest) <= limit:
+        return rest, None
+    page = rest[:limit]
+    return page, _cursor_of(key(page[-1]))
 
 
 # --- keyset pagination over SQL ------------------------------------------------------------------
-
-CursorValue = Literal["datetime", "str", "int"]
 
 
 @dataclass(frozen=True)
@@ -75,13 +98,7 @@ class Keyset:
     def parse(self, cursor: str | None) -> list[Any] | None:
         """The sort key of the last item seen, typed, or None for the first page; a cursor
         this order did not make is 400 `invalid_cursor`."""
-        after = decode_cursor(cursor, len(self.kinds))
-        if after is None:
-            return None
-        try:
-            return [_parse_value(kind, value) for kind, value in zip(self.kinds, after, strict=True)]
-        except (TypeError, ValueError) as exc:
-            raise InvalidCursor() from exc
+        return parse_cursor(cursor, self.kinds)
 
     def after(self, values: Sequence[Any]) -> ColumnElement[bool]:
         """Rows strictly past `values` in this order: (a, b) < (x, y) as a OR-of-ANDs, which
@@ -97,7 +114,7 @@ class Keyset:
         return [c.desc() if self.descending else c.asc() for c in self.columns]
 
     def cursor_of(self, values: Sequence[Any]) -> str:
-        return encode_cursor([v.isoformat() if isinstance(v, datetime) else v for v in values])
+        return _cursor_of(values)
 
 
 def _parse_value(kind: CursorValue, value: Any) -> Any:
@@ -110,6 +127,10 @@ def _parse_value(kind: CursorValue, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int):
             raise TypeError("not an integer")
         return value
+    if kind == "float":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise TypeError("not a number")
+        return float(value)
     return str(value)
 
 

@@ -4,6 +4,7 @@ update on that stamp, so two callers at once get one slot, on either backend."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,7 +24,7 @@ def allowed(last: datetime | None, now: datetime, interval_hours: float) -> bool
     return at is None or now >= at
 
 
-async def take_slot(
+async def claim_slot(
     session: AsyncSession,
     model: Any,
     row: ColumnElement[bool],
@@ -32,9 +33,15 @@ async def take_slot(
     counter: Any,
     last: datetime | None,
     now: datetime,
-) -> bool:
-    """Stamps the row (`stamp` = now, `counter` + 1) if `stamp` still holds `last`, the value
-    the caller checked; False when another caller took the slot in between."""
+    interval_hours: float,
+    too_soon: Callable[[datetime], Exception],
+) -> None:
+    """Takes the row's slot, or raises `too_soon(when it may happen again)`: before the
+    interval since `last` has passed, or when another caller took the slot between the
+    caller's read of `last` and this update."""
+    if not allowed(last, now, interval_hours):
+        raise too_soon(next_allowed_at(last, interval_hours) or now)
+    # Stamps the row (`stamp` = now, `counter` + 1) only if `stamp` still holds `last`.
     unchanged = stamp.is_(None) if last is None else stamp == last
     taken = await execute_dml(
         session,
@@ -43,4 +50,5 @@ async def take_slot(
         .values({stamp.key: now, counter.key: counter + 1})
         .execution_options(synchronize_session=False),
     )
-    return taken == 1
+    if taken != 1:
+        raise too_soon(now + timedelta(hours=interval_hours))

@@ -5,7 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
+from fastapi import Query
 from pydantic import AfterValidator, AwareDatetime
+
+# `?community_id=` as every service reads it (the home parts, notices' community-wide lists).
+CommunityQuery = Annotated[str, Query(min_length=1, max_length=36)]
 
 
 def to_utc(value: datetime) -> datetime:

@@ -13,6 +13,7 @@ from services.common.app import create_service_app
 from services.common.db import utcnow
 from services.common.role_changes import PAGE_SIZE, Fetch, RoleChange
 from services.common.tokens import jwks_document
+from services.identity.community_routes import router as community_router
 from services.identity.home import internal as internal_home
 from services.identity.keys import load_or_create_signing_key
 from services.identity.logins import ensure_platform_admin, recent_role_changes
@@ -77,7 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return create_service_app(
         settings,
         title="identity",
-        routers=[router, internal, internal_home],
+        routers=[router, community_router, internal, internal_home],
         startup_hooks=[_load_keys, _wechat_client, _first_platform_admin],
         role_changes_source=_own_role_changes,
         snapshots=identity_snapshots(),

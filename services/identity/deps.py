@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 
 from services.common.auth import CurrentPrincipal, require_manager, require_staff
 from services.common.db import SessionDep
+from services.common.state import app_state
 from services.identity.places import get_community
 from services.identity.settings import Settings
 from services.identity.wechat import WeChatClient
@@ -27,16 +28,6 @@ async def _staffed_community(cid: str, principal: CurrentPrincipal, session: Ses
     return cid
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-def _wechat(request: Request) -> WeChatClient:
-    wechat: WeChatClient = request.app.state.wechat
-    return wechat
-
-
 def client_ip(request: Request) -> str:
     """The caller's address; behind the gateway, the first hop it recorded."""
     forwarded = request.headers.get("x-forwarded-for", "")
@@ -49,5 +40,5 @@ def client_ip(request: Request) -> str:
 # `community_id`); the check itself is the common one.
 ManagedCommunity = Annotated[str, Depends(_managed_community)]
 StaffedCommunity = Annotated[str, Depends(_staffed_community)]
-SettingsDep = Annotated[Settings, Depends(_settings)]
-WeChatDep = Annotated[WeChatClient, Depends(_wechat)]
+SettingsDep = Annotated[Settings, Depends(app_state("settings", Settings))]
+WeChatDep = Annotated[WeChatClient, Depends(app_state("wechat", WeChatClient))]

@@ -4,15 +4,14 @@ that the caller belongs there: a member (any binding but a revoked one) or its s
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import CommunityNotFound, CurrentPrincipal, Principal
 from services.common.db import SessionDep
+from services.common.validation import CommunityQuery
 from services.identity import rules
 from services.identity.models import Binding, Building, Community, Room
 from services.identity.schemas import BindingStatus, CommunityBrief, Relation
@@ -76,6 +75,6 @@ async def home_part(session: AsyncSession, principal: Principal, cid: str) -> Id
 async def internal_home(
     session: SessionDep,
     principal: CurrentPrincipal,
-    community_id: Annotated[str, Query(min_length=1, max_length=36)],
+    community_id: CommunityQuery,
 ) -> IdentityHomePart:
     return await home_part(session, principal, community_id)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.db import execute_dml
 from services.common.periodic import periodic_hook
-from services.notices import journey_rules, rules
+from services.notices import event_messages, journey_rules, rules
 from services.notices.activities import ACTIVITY_LINK
 from services.notices.delivery import deliver
 from services.notices.models import Activity, ActivitySignup, Notice
@@ -62,7 +62,7 @@ async def send_due_reminders(session: AsyncSession, rt: Runtime, now: datetime) 
             rt,
             community_id,
             accounts,
-            rules.InboxMessage(
+            event_messages.InboxMessage(
                 "activity_reminder",
                 "活动即将开始",
                 f"您报名的活动「{rules.clean_text(title)}」将于 {local} 开始，请准时参加。",

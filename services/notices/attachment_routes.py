@@ -11,8 +11,9 @@ from fastapi.responses import FileResponse
 from services.common.auth import CurrentPrincipal
 from services.common.clock import Now
 from services.common.db import SessionDep
+from services.common.state import DecodeSlotsDep
 from services.notices import attachments, rules
-from services.notices.deps import DecodeSlotsDep, IdPath, NoticeForManager, RuntimeDep
+from services.notices.deps import IdPath, NoticeForManager, RuntimeDep
 from services.notices.models import NoticeAttachment
 from services.notices.schemas import AttachmentOut
 from services.notices.settings import Settings

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import Principal
 from services.common.db import new_id
+from services.common.files import save_file
 from services.common.images import BadImage, DecodeSlots, EmptyFile, ImageTooBig
 from services.notices import rules
 from services.notices.errors import (
@@ -94,14 +95,7 @@ async def add_attachment(
     await session.rollback()
     clean = await _clean(settings, slots, raw, client_name)
     attachment_id = new_id()
-    filename = f"{attachment_id}.{clean.extension}"
-    folder = Path(settings.files_dir)
-
-    def write() -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / filename).write_bytes(clean.data)
-
-    await asyncio.to_thread(write)
+    filename = await save_file(settings.files_dir, attachment_id, clean.extension, clean.data)
     row = NoticeAttachment(
         id=attachment_id,
         notice_id=notice_id,

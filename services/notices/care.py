@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import TypedDict
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +18,7 @@ from services.common.pagination import Keyset, keyset_page
 from services.common.phones import mask_phone
 from services.notices import journey_rules, rules
 from services.notices.errors import CareHouseholdNotFound, CareRoomNotFound, RevealReasonRequired
+from services.notices.journey_schemas import CareHouseholdOut, RevealRecordOut
 from services.notices.models import CareHousehold, CareReveal
 
 # The list by room label, then id; reveals newest first.
@@ -26,28 +26,17 @@ CARE_ORDER = Keyset((ReplicaRoom.label, CareHousehold.room_id), ("str", "str"), 
 REVEAL_ORDER = Keyset((CareReveal.revealed_at, CareReveal.id), ("datetime", "str"))
 
 
-class CareEntry(TypedDict):
-    """A household on the list as staff see it (`schemas.CareHouseholdOut`): phone masked."""
-
-    room_id: str
-    label: str
-    building_name: str
-    categories: list[str]
-    note: str
-    contact_name: str
-    contact_phone_masked: str
-
-
-def _entry(flag: CareHousehold, room: ReplicaRoom) -> CareEntry:
-    return {
-        "room_id": flag.room_id,
-        "label": room.label,
-        "building_name": room.building_name,
-        "categories": list(flag.categories),
-        "note": flag.note,
-        "contact_name": flag.contact_name,
-        "contact_phone_masked": mask_phone(flag.contact_phone),
-    }
+def _entry(flag: CareHousehold, room: ReplicaRoom) -> CareHouseholdOut:
+    """A household on the list as staff see it: the contact's phone masked."""
+    return CareHouseholdOut(
+        room_id=flag.room_id,
+        label=room.label,
+        building_name=room.building_name,
+        categories=list(flag.categories),
+        note=flag.note,
+        contact_name=flag.contact_name,
+        contact_phone_masked=mask_phone(flag.contact_phone),
+    )
 
 
 async def _household(session: AsyncSession, community_id: str, room_id: str) -> ReplicaRoom:
@@ -76,7 +65,7 @@ async def flag_household(
     contact_phone: str,
     by: str,
     now: datetime,
-) -> CareEntry:
+) -> CareHouseholdOut:
     """Puts the household on the list, or changes its entry."""
     room = await _household(session, community_id, room_id)
     flag = await session.get(CareHousehold, room_id)
@@ -112,7 +101,7 @@ async def unflag_household(session: AsyncSession, community_id: str, room_id: st
 
 async def care_list(
     session: AsyncSession, community_id: str, limit: int, cursor: str | None
-) -> tuple[list[CareEntry], str | None]:
+) -> tuple[list[CareHouseholdOut], str | None]:
     stmt = (
         select(CareHousehold, ReplicaRoom)
         .join(ReplicaRoom, ReplicaRoom.room_id == CareHousehold.room_id)
@@ -146,19 +135,9 @@ async def reveal_contact(
     return flag, record
 
 
-class RevealEntry(TypedDict):
-    id: str
-    room_id: str
-    room_label: str
-    revealed_by: str
-    revealed_by_name: str
-    reason: str
-    revealed_at: datetime
-
-
 async def reveals(
     session: AsyncSession, community_id: str, limit: int, cursor: str | None
-) -> tuple[list[RevealEntry], str | None]:
+) -> tuple[list[RevealRecordOut], str | None]:
     """Every reveal of the community, newest first, with the staff member's name."""
     stmt = select(CareReveal).where(CareReveal.community_id == community_id)
     rows, next_cursor = await keyset_page(session, stmt, REVEAL_ORDER, limit, cursor)
@@ -172,15 +151,15 @@ async def reveals(
         )
         names = {a: n for a, n in found.all()}
     return [
-        {
-            "id": r.id,
-            "room_id": r.room_id,
-            "room_label": r.room_label,
-            "revealed_by": r.revealed_by,
-            "revealed_by_name": names.get(r.revealed_by, ""),
-            "reason": r.reason,
-            "revealed_at": r.revealed_at,
-        }
+        RevealRecordOut(
+            id=r.id,
+            room_id=r.room_id,
+            room_label=r.room_label,
+            revealed_by=r.revealed_by,
+            revealed_by_name=names.get(r.revealed_by, ""),
+            reason=r.reason,
+            revealed_at=r.revealed_at,
+        )
         for r in rows
     ], next_cursor
 

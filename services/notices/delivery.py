@@ -13,7 +13,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.db import insert_ignoring_duplicates, new_id
-from services.notices import rules
+from services.notices import event_messages, rules
 from services.notices.audience import account_ids_in_scope
 from services.notices.models import (
     FanoutJob,
@@ -32,7 +32,7 @@ async def deliver(
     rt: Runtime,
     community_id: str,
     account_ids: Sequence[str],
-    message: rules.InboxMessage,
+    message: event_messages.InboxMessage,
     source_key: str,
     now: datetime,
 ) -> None:
@@ -141,8 +141,8 @@ async def deliver(
     )
 
 
-def message_of_job(job: FanoutJob) -> rules.InboxMessage:
-    return rules.InboxMessage(**job.message)
+def message_of_job(job: FanoutJob) -> event_messages.InboxMessage:
+    return event_messages.InboxMessage(**job.message)
 
 
 async def fanout_step(session: AsyncSession, rt: Runtime, job: FanoutJob, now: datetime) -> bool:
@@ -172,7 +172,7 @@ async def queue_fanout(
     session: AsyncSession,
     community_id: str,
     audience: dict[str, Any],
-    message: rules.InboxMessage,
+    message: event_messages.InboxMessage,
     source_key: str,
     now: datetime,
 ) -> None:

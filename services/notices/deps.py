@@ -6,34 +6,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Depends, Path
 
 from services.common.auth import CurrentPrincipal, require_manager
 from services.common.db import SessionDep
-from services.common.images import DecodeSlots
+from services.common.state import app_state
+from services.common.validation import CommunityQuery
 from services.notices.errors import NoticeNotFound, SingleManagerModeAdminOnly
 from services.notices.models import Notice
 from services.notices.runtime import Runtime
 from services.notices.schemas import NoticeCreate
 
 IdPath = Annotated[str, Path(max_length=64)]
-CommunityQuery = Annotated[str, Query(min_length=1, max_length=36)]
 
 
-def _runtime(request: Request) -> Runtime:
-    rt: Runtime = request.app.state.notices
-    return rt
-
-
-RuntimeDep = Annotated[Runtime, Depends(_runtime)]
-
-
-def _decode_slots(request: Request) -> DecodeSlots:
-    slots: DecodeSlots = request.app.state.decode_slots
-    return slots
-
-
-DecodeSlotsDep = Annotated[DecodeSlots, Depends(_decode_slots)]
+RuntimeDep = Annotated[Runtime, Depends(app_state("notices", Runtime))]
 
 
 async def _notice_for_manager(

@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.events import EventHandlers, ReceivedEvent
-from services.notices import fee_messages, rules
+from services.notices import event_messages, fee_messages
 from services.notices.delivery import deliver, queue_fanout
 from services.notices.runtime import Runtime
 from services.notices.staff_alerts import register_staff_alerts
@@ -16,7 +16,7 @@ from services.notices.subscriptions import forget_account, record_openid
 
 def register_notice_handlers(handlers: EventHandlers, rt: Runtime) -> EventHandlers:
     async def to_one(
-        session: AsyncSession, event: ReceivedEvent, account_id: str, message: rules.InboxMessage
+        session: AsyncSession, event: ReceivedEvent, account_id: str, message: event_messages.InboxMessage
     ) -> None:
         await deliver(
             session,
@@ -29,7 +29,7 @@ def register_notice_handlers(handlers: EventHandlers, rt: Runtime) -> EventHandl
         )
 
     async def vote_event(session: AsyncSession, event: ReceivedEvent) -> None:
-        message = rules.vote_message(event.type, event.payload)
+        message = event_messages.vote_message(event.type, event.payload)
         if message is None:
             return
         building_ids = event.payload.get("building_ids")
@@ -37,7 +37,7 @@ def register_notice_handlers(handlers: EventHandlers, rt: Runtime) -> EventHandl
             "kind": "buildings" if building_ids else "community",
             "building_ids": list(building_ids or []),
             "units": [],
-            "roles": rules.vote_roles(event.payload),
+            "roles": event_messages.vote_roles(event.payload),
         }
         # A vote may reach the whole community: delivered in the background, like a notice.
         await queue_fanout(
@@ -73,7 +73,7 @@ def register_notice_handlers(handlers: EventHandlers, rt: Runtime) -> EventHandl
         openid = event.payload.get("openid")
         if openid:
             await record_openid(session, account_id, str(openid), rt.clock.now())
-        await to_one(session, event, account_id, rules.binding_message(event.type, event.payload))
+        await to_one(session, event, account_id, event_messages.binding_message(event.type, event.payload))
 
     @handlers.on("identity.binding.rejected")
     async def binding_rejected(session: AsyncSession, event: ReceivedEvent) -> None:
@@ -81,7 +81,7 @@ def register_notice_handlers(handlers: EventHandlers, rt: Runtime) -> EventHandl
             session,
             event,
             str(event.payload["account_id"]),
-            rules.binding_message(event.type, event.payload),
+            event_messages.binding_message(event.type, event.payload),
         )
 
     @handlers.on("identity.account.deleted")

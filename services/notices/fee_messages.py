@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from services.notices.rules import InboxMessage, clean_text
+from services.notices.event_messages import InboxMessage
+from services.notices.rules import clean_text
 
 BILLING_EVENTS = (
     "billing.bill.issued",

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.db import insert_ignoring_duplicates
-from services.common.pagination import decode_cursor, encode_cursor, keyset_page, newest_first
+from services.common.pagination import keyset_page, newest_first, page_sorted, parse_cursor
 from services.notices import rules
 from services.notices.audience import Membership, bindings_with_rooms
-from services.notices.errors import InvalidCursor, NoticeNotFound
+from services.notices.errors import NoticeNotFound
 from services.notices.models import InboxEntry, Notice, NoticeRead
 
 
@@ -32,16 +31,6 @@ def is_visible(notice: Notice, now: datetime) -> bool:
     return notice.status == "published" and not rules.is_expired(notice.expires_at, now)
 
 
-def _feed_key_of(after: list[Any] | None) -> tuple[int, float, str] | None:
-    """The `rules.feed_key` of the last notice seen (a decoded cursor), None on the first page."""
-    if after is None:
-        return None
-    try:
-        return (int(after[0]), float(after[1]), str(after[2]))
-    except (TypeError, ValueError):
-        raise InvalidCursor() from None
-
-
 async def feed(
     session: AsyncSession,
     account_id: str,
@@ -53,7 +42,7 @@ async def feed(
     """Published notices that target one of the caller's verified rooms, pinned and
     emergency first, then newest; each with whether the caller has read it. The order is
     computed here, not in SQL (a feed is a community's live notices), so it pages in memory."""
-    after = decode_cursor(cursor, 3)
+    after = parse_cursor(cursor, ("int", "float", "str"))
     memberships = await bindings_with_rooms(session, account_id, community_id)
     if not memberships:
         return [], None
@@ -70,11 +59,7 @@ async def feed(
         ),
         key=lambda kn: kn[0],
     )
-    last = _feed_key_of(after)
-    if last is not None:
-        keyed = [kn for kn in keyed if kn[0] > last]
-    page = keyed[:limit]
-    next_cursor = encode_cursor(list(page[-1][0])) if len(keyed) > limit else None
+    page, next_cursor = page_sorted(keyed, lambda kn: kn[0], after, limit)
     ids = [n.id for _, n in page]
     read = (
         set(

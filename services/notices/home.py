@@ -4,15 +4,15 @@ unread inbox counts, the latest pinned, emergency or unread notices, and upcomin
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from pydantic import BaseModel
 
 from services.common.auth import CurrentPrincipal
 from services.common.clock import Now
 from services.common.db import SessionDep
-from services.notices import activities, feed, readstate, rules
+from services.common.validation import CommunityQuery
+from services.notices import activity_listing, feed, readstate, rules
 from services.notices.journey_schemas import ActivityOut
 from services.notices.models import Notice
 
@@ -59,7 +59,7 @@ async def internal_home(
     session: SessionDep,
     principal: CurrentPrincipal,
     now: Now,
-    community_id: Annotated[str, Query(min_length=1, max_length=36)],
+    community_id: CommunityQuery,
 ) -> NoticesHomePart:
     items, _ = await feed.feed(session, principal.account_id, community_id, now, FEED_SCAN, None)
     by_kind = await readstate.unread_by_kind(session, principal.account_id)
@@ -72,7 +72,7 @@ async def internal_home(
         notices=shown,
         upcoming_activities=[
             ActivityOut.model_validate(a)
-            for a in await activities.upcoming_activities(
+            for a in await activity_listing.upcoming_activities(
                 session, community_id, principal.account_id, UPCOMING_ACTIVITIES, now=now
             )
         ],

@@ -12,8 +12,9 @@ from services.common.clock import Now
 from services.common.csv_export import csv_response
 from services.common.db import SessionDep
 from services.common.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page
-from services.notices import activities, care, resend
-from services.notices.deps import CommunityQuery, IdPath, NoticeForManager, RuntimeDep
+from services.common.validation import CommunityQuery
+from services.notices import activities, activity_listing, care, resend
+from services.notices.deps import IdPath, NoticeForManager, RuntimeDep
 from services.notices.errors import ActivityNotFound, NoticeNotFound
 from services.notices.journey_schemas import (
     ActivityCreate,
@@ -186,7 +187,7 @@ async def create_activity(
         by=principal.account_id,
         now=now,
     )
-    return await activities.summary(session, activity, notice, None)
+    return await activity_listing.summary(session, activity, notice, None)
 
 
 @router.get("/activities", response_model=Page[ActivityOut], tags=["activities"])
@@ -200,7 +201,7 @@ async def list_activities(
 ) -> dict[str, Any]:
     """Owners: the upcoming activities that target them, soonest first, with their sign-up.
     Managers: every activity of the community."""
-    rows, next_cursor = await activities.activities_for(
+    rows, next_cursor = await activity_listing.activities_for(
         session,
         community_id,
         principal.account_id,
@@ -209,7 +210,7 @@ async def list_activities(
         limit=limit,
         cursor=cursor,
     )
-    items = await activities.summaries(session, rows, principal.account_id)
+    items = await activity_listing.summaries(session, rows, principal.account_id)
     return {"items": items, "next_cursor": next_cursor}
 
 
@@ -222,10 +223,10 @@ async def get_activity(
         notice = await session.get(Notice, activity_id)
         assert notice is not None
     else:
-        activity, notice = await activities.visible_activity(
+        activity, notice = await activity_listing.visible_activity(
             session, activity_id, principal.account_id, now
         )
-    return await activities.summary(session, activity, notice, principal.account_id)
+    return await activity_listing.summary(session, activity, notice, principal.account_id)
 
 
 @router.post(
@@ -236,7 +237,7 @@ async def sign_up(
 ) -> SignupOut:
     """Signs the caller's household up: `confirmed`, or `waitlisted` when the places are
     taken. Once per account; past the deadline, refused."""
-    activity, notice = await activities.visible_activity(
+    activity, notice = await activity_listing.visible_activity(
         session, activity_id, principal.account_id, now
     )
     signup = await activities.sign_up(
@@ -250,7 +251,7 @@ async def cancel_signup(
     activity_id: IdPath, principal: CurrentPrincipal, session: SessionDep, rt: RuntimeDep, now: Now
 ) -> CancelOut:
     """Cancels the caller's sign-up; the waitlist moves up in order into the freed places."""
-    activity, _ = await activities.visible_activity(session, activity_id, principal.account_id, now)
+    activity, _ = await activity_listing.visible_activity(session, activity_id, principal.account_id, now)
     signup, moved = await activities.cancel(session, rt, activity, principal.account_id, now)
     return CancelOut(signup=SignupOut.model_validate(signup), moved_up=len(moved))
 

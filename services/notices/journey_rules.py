@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Literal
 
 # --- the care list (关注特殊人群, care.py) ---------------------------------------------------
 
-CARE_CATEGORIES: tuple[str, ...] = ("elderly", "living_alone", "disability")
-CARE_CATEGORY_LABELS = {"elderly": "老人", "living_alone": "独居", "disability": "残障"}
+# The API's names (journey_schemas.py uses them): elderly, living alone, with a disability.
+CareCategory = Literal["elderly", "living_alone", "disability"]
 REVEAL_REASON_MIN_CHARS = 2
 
 

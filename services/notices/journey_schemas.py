@@ -4,12 +4,13 @@ the care list, activities with sign-up."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from services.common.phones import valid_phone
 from services.common.validation import UtcDatetime
+from services.notices.journey_rules import CareCategory
 
 
 class _In(BaseModel):
@@ -25,8 +26,6 @@ class ResendOut(BaseModel):
 
 
 # --- the care list ----------------------------------------------------------------------------
-
-CareCategory = Literal["elderly", "living_alone", "disability"]
 
 
 class CareHouseholdIn(_In):

@@ -22,20 +22,17 @@ from services.notices.workflow import notice_message
 async def _claim(session: AsyncSession, notice: Notice, now: datetime, hours: float) -> int:
     """Takes the notice's resend slot with a conditional update (two managers pressing at
     once resend once); returns the resend's number."""
-    last = notice.last_resent_at
-    if not throttle.allowed(last, now, hours):
-        raise ResendTooSoon(throttle.next_allowed_at(last, hours) or now)
-    taken = await throttle.take_slot(
+    await throttle.claim_slot(
         session,
         Notice,
         Notice.id == notice.id,
         stamp=Notice.last_resent_at,
         counter=Notice.resend_count,
-        last=last,
+        last=notice.last_resent_at,
         now=now,
+        interval_hours=hours,
+        too_soon=ResendTooSoon,
     )
-    if not taken:
-        raise ResendTooSoon(now + timedelta(hours=hours))
     await session.refresh(notice)
     return notice.resend_count
 

@@ -13,6 +13,7 @@ from services.common.db import SessionDep, writes_on_read
 from services.common.identity_replica import queries as replica
 from services.common.identity_replica.catch_up import raise_if_binding_syncing
 from services.common.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page
+from services.common.validation import CommunityQuery
 from services.notices import (
     attachments,
     care,
@@ -26,7 +27,6 @@ from services.notices import (
 from services.notices.attachment_routes import attachment_out
 from services.notices.deps import (
     CommunityForPlatformAdmin,
-    CommunityQuery,
     IdPath,
     ManagedDraft,
     NoticeForManager,

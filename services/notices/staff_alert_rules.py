@@ -9,17 +9,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from services.notices.rules import (
+from services.notices.event_messages import (
     CLOCK_NAMES,
     REPAIR_LINK,
     InboxMessage,
-    clean_text,
-    excerpt,
     is_reassignment,
     repair_overdue_message,
     repair_status_message,
     with_note,
 )
+from services.notices.rules import clean_text, excerpt
 
 # --- staff alerts ---------------------------------------------------------------------
 # Who hears what of a ticket, as groups of people the events name or imply; the handler

@@ -10,19 +10,19 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.events import EventHandlers, ReceivedEvent
-from services.notices import rules
+from services.notices import event_messages, rules
 from services.notices.audience import account_ids_of_rooms
 from services.notices.delivery import deliver
 from services.notices.runtime import Runtime
 
 
-def reminder_message(payload: Mapping[str, Any]) -> rules.InboxMessage:
+def reminder_message(payload: Mapping[str, Any]) -> event_messages.InboxMessage:
     title = rules.clean_text(str(payload.get("title") or ""))
-    return rules.InboxMessage(
+    return event_messages.InboxMessage(
         "vote_reminder",
         "您还没有投票",
         f"「{title}」尚未收到您房屋的投票，请在截止前参与。",
-        rules.VOTE_LINK.format(payload["vote_id"]),
+        event_messages.VOTE_LINK.format(payload["vote_id"]),
         "vote",
     )
 

@@ -12,7 +12,7 @@ from services.common.community_settings import merge_settings, read_settings
 from services.common.db import execute_dml, new_id
 from services.common.events import emit
 from services.common.identity_replica.queries import known_building_ids
-from services.notices import rules, staff_alert_rules
+from services.notices import event_messages, rules, staff_alert_rules
 from services.notices.audience import known_units
 from services.notices.delivery import deliver, queue_fanout
 from services.notices.errors import NoticeExpired
@@ -116,13 +116,13 @@ async def transition(
     return notice
 
 
-def notice_message(notice: Notice) -> rules.InboxMessage:
+def notice_message(notice: Notice) -> event_messages.InboxMessage:
     """What a notice's inbox entry and push say (on publishing, and when re-pushed)."""
-    return rules.InboxMessage(
+    return event_messages.InboxMessage(
         kind="notice_" + notice.category,
         title=notice.title,
         text=rules.excerpt(notice.body),
-        link=rules.NOTICE_LINK.format(notice.id),
+        link=event_messages.NOTICE_LINK.format(notice.id),
         purpose="notice",
         urgent=notice.category == "emergency",
     )

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import Principal
 from services.common.identity_replica import queries as replica
-from services.repairs import rules
+from services.repairs import access_rules
 from services.repairs.errors import NotResidentOfCommunity, TicketNotFound
 from services.repairs.models import Ticket
 
@@ -30,7 +30,7 @@ async def roles_on(session: AsyncSession, principal: Principal, ticket: Ticket) 
         if room_id
         else {}
     )
-    return rules.roles_given(principal, ticket, since)
+    return access_rules.roles_given(principal, ticket, since)
 
 
 async def roles_on_many(
@@ -38,7 +38,7 @@ async def roles_on_many(
 ) -> list[frozenset[str]]:
     """Roles on a page of tickets with one replica query, not one per ticket."""
     since = await replica.bound_since(session, principal.account_id) if tickets else {}
-    return [rules.roles_given(principal, t, since) for t in tickets]
+    return [access_rules.roles_given(principal, t, since) for t in tickets]
 
 
 async def visible_ticket(

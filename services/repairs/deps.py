@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path as FilePath
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path
 
 from services.common.auth import CurrentPrincipal, Principal, require_manager
 from services.common.db import SessionDep
-from services.common.images import DecodeSlots
-from services.repairs import rules
+from services.common.state import app_state
+from services.repairs import access_rules
 from services.repairs.access import require_reporter_in, visible_ticket
 from services.repairs.errors import ContentRisky, NotDeskOfCommunity
 from services.repairs.models import Ticket, Upload
@@ -25,24 +25,8 @@ from services.repairs.wechat import ContentChecker
 Id = Annotated[str, Path(max_length=36)]
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-def _checker(request: Request) -> ContentChecker:
-    checker: ContentChecker = request.app.state.content_checker
-    return checker
-
-
-def _decode_slots(request: Request) -> DecodeSlots:
-    slots: DecodeSlots = request.app.state.decode_slots
-    return slots
-
-
-SettingsDep = Annotated[Settings, Depends(_settings)]
-DecodeSlotsDep = Annotated[DecodeSlots, Depends(_decode_slots)]
-CheckerDep = Annotated[ContentChecker, Depends(_checker)]
+SettingsDep = Annotated[Settings, Depends(app_state("settings", Settings))]
+CheckerDep = Annotated[ContentChecker, Depends(app_state("content_checker", ContentChecker))]
 
 
 async def _checked_transition(
@@ -104,7 +88,7 @@ ReportingCommunity = Annotated[str, Depends(_reporting_community)]
 
 async def _desk_of_community(principal: CurrentPrincipal, cid: Id) -> str:
     """Managers and customer service of the community; to anyone else it does not exist."""
-    if not rules.is_desk(principal, cid):
+    if not access_rules.is_desk(principal, cid):
         raise NotDeskOfCommunity()
     return cid
 

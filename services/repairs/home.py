@@ -4,14 +4,14 @@ the caller's and their household's tickets still under way, with their status.""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from pydantic import BaseModel
 from sqlalchemy import Select, select
 
 from services.common.auth import CurrentPrincipal
 from services.common.db import SessionDep
+from services.common.validation import CommunityQuery
 from services.repairs.listing import households_tickets
 from services.repairs.models import Ticket
 
@@ -40,7 +40,7 @@ class RepairsHomePart(BaseModel):
 async def internal_home(
     session: SessionDep,
     principal: CurrentPrincipal,
-    community_id: Annotated[str, Query(min_length=1, max_length=36)],
+    community_id: CommunityQuery,
 ) -> RepairsHomePart:
     stmt: Select[tuple[Ticket]] = select(Ticket)
     stmt = await households_tickets(session, stmt, principal.account_id, community_id)

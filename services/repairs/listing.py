@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.common.auth import Principal
 from services.common.identity_replica import queries as replica
 from services.common.pagination import Keyset, keyset_page, newest_first
-from services.repairs import rules
+from services.repairs import access_rules
 from services.repairs.models import Ticket
 
 _NEWEST_FIRST = newest_first(Ticket)
@@ -42,8 +42,8 @@ def due_soon_cutoff(now: datetime, minutes: int) -> datetime:
 async def _working(session: AsyncSession, principal: Principal) -> list[str]:
     """Where the caller still works as crew: the token's claims, and the replica agreeing."""
     return sorted(
-        set(rules.crew_communities(principal))
-        & await replica.staff_community_ids(session, principal.account_id, rules.CREW_ROLES)
+        set(access_rules.crew_communities(principal))
+        & await replica.staff_community_ids(session, principal.account_id, access_rules.CREW_ROLES)
     )
 
 
@@ -73,7 +73,7 @@ async def list_tickets(
         )
         if f.community_id:
             stmt = stmt.where(Ticket.community_id == f.community_id)
-    elif f.community_id and rules.is_desk(principal, f.community_id):
+    elif f.community_id and access_rules.is_desk(principal, f.community_id):
         stmt = stmt.where(Ticket.community_id == f.community_id)
         if f.assignee:
             stmt = stmt.where(Ticket.assignee_id == f.assignee)

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import Principal
 from services.common.identity_replica import queries as replica
-from services.repairs import rules
+from services.repairs import access_rules, rules
 from services.repairs.errors import (
     AlreadyClaimed,
     ConcurrentChange,
@@ -37,7 +37,7 @@ async def claim(
         raise TicketNotFound()
     if principal.department(ticket.community_id) != ticket.department:
         raise NotInDepartment()
-    if not rules.may_claim(principal, ticket) or ticket.status != "accepted":
+    if not access_rules.may_claim(principal, ticket) or ticket.status != "accepted":
         raise AlreadyClaimed()
     try:
         await apply(

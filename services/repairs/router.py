@@ -16,12 +16,21 @@ from services.common.db import SessionDep
 from services.common.identity_replica.catch_up import raise_if_binding_syncing
 from services.common.pagination import DEFAULT_LIMIT, CursorParam, LimitParam, Page
 from services.common.phones import mask_phone
+from services.common.state import DecodeSlotsDep
 from services.common.validation import to_utc
-from services.repairs import access, config, rules, stats, tickets, transitions, uploads
+from services.repairs import (
+    access,
+    access_rules,
+    config,
+    rules,
+    stats,
+    tickets,
+    transitions,
+    uploads,
+)
 from services.repairs.deps import (
     CheckedTransition,
     CheckerDep,
-    DecodeSlotsDep,
     DeskCommunity,
     ManagedCommunity,
     ReportingCommunity,
@@ -75,7 +84,7 @@ def _ticket_out(
         **{c: getattr(ticket, c) for c in TicketOut.model_fields if hasattr(ticket, c)},
         "contact_phone": (
             phone
-            if rules.shows_full_phone(principal, ticket.community_id, roles)
+            if access_rules.shows_full_phone(principal, ticket.community_id, roles)
             else mask_phone(phone)
         ),
         "photos": [photo_out(settings, p) for p in ticket.photo_ids],

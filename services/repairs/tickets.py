@@ -12,7 +12,7 @@ from services.common.auth import Principal
 from services.common.db import new_id
 from services.common.events import emit
 from services.common.identity_replica import queries as replica
-from services.repairs import rules
+from services.repairs import access_rules, rules
 from services.repairs.access import require_reporter_in
 from services.repairs.config import categories_of
 from services.repairs.errors import (
@@ -64,7 +64,7 @@ async def _behalf_of(
 ) -> tuple[str | None, str, str | None, str]:
     """代客报修: (room_id, place label, location, reporter_id) after checking the caller runs
     the community's desk, the room is the community's, and a named resident lives there."""
-    if not rules.is_desk(principal, data.community_id):
+    if not access_rules.is_desk(principal, data.community_id):
         raise NotDeskOfCommunity()
     if data.room_id and data.location:
         raise PlaceAmbiguous()

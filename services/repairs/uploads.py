@@ -13,9 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import Principal
 from services.common.db import new_id
+from services.common.files import save_file
 from services.common.identity_replica import queries as replica
 from services.common.images import DecodeSlots
-from services.repairs import rules
+from services.repairs import access_rules, rules
 from services.repairs.access import visible_ticket
 from services.repairs.errors import (
     PhotoNotFound,
@@ -33,7 +34,7 @@ async def _check_may_upload(
 ) -> None:
     """Only someone who may report (a verified room, or staff), within the daily quota."""
     me = principal.account_id
-    if not rules.may_upload(principal, bool(await replica.active_bindings_of(session, me))):
+    if not access_rules.may_upload(principal, bool(await replica.active_bindings_of(session, me))):
         raise UploadNotAllowed()
     recent = await session.scalar(
         select(func.count())
@@ -60,14 +61,7 @@ async def store_upload(
         raw, max_bytes=settings.max_upload_bytes, max_pixels=settings.max_image_pixels
     )
     upload_id = new_id()
-    filename = f"{upload_id}.{image.extension}"
-    folder = Path(settings.uploads_dir)
-
-    def write() -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / filename).write_bytes(image.data)
-
-    await asyncio.to_thread(write)
+    filename = await save_file(settings.uploads_dir, upload_id, image.extension, image.data)
     upload = Upload(
         id=upload_id,
         owner_id=principal.account_id,

@@ -4,13 +4,13 @@ open votes in which a room of the caller's still waits for their ballot."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from pydantic import BaseModel
 
 from services.common.auth import CurrentPrincipal
 from services.common.db import SessionDep
+from services.common.validation import CommunityQuery
 from services.votes import listing, my_status
 from services.votes.schemas import MyRoomStatus
 
@@ -36,7 +36,7 @@ class VotesHomePart(BaseModel):
 async def internal_home(
     session: SessionDep,
     principal: CurrentPrincipal,
-    community_id: Annotated[str, Query(min_length=1, max_length=36)],
+    community_id: CommunityQuery,
 ) -> VotesHomePart:
     votes, _ = await listing.list_votes(
         session, principal, community_id, "open", OPEN_VOTES_SCAN, None

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import Principal
 from services.common.identity_replica import queries as replica
-from services.common.pagination import decode_cursor, keyset_page, newest_first
+from services.common.pagination import keyset_page, newest_first
 from services.votes import rules
 from services.votes.models import Elector, Vote
 
@@ -24,9 +24,8 @@ async def list_votes(
 ) -> tuple[list[Vote], str | None]:
     """Managers: every vote of the communities they manage; others: open and closed votes
     whose electorate holds a room they are verified on."""
-    # An undecodable cursor is 400 even for a caller who may see nothing (keyset_page checks
-    # the values in it).
-    decode_cursor(cursor, len(ORDER.kinds))
+    # A cursor this order did not make is 400 even for a caller who may see nothing.
+    ORDER.parse(cursor)
     bindings = await replica.active_bindings_of(session, principal.account_id, community_id)
     room_ids = sorted({b.room_id for b in bindings})
     managed = [c for c in principal.staff if principal.is_manager_of(c)]

@@ -237,8 +237,3 @@ def accepts_paper_ballot(status: str, now: datetime, closes_at: datetime, *, roo
 def next_reminder_at(last: datetime | None, interval_hours: float) -> datetime | None:
     """When the next reminder to non-voters may go (None: now, none went yet)."""
     return throttle.next_allowed_at(last, interval_hours)
-
-
-def may_remind(last: datetime | None, now: datetime, interval_hours: float) -> bool:
-    """At most one reminder per vote per `interval_hours`."""
-    return throttle.allowed(last, now, interval_hours)

@@ -100,23 +100,17 @@ async def _claim_reminder(
 ) -> None:
     """Takes this vote's reminder slot: a conditional update, so two managers pressing the
     button at once send one reminder."""
-    last = vote.reminded_at
-    if not rules.may_remind(last, now, interval_hours):
-        allowed = rules.next_reminder_at(last, interval_hours)
-        assert allowed is not None
-        raise errors.ReminderTooSoon(allowed)
-    taken = await throttle.take_slot(
+    await throttle.claim_slot(
         session,
         Vote,
         Vote.id == vote.id,
         stamp=Vote.reminded_at,
         counter=Vote.reminders_sent,
-        last=last,
+        last=vote.reminded_at,
         now=now,
+        interval_hours=interval_hours,
+        too_soon=errors.ReminderTooSoon,
     )
-    if not taken:
-        # Another reminder took the slot between our read and our update.
-        raise errors.ReminderTooSoon(rules.next_reminder_at(now, interval_hours) or now)
 
 
 def _reminder_events(

@@ -112,13 +112,6 @@ def test_due_cutoff_selects_bills_at_least_n_days_overdue() -> None:
         assert (due < cutoff) == (rules.overdue_days(due, now) >= 30), days
 
 
-def test_reminders_are_spaced() -> None:
-    now = datetime(2027, 1, 10, tzinfo=UTC)
-    assert rules.may_remind(None, now, 7)
-    assert not rules.may_remind(now - timedelta(days=6, hours=23), now, 7)
-    assert rules.may_remind(now - timedelta(days=7), now, 7)
-
-
 def test_notify_freshness_window() -> None:
     now = datetime(2027, 1, 10, tzinfo=UTC)
     ts = int(now.timestamp())

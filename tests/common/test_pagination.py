@@ -11,7 +11,14 @@ from sqlalchemy import insert, select
 from services.common.db import create_engine, create_sessionmaker
 from services.common.errors import BadRequest
 from services.common.events.models import OutboxEvent
-from services.common.pagination import Keyset, encode_cursor, keyset_page, newest_first
+from services.common.pagination import (
+    Keyset,
+    encode_cursor,
+    keyset_page,
+    newest_first,
+    page_sorted,
+    parse_cursor,
+)
 
 T0 = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
 
@@ -90,3 +97,15 @@ def test_integer_cursor_values_must_be_integers():
     for bad in ("7", True, 1.5):
         with pytest.raises(BadRequest):
             keyset.parse(encode_cursor([bad]))
+
+
+def test_a_list_sorted_in_memory_pages_with_the_same_cursors():
+    items = [(0, -2.5, "b"), (0, -1.0, "a"), (1, -3.0, "c"), (1, -3.0, "d")]
+    kinds = ("int", "float", "str")
+    first, cursor = page_sorted(items, lambda i: i, parse_cursor(None, kinds), 2)
+    assert first == items[:2] and cursor is not None
+    rest, end = page_sorted(items, lambda i: i, parse_cursor(cursor, kinds), 2)
+    assert rest == items[2:] and end is None
+    for bad in (encode_cursor(["0", -1.0, "a"]), encode_cursor([0, "x", "a"]), encode_cursor([0, True, "a"])):
+        with pytest.raises(BadRequest):
+            parse_cursor(bad, kinds)

@@ -9,14 +9,14 @@ import re
 from contextlib import aclosing
 
 from tests.console.fake_api import CID, PASSWORD, FakeApi
-from tests.console.test_sessions import _client, _csrf, _logged_in
+from tests.console.support import console_client, csrf_of, logged_in
 
 
 async def test_a_wrong_current_password_is_shown_by_its_field_and_changes_nothing() -> None:
     api = FakeApi()
-    client, _ = await _logged_in(api)
+    client, _ = await logged_in(api)
     async with aclosing(client):
-        token = _csrf((await client.get("/console/password")).text)
+        token = csrf_of((await client.get("/console/password")).text)
         answer = await client.post("/console/password", data={
             "csrf_token": token, "current_password": "nope", "new_password": "new-pass-123",
             "new_password_again": "new-pass-123"})
@@ -31,9 +31,9 @@ async def test_a_wrong_current_password_is_shown_by_its_field_and_changes_nothin
 
 async def test_mismatched_new_passwords_never_reach_the_api() -> None:
     api = FakeApi()
-    client, _ = await _logged_in(api)
+    client, _ = await logged_in(api)
     async with aclosing(client):
-        token = _csrf((await client.get("/console/password")).text)
+        token = csrf_of((await client.get("/console/password")).text)
         answer = await client.post("/console/password", data={
             "csrf_token": token, "current_password": PASSWORD, "new_password": "new-pass-123",
             "new_password_again": "new-pass-124"})
@@ -43,9 +43,9 @@ async def test_mismatched_new_passwords_never_reach_the_api() -> None:
 
 async def test_a_changed_password_ends_the_session_and_the_new_one_logs_in() -> None:
     api = FakeApi()
-    client, _ = await _logged_in(api)
+    client, _ = await logged_in(api)
     async with aclosing(client):
-        token = _csrf((await client.get("/console/password")).text)
+        token = csrf_of((await client.get("/console/password")).text)
         answer = await client.post("/console/password", data={
             "csrf_token": token, "current_password": PASSWORD, "new_password": " new pass 123",
             "new_password_again": " new pass 123"})
@@ -55,15 +55,15 @@ async def test_a_changed_password_ends_the_session_and_the_new_one_logs_in() -> 
         login = await client.get("/console/login?changed=1")
         assert "密码已修改，请用新密码登录" in login.text
         answer = await client.post("/console/login", data={
-            "username": "zhang", "password": " new pass 123", "csrf_token": _csrf(login.text)})
+            "username": "zhang", "password": " new pass 123", "csrf_token": csrf_of(login.text)})
         assert answer.status_code == 303 and answer.headers["location"] == "/console/"
 
 
 async def test_a_reset_shows_the_generated_password_once_and_a_refusal_in_chinese() -> None:
     api = FakeApi()
-    client, _ = await _logged_in(api)
+    client, _ = await logged_in(api)
     async with aclosing(client):
-        token = _csrf((await client.get("/console/staff")).text)
+        token = csrf_of((await client.get("/console/staff")).text)
         answer = await client.post("/console/staff/s-2/password-reset", data={"csrf_token": token, "name": "王师傅"})
         assert answer.status_code == 200 and "generated-pass-xyz" in answer.text and "王师傅" in answer.text
         assert "generated-pass-xyz" not in (await client.get("/console/staff")).text
@@ -75,5 +75,5 @@ async def test_a_reset_shows_the_generated_password_once_and_a_refusal_in_chines
 
 
 async def test_the_login_page_without_the_flag_says_nothing_about_a_change() -> None:
-    async with aclosing(await _client(FakeApi())) as client:
+    async with aclosing(await console_client(FakeApi())) as client:
         assert "密码已修改" not in (await client.get("/console/login")).text

@@ -9,33 +9,12 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 
-import httpx
 import pytest
 
 from console.api import ApiError
-from console.app import create_app
 from console.pages.votes import local_to_iso
-from console.settings import ConsoleSettings
 from tests.console.fake_api import CID, PASSWORD, FakeApi
-
-
-def _csrf(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, html
-    return found.group(1)
-
-
-async def _client(api: FakeApi, scheme: str = "http") -> httpx.AsyncClient:
-    app = create_app(ConsoleSettings(gateway_url="http://gateway"), transport=api.transport())
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=f"{scheme}://console")
-
-
-async def _logged_in(api: FakeApi, scheme: str = "http") -> tuple[httpx.AsyncClient, httpx.Response]:
-    client = await _client(api, scheme)
-    form = await client.get("/console/login")
-    answer = await client.post("/console/login", data={
-        "username": "zhang", "password": PASSWORD, "csrf_token": _csrf(form.text)})
-    return client, answer
+from tests.console.support import console_client, csrf_of, logged_in
 
 
 @pytest.fixture
@@ -44,7 +23,7 @@ async def api() -> AsyncIterator[FakeApi]:
 
 
 async def test_login_opens_a_server_side_session_behind_a_strict_httponly_cookie(api: FakeApi) -> None:
-    client, answer = await _logged_in(api)
+    client, answer = await logged_in(api)
     async with aclosing(client):
         assert answer.status_code == 303 and answer.headers["location"] == "/console/"
         cookie = next(c for c in answer.headers.get_list("set-cookie") if c.startswith("console_session="))
@@ -62,24 +41,24 @@ async def test_login_opens_a_server_side_session_behind_a_strict_httponly_cookie
 
 
 async def test_over_https_the_cookie_is_secure(api: FakeApi) -> None:
-    client, answer = await _logged_in(api, "https")
+    client, answer = await logged_in(api, "https")
     async with aclosing(client):
         cookie = next(c for c in answer.headers.get_list("set-cookie") if c.startswith("console_session="))
         assert "Secure" in cookie
 
 
 async def test_a_wrong_password_shows_the_apis_message_by_the_field_and_opens_nothing(api: FakeApi) -> None:
-    async with aclosing(await _client(api)) as client:
+    async with aclosing(await console_client(api)) as client:
         form = await client.get("/console/login")
         answer = await client.post("/console/login", data={
-            "username": "zhang", "password": "nope", "csrf_token": _csrf(form.text)})
+            "username": "zhang", "password": "nope", "csrf_token": csrf_of(form.text)})
         assert answer.status_code == 401
         assert re.search(r'id="e-password"[^>]*>用户名或密码错误<', answer.text)
         assert "console_session" not in answer.headers.get("set-cookie", "")
 
 
 async def test_a_login_form_without_its_csrf_token_never_reaches_the_api(api: FakeApi) -> None:
-    async with aclosing(await _client(api)) as client:
+    async with aclosing(await console_client(api)) as client:
         await client.get("/console/login")
         answer = await client.post("/console/login", data={"username": "zhang", "password": PASSWORD, "csrf_token": "x"})
         assert answer.status_code == 403
@@ -87,7 +66,7 @@ async def test_a_login_form_without_its_csrf_token_never_reaches_the_api(api: Fa
 
 
 async def test_a_form_without_the_sessions_csrf_token_is_refused_and_changes_nothing(api: FakeApi) -> None:
-    client, _ = await _logged_in(api)
+    client, _ = await logged_in(api)
     async with aclosing(client):
         body = {"username": "li", "name": "李师傅", "phone": "13700000000", "role": "crew"}
         answer = await client.post("/console/staff", data=body)
@@ -96,15 +75,15 @@ async def test_a_form_without_the_sessions_csrf_token_is_refused_and_changes_not
         assert answer.status_code == 403
         assert api.created_staff == [] and ("POST", f"/communities/{CID}/staff") not in api.calls
         # The htmx header carries the same token.
-        token = _csrf((await client.get("/console/staff")).text)
+        token = csrf_of((await client.get("/console/staff")).text)
         answer = await client.post("/console/staff", data=body, headers={"X-CSRF-Token": token})
         assert answer.status_code == 201 and len(api.created_staff) == 1
 
 
 async def test_an_api_validation_error_is_shown_next_to_its_field(api: FakeApi) -> None:
-    client, _ = await _logged_in(api)
+    client, _ = await logged_in(api)
     async with aclosing(client):
-        token = _csrf((await client.get("/console/staff")).text)
+        token = csrf_of((await client.get("/console/staff")).text)
         answer = await client.post("/console/staff", data={
             "csrf_token": token, "username": "li", "name": "李师傅", "phone": "137", "role": "crew"})
         assert answer.status_code == 422
@@ -114,7 +93,7 @@ async def test_an_api_validation_error_is_shown_next_to_its_field(api: FakeApi) 
 
 
 async def test_an_expired_access_token_is_renewed_once_with_the_refresh_token(api: FakeApi) -> None:
-    client, _ = await _logged_in(api)
+    client, _ = await logged_in(api)
     async with aclosing(client):
         api.expired_access |= set(api.access)
         page = await client.get("/console/staff")
@@ -123,7 +102,7 @@ async def test_an_expired_access_token_is_renewed_once_with_the_refresh_token(ap
 
 
 async def test_when_renewal_fails_the_session_ends_at_the_login_page(api: FakeApi) -> None:
-    client, _ = await _logged_in(api)
+    client, _ = await logged_in(api)
     async with aclosing(client):
         api.expired_access |= set(api.access)
         api.refresh = {t: (f, "revoked") for t, (f, _) in api.refresh.items()}
@@ -134,10 +113,10 @@ async def test_when_renewal_fails_the_session_ends_at_the_login_page(api: FakeAp
 
 
 async def test_logout_revokes_the_refresh_token_family_and_ends_the_session(api: FakeApi) -> None:
-    client, _ = await _logged_in(api)
+    client, _ = await logged_in(api)
     async with aclosing(client):
         family = next(iter(api.refresh.values()))[0]
-        token = _csrf((await client.get("/console/staff")).text)
+        token = csrf_of((await client.get("/console/staff")).text)
         answer = await client.post("/console/logout", data={"csrf_token": token})
         assert answer.status_code == 303 and answer.headers["location"] == "/console/login"
         assert not api.family_alive(family)
@@ -146,7 +125,7 @@ async def test_logout_revokes_the_refresh_token_family_and_ends_the_session(api:
 
 async def test_a_crew_member_does_not_get_the_managers_pages(api: FakeApi) -> None:
     api.role = "crew"
-    client, _ = await _logged_in(api)
+    client, _ = await logged_in(api)
     async with aclosing(client):
         before = len(api.calls)
         page = await client.get("/console/staff")
@@ -157,7 +136,7 @@ async def test_a_crew_member_does_not_get_the_managers_pages(api: FakeApi) -> No
 
 async def test_an_account_with_no_staff_role_cannot_log_in(api: FakeApi) -> None:
     api.role = None
-    client, answer = await _logged_in(api)
+    client, answer = await logged_in(api)
     async with aclosing(client):
         assert answer.status_code == 403 and "不是任何小区的员工" in answer.text
         assert not any(state == "live" for _, state in api.refresh.values())

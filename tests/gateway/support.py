@@ -1,9 +1,10 @@
-"""Helpers for gateway tests: real uvicorn servers in the test's own event loop, and a
-gateway app wired to them."""
+"""Helpers for gateway tests: real uvicorn servers in the test's own event loop, a gateway app
+wired to them, and an echo service that answers what it was sent."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 from collections.abc import AsyncIterator
@@ -13,6 +14,7 @@ from typing import Any
 import httpx
 import redis
 import uvicorn
+from starlette.types import Receive, Scope, Send
 
 from gateway.app import Gateway, create_app
 from gateway.settings import GatewaySettings
@@ -86,3 +88,46 @@ async def gateway_client(settings: GatewaySettings) -> AsyncIterator[tuple[Gatew
         transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
             yield app, client
+
+
+async def answer_lifespan(receive: Receive, send: Send) -> None:
+    """A stand-in service's ASGI lifespan: every start-up and shutdown completes at once."""
+    while True:
+        message = await receive()
+        await send({"type": message["type"] + ".complete"})
+        if message["type"] == "lifespan.shutdown":
+            return
+
+
+async def echo_app(scope: Scope, receive: Receive, send: Send) -> None:
+    """What a service saw of the forwarded request, as JSON."""
+    if scope["type"] == "lifespan":
+        return await answer_lifespan(receive, send)
+    body = b""
+    more = True
+    while more:
+        message = await receive()
+        body += message.get("body", b"")
+        more = message.get("more_body", False)
+    if scope["path"] == "/repairs/slow":
+        await asyncio.sleep(5)
+    seen = {
+        "method": scope["method"],
+        "raw_path": scope["raw_path"].decode(),
+        "query": scope["query_string"].decode(),
+        "headers": {k.decode(): v.decode() for k, v in scope["headers"]},
+        "body_length": len(body),
+    }
+    data = json.dumps(seen).encode()
+    headers = [(b"content-type", b"application/json"), (b"x-request-id", b"from-upstream"),
+               (b"x-upstream", b"echo")]
+    if scope["path"] == "/repairs/chunked":
+        # No content-length: uvicorn sends it chunked.
+        await send({"type": "http.response.start", "status": 202, "headers": headers})
+        for i in range(0, len(data), 7):
+            await send({"type": "http.response.body", "body": data[i : i + 7], "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    headers.append((b"content-length", str(len(data)).encode()))
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": data})

@@ -11,51 +11,12 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from starlette.types import Receive, Scope, Send
 
 from gateway.upstream import UpstreamPool
 from services.common.auth import TokenVerifier
 from services.common.tokens import AccessClaims, SigningKey, issue_access_token
-from tests.gateway.support import closed_port_url, gateway_client, gateway_settings, serve
+from tests.gateway.support import closed_port_url, echo_app, gateway_client, gateway_settings, serve
 from tests.support import JWKS_JSON, admin_token, assert_error, auth, running_app, token
-
-
-async def echo_app(scope: Scope, receive: Receive, send: Send) -> None:
-    """What a service saw of the forwarded request, as JSON."""
-    if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            await send({"type": message["type"] + ".complete"})
-            if message["type"] == "lifespan.shutdown":
-                return
-    body = b""
-    more = True
-    while more:
-        message = await receive()
-        body += message.get("body", b"")
-        more = message.get("more_body", False)
-    if scope["path"] == "/repairs/slow":
-        await asyncio.sleep(5)
-    seen = {
-        "method": scope["method"],
-        "raw_path": scope["raw_path"].decode(),
-        "query": scope["query_string"].decode(),
-        "headers": {k.decode(): v.decode() for k, v in scope["headers"]},
-        "body_length": len(body),
-    }
-    data = json.dumps(seen).encode()
-    headers = [(b"content-type", b"application/json"), (b"x-request-id", b"from-upstream"),
-               (b"x-upstream", b"echo")]
-    if scope["path"] == "/repairs/chunked":
-        # No content-length: uvicorn sends it chunked.
-        await send({"type": "http.response.start", "status": 202, "headers": headers})
-        for i in range(0, len(data), 7):
-            await send({"type": "http.response.body", "body": data[i : i + 7], "more_body": True})
-        await send({"type": "http.response.body", "body": b""})
-        return
-    headers.append((b"content-length", str(len(data)).encode()))
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
-    await send({"type": "http.response.body", "body": data})
 
 
 @pytest.fixture(scope="module")

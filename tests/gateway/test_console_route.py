@@ -7,8 +7,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.routing import is_console_path, resolve
-from tests.gateway.support import gateway_client, gateway_settings, serve
-from tests.gateway.test_app import echo_app
+from tests.gateway.support import echo_app, gateway_client, gateway_settings, serve
 
 
 @pytest.mark.parametrize("path", ["/console", "/console/", "/console/tickets/t1", "/console/static/console.js"])

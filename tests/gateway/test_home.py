@@ -8,7 +8,7 @@ import json
 
 from starlette.types import Receive, Scope, Send
 
-from tests.gateway.support import gateway_client, gateway_settings, serve
+from tests.gateway.support import answer_lifespan, gateway_client, gateway_settings, serve
 from tests.support import assert_error, auth, token
 
 
@@ -18,11 +18,7 @@ def part_app(part: dict, status: int = 200):
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                await send({"type": message["type"] + ".complete"})
-                if message["type"] == "lifespan.shutdown":
-                    return
+            return await answer_lifespan(receive, send)
         seen.append({"path": scope["path"], "query": scope["query_string"].decode(),
                      "authorization": dict(scope["headers"]).get(b"authorization", b"").decode()})
         data = json.dumps(part).encode()

@@ -12,7 +12,8 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from services.notices.activities import upcoming_activities
+from services.common.pagination import encode_cursor
+from services.notices.activity_listing import upcoming_activities
 from services.notices.activity_reminders import tick as reminder_tick
 from services.notices.models import ActivitySignup, InboxEntry
 from tests.notices.factories import NOON, Community, notices_app, published_notice, set_clock
@@ -176,3 +177,22 @@ async def test_owners_see_upcoming_targeted_activities_and_bad_settings_are_refu
         assert_error(await client.post("/activities", json=base, headers=owner), 404, "notice_not_found")
         assert (await client.post("/activities", json=base, headers=c.manager)).status_code == 201
         assert_error(await client.post("/activities", json=base, headers=c.manager), 409, "activity_exists")
+
+
+async def test_the_activity_list_pages_and_refuses_a_cursor_it_did_not_make(database_urls):
+    async with notices_app(database_urls["notices"]) as app, client_for(app) as client:
+        set_clock(app, NOON)
+        c = Community(app)
+        _, owner = await c.member(await c.room("1", "101"))
+        first = await activity(client, c)
+        second = await activity(client, c, starts_at=(STARTS + timedelta(hours=1)).isoformat())
+        page1 = (await client.get(f"/activities?community_id={c.id}&limit=1", headers=owner)).json()
+        assert [x["id"] for x in page1["items"]] == [first["id"]] and page1["next_cursor"]
+        page2 = (await client.get(
+            f"/activities?community_id={c.id}&limit=1&cursor={page1['next_cursor']}", headers=owner)).json()
+        assert [x["id"] for x in page2["items"]] == [second["id"]] and page2["next_cursor"] is None
+        # A start time without a zone cannot be compared with the activities' own: 400, not 500.
+        naive = encode_cursor([STARTS.replace(tzinfo=None).isoformat(), first["id"]])
+        for cursor in (naive, encode_cursor(["tomorrow", first["id"]]), "not-base64!"):
+            r = await client.get(f"/activities?community_id={c.id}&cursor={cursor}", headers=owner)
+            assert_error(r, 400, "invalid_cursor")

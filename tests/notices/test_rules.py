@@ -307,31 +307,6 @@ def test_who_is_on_the_desk_of_a_ticket(role, department, ticket_department, on_
     assert staff_alert_rules.on_desk(role, department, ticket_department) is on_desk
 
 
-@pytest.mark.parametrize(
-    ("payload", "step"),
-    [
-        ({"action": "assign", "assignee_id": "b", "previous_assignee_id": None}, "assign"),
-        ({"action": "assign", "assignee_id": "b", "previous_assignee_id": "a"}, "reassign"),
-        ({"action": "accept_assign", "assignee_id": "b"}, "assign"),
-        ({"action": "accept_assign", "assignee_id": None, "pooled": True}, "accept"),
-        ({"action": "claim", "assignee_id": "b"}, "assign"),
-        ({"action": "cancel", "note": "重复报修"}, "cancel"),
-        ({"action": "cancel", "note": None}, None),  # the reporter's own cancel
-        ({"action": "urge"}, None),
-        ({"action": "reopen"}, None),
-        ({"action": "confirm"}, None),
-        ({"action": "auto_close"}, "auto_close"),
-    ],
-)
-def test_which_step_the_reporter_hears(payload, step):
-    assert rules.reporter_step(payload) == step
-
-
-def test_a_hold_without_a_reason_still_reads_well():
-    message = rules.repair_status_message({"action": "hold", "ticket_id": "t", "note": "  "})
-    assert message is not None and message.text == "您的报修暂缓处理。"
-
-
 def test_pool_is_the_crew_of_the_tickets_department():
     assert staff_alert_rules.in_pool("crew", "repair", "repair")
     assert not staff_alert_rules.in_pool("crew", "cleaning", "repair")

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from services.common import throttle
 from services.votes import rules
 
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
@@ -44,7 +45,7 @@ def test_only_an_online_ballot_is_replaced_online(source, expected) -> None:
     ],
 )
 def test_one_reminder_per_vote_per_interval(last, now, expected) -> None:
-    assert rules.may_remind(last, now, 24) is expected
+    assert throttle.allowed(last, now, 24) is expected
     if last is not None:
         assert rules.next_reminder_at(last, 24) == last + timedelta(hours=24)
 
