@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import sqlite3
+from collections.abc import Callable
 from typing import Any, cast
 
 import aiosqlite
@@ -103,11 +104,12 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
 
         try:
             if may_wait:
-                await_(self._adapt_connection._queue_as_writer())
+                connection = cast(OneHopConnection, self._adapt_connection)
+                await_(connection._queue_as_writer())
                 try:
                     description, rows, rowcount, lastrowid = await_(self._connection._execute(work))
                 except BaseException:
-                    self._adapt_connection._leave_writers()  # no transaction began
+                    connection._leave_writers()  # no transaction began
                     raise
             else:
                 # Through the greenlet bridge all the same (SQLAlchemy's async API checks that
@@ -161,6 +163,8 @@ class WriterQueue:
 class OneHopConnection(AsyncAdapt_aiosqlite_connection):
     __slots__ = ("_database", "_writer_lock")
     _cursor_cls = OneHopCursor
+    _database: str
+    _writer_lock: asyncio.Lock | None
 
     async def _queue_as_writer(self) -> None:
         if self._writer_lock is not None or self._database in ("", ":memory:"):
@@ -180,23 +184,22 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
         if lock is not None:
             lock.release()
 
-    def commit(self) -> None:
+    def _end_transaction(self, end: Callable[[sqlite3.Connection], None]) -> None:
+        """Commit or rollback on this thread; the writer's place in the queue goes either way."""
         try:
             if self._connection._connection:
-                await_(_done(self._connection._conn.commit()))
+                end(self._connection._conn)
+                await_(_done(None))  # through the greenlet bridge, as SQLAlchemy expects
         except Exception as error:
             self._handle_exception(error)
         finally:
             self._leave_writers()
 
+    def commit(self) -> None:
+        self._end_transaction(sqlite3.Connection.commit)
+
     def rollback(self) -> None:
-        try:
-            if self._connection._connection:
-                await_(_done(self._connection._conn.rollback()))
-        except Exception as error:
-            self._handle_exception(error)
-        finally:
-            self._leave_writers()
+        self._end_transaction(sqlite3.Connection.rollback)
 
     def close(self) -> None:
         try:
