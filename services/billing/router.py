@@ -79,7 +79,7 @@ class DaySpan:
     end: datetime
 
 
-def _day_span(
+async def _day_span(
     from_: Annotated[str, Query(alias="from", pattern=r"^\d{4}-\d{2}-\d{2}$")],
     to: Annotated[str, Query(pattern=r"^\d{4}-\d{2}-\d{2}$")],
 ) -> DaySpan:

@@ -3,7 +3,7 @@ image decode slots), typed: one accessor instead of a hand-written one per servi
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
@@ -13,10 +13,11 @@ from services.common.images import DecodeSlots
 T = TypeVar("T")
 
 
-def app_state(name: str, kind: type[T]) -> Callable[[Request], T]:
+def app_state(name: str, kind: type[T]) -> Callable[[Request], Awaitable[T]]:
     """A dependency that answers `request.app.state.<name>` (set at startup) as a `kind`."""
 
-    def read(request: Request) -> T:
+    # async: FastAPI runs a plain `def` dependency in its threadpool, a thread hop per request.
+    async def read(request: Request) -> T:
         value: T = getattr(request.app.state, name)
         return value
 

@@ -57,12 +57,12 @@ async def resend_to_unread(
 # --- the care list ------------------------------------------------------------------------------
 
 
-def _manager_of(community_id: CommunityQuery, principal: CurrentPrincipal) -> str:
+async def _manager_of(community_id: CommunityQuery, principal: CurrentPrincipal) -> str:
     require_manager(principal, community_id)
     return community_id
 
 
-def _staff_of(community_id: CommunityQuery, principal: CurrentPrincipal) -> str:
+async def _staff_of(community_id: CommunityQuery, principal: CurrentPrincipal) -> str:
     require_staff(principal, community_id)
     return community_id
 
