@@ -85,6 +85,11 @@ def _setup(stack: Stack, gw: httpx.Client, rooms: int, notices: int) -> tuple[st
     room = first["units"][0]["rooms"][0]["id"]
     bound = _ok(gw.post("/api/v1/me/bindings", json={"room_id": room, "relation": "owner"}, headers=owner), 201)
     assert bound["status"] == "verified", bound
+    # Notices and votes address the households their replicas know when a notice is published
+    # or a vote opens; the binding reaches them as an event. Wait until notices has it (its
+    # welcome entry is in the owner's inbox) so the 100 notices below reach this owner.
+    _wait(lambda: _ok(gw.get("/api/v1/inbox/unread-count", headers=owner))
+          .get("by_kind", {}).get("binding_verified"), "notices to learn the binding")
 
     closes = (datetime.now(UTC) + timedelta(days=7)).isoformat()
     vote = _ok(gw.post("/api/v1/votes", headers=manager, json={
