@@ -240,7 +240,7 @@ MATRIX: dict[tuple[str, str, str], Row] = {
         Req("GET", "/notices", params={"community_id": ids["cid"], "view": view}) for view in ("feed", "manage")
     ], "notice_id"),
     ("notices", "PUT", "/notices/settings"): foreign(
-        one("PUT", "/notices/settings", params={"community_id": "{cid}"}, json={"single_manager_mode": True})),
+        one("PUT", "/notices/settings", params={"community_id": "{cid}"}, json={"single_manager": True})),
     ("notices", "GET", "/notices/{notice_id}"): foreign(one("GET", "/notices/{notice_id}")),
     ("notices", "POST", "/notices/{notice_id}/attachments"): foreign(
         one("POST", "/notices/{notice_id}/attachments", files={"file": ("a.pdf", PDF_FILE, "application/pdf")})),

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI
 
+from services.billing.events import register_billing_handlers
 from services.billing.router import router
 from services.billing.scheduler import start_scheduler
 from services.billing.settings import Settings
@@ -25,7 +26,7 @@ async def start_wechatpay(app: FastAPI) -> Callable[[], Awaitable[None]] | None:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    handlers = register_identity_replica(EventHandlers())
+    handlers = register_billing_handlers(register_identity_replica(EventHandlers()))
     app = create_service_app(
         settings,
         title="billing",

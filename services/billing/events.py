@@ -1,16 +1,17 @@
 """The events billing emits (docs/events.md), through the outbox in the caller's transaction.
 Each carries `account_ids`: the room owners (rules.PAYER_RELATIONS) to tell, as billing's
 replica knows them, so notices needs no second lookup. The identity events billing consumes
-are handled by the shared identity replica (app.py)."""
+are handled by the shared identity replica (app.py), and `identity.account.deleted` here too."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.billing.models import Bill, Payment
-from services.common.events import emit
+from services.common.events import EventHandlers, ReceivedEvent, emit
 from services.common.events.outbox import emit_many
 
 
@@ -82,3 +83,18 @@ def bill_reminded(session: AsyncSession, bill: Bill, account_ids: list[str]) -> 
         },
         ordering_key=bill.id,
     )
+
+
+async def on_account_deleted(session: AsyncSession, event: ReceivedEvent) -> None:
+    """A deleted account's WeChat openid leaves its payments (PIPL art. 47); the payments,
+    amounts and rooms stay, as the accounts need them."""
+    await session.execute(
+        update(Payment)
+        .where(Payment.payer_account_id == str(event.payload["account_id"]))
+        .values(payer_openid=None)
+    )
+
+
+def register_billing_handlers(handlers: EventHandlers) -> EventHandlers:
+    handlers.on("identity.account.deleted")(on_account_deleted)
+    return handlers

@@ -175,6 +175,18 @@ def dialect_name(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
 
 
+async def end_reads(session: AsyncSession) -> None:
+    """Ends the unit of work so far, which only read (a community exists, a username is free, a
+    stored hash), before slow work (Argon2, parsing an uploaded file): meanwhile the request
+    holds no connection, and on SQLite no write lock (a POST begins with `BEGIN IMMEDIATE`),
+    so other requests, logins included, do not queue behind it. The next statement begins a
+    new transaction; what was read may have changed by then, so the writes that follow check
+    again what they rely on (a unique key, a compare-and-set)."""
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("end_reads after a change: it would commit half a unit of work")
+    await session.commit()
+
+
 async def execute_dml(
     session: AsyncSession, statement: Executable, params: Any = None
 ) -> int:
@@ -203,6 +215,7 @@ __all__ = [
     "create_engine",
     "create_sessionmaker",
     "dialect_name",
+    "end_reads",
     "execute_dml",
     "insert_ignoring_duplicates",
     "new_id",

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import Principal, require_manager
-from services.common.db import new_id, utcnow
+from services.common.db import dialect_name, new_id, utcnow
 from services.common.pagination import Keyset, keyset_page
 from services.identity import events, rules
 from services.identity.errors import (
@@ -63,6 +63,12 @@ async def ensure_not_bound(session: AsyncSession, account_id: str, room_id: str)
 async def _check_request_limits(
     session: AsyncSession, settings: Settings, account_id: str, room_id: str, now: datetime
 ) -> None:
+    """Counted and then inserted under per-account and per-room locks held to the commit
+    (PostgreSQL advisory locks, taken in that order; SQLite's BEGIN IMMEDIATE serialises
+    anyway), so parallel requests cannot all pass a count taken before any of them was made."""
+    if dialect_name(session) == "postgresql":
+        for key in ("binding-account:" + account_id, "binding-room:" + room_id):
+            await session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
     requests_today = await session.scalar(
         select(func.count())
         .select_from(Binding)

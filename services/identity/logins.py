@@ -288,6 +288,12 @@ async def staff_login(
     if not await verify_password(stored.password_hash if stored else None, password):
         return None
     assert stored is not None
+    # A hash made with older parameters is redone now, still outside any transaction.
+    rehashed = (
+        await asyncio.to_thread(hash_password, password)
+        if _hasher.check_needs_rehash(stored.password_hash)
+        else None
+    )
     async with sessionmaker() as session, session.begin():
         await session.execute(
             delete(LoginFailure).where(
@@ -304,8 +310,8 @@ async def staff_login(
             # (Else the right password: its failure claim goes, committed; the link does not.)
             if openid is not None:
                 await link_wechat(session, account, openid)
-            if account.password_hash and _hasher.check_needs_rehash(account.password_hash):
-                account.password_hash = await asyncio.to_thread(hash_password, password)
+            if rehashed is not None and account.password_hash == stored.password_hash:
+                account.password_hash = rehashed
             return await issue_pair(session, settings, key, account)
     raise WeChatAlreadyLinked()
 
@@ -356,11 +362,13 @@ async def ensure_platform_admin(
     async with sessionmaker() as session:
         if await session.scalar(select(Account.id).where(Account.username == username)):
             return False
+    password_hash = await asyncio.to_thread(hash_password, password)  # outside any transaction
+    async with sessionmaker() as session:
         session.add(
             Account(
                 id=new_id(),
                 username=username,
-                password_hash=hash_password(password),
+                password_hash=password_hash,
                 name=username,
                 platform_admin=True,
             )

@@ -13,7 +13,7 @@ from typing import Any, TypedDict, cast
 from sqlalchemy import Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.common.db import new_id, utcnow
+from services.common.db import end_reads, new_id, utcnow
 from services.common.pagination import Keyset, keyset_page
 from services.identity import events, roster_format, rules
 from services.identity.bindings import revoke_binding
@@ -198,7 +198,10 @@ class ImportResult:
 async def import_roster(session: AsyncSession, cid: str, data: bytes) -> ImportResult:
     """All or nothing: a file with any bad line raises and writes nothing. Set-based: a fixed
     handful of statements whatever the size of the file (no per-row round trips)."""
-    # Off the event loop: a large or hostile file must not stall other requests.
+    # Off the event loop, and outside any transaction (the caller's checks only read; on
+    # SQLite the write lock would be held meanwhile): a large or hostile file must stall no
+    # other request, logins of other communities included.
+    await end_reads(session)
     parsed = await asyncio.to_thread(roster_format.read_roster, data)
     if parsed.errors:
         raise RosterInvalid(parsed.errors)

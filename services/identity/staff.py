@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import Principal
-from services.common.db import new_id, utcnow
+from services.common.db import end_reads, new_id, utcnow
 from services.common.pagination import Keyset, keyset_page
 from services.identity import events, rules
 from services.identity.errors import StaffNotFound, UsernameTaken
@@ -62,9 +64,15 @@ async def add_staff(
     if account is None:
         if not password:
             password = initial_password = secrets.token_urlsafe(12)
-        account = Account(id=new_id(), username=username, password_hash=hash_password(password), name=name)
+        # Argon2 off the event loop and outside any transaction (the checks above only read).
+        await end_reads(session)
+        password_hash = await asyncio.to_thread(hash_password, password)
+        account = Account(id=new_id(), username=username, password_hash=password_hash, name=name)
         session.add(account)
-        await session.flush()
+        try:
+            await session.flush()
+        except IntegrityError as exc:  # the same username, created meanwhile
+            raise UsernameTaken() from exc
     staff = await session.scalar(
         select(Staff).where(Staff.community_id == cid, Staff.account_id == account.id)
     )

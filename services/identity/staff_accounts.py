@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import Principal
+from services.common.db import end_reads, execute_dml
 from services.identity.errors import (
     NoPassword,
     PasswordResetForbidden,
@@ -49,13 +50,24 @@ async def change_password(
     account = await session.get(Account, account_id)
     if account is None or account.deleted_at is not None:
         raise StaffNotFound()
-    if account.password_hash is None:
+    stored = account.password_hash
+    if stored is None:
         raise NoPassword()
-    if not await verify_password(account.password_hash, current):
+    # Argon2 (twice) outside any transaction; the hash is then set only if it is still the one
+    # checked (a concurrent change or reset wins, this one answers as a wrong password).
+    await end_reads(session)
+    if not await verify_password(stored, current):
         raise WrongPassword()
-    account.password_hash = await asyncio.to_thread(hash_password, new)
+    new_hash = await asyncio.to_thread(hash_password, new)
+    changed = await execute_dml(
+        session,
+        update(Account)
+        .where(Account.id == account.id, Account.password_hash == stored)
+        .values(password_hash=new_hash),
+    )
+    if not changed:
+        raise WrongPassword()
     await revoke_all_refresh_tokens(session, account.id)
-    await session.flush()
 
 
 async def reset_password(
@@ -83,6 +95,8 @@ async def reset_password(
         ):
             raise PasswordResetForbidden()
     password = secrets.token_urlsafe(12)
+    # Argon2 outside any transaction (everything above only read).
+    await end_reads(session)
     account.password_hash = await asyncio.to_thread(hash_password, password)
     await revoke_all_refresh_tokens(session, account.id)
     await session.flush()

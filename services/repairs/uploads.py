@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.common.auth import Principal
-from services.common.db import new_id
+from services.common.db import dialect_name, new_id
 from services.common.files import save_file
 from services.common.identity_replica import queries as replica
 from services.common.images import DecodeSlots
@@ -36,6 +36,10 @@ async def _check_may_upload(
     me = principal.account_id
     if not access_rules.may_upload(principal, bool(await replica.active_bindings_of(session, me))):
         raise UploadNotAllowed()
+    await _check_quota(session, settings, me, now)
+
+
+async def _check_quota(session: AsyncSession, settings: Settings, me: str, now: datetime) -> None:
     recent = await session.scalar(
         select(func.count())
         .select_from(Upload)
@@ -60,6 +64,14 @@ async def store_upload(
     image = await slots.clean(
         raw, max_bytes=settings.max_upload_bytes, max_pixels=settings.max_image_pixels
     )
+    # Counted again before the row goes in, under the account's lock held to the commit
+    # (PostgreSQL; SQLite's BEGIN IMMEDIATE serialises anyway): parallel uploads that all
+    # passed the first count cannot overshoot the quota.
+    if dialect_name(session) == "postgresql":
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": "uploads:" + principal.account_id}
+        )
+    await _check_quota(session, settings, principal.account_id, now)
     upload_id = new_id()
     filename = await save_file(settings.uploads_dir, upload_id, image.extension, image.data)
     upload = Upload(

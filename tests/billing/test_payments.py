@@ -12,6 +12,7 @@ from services.billing import scheduler
 from services.billing.models import Bill, Payment
 from services.common.events.models import OutboxEvent
 from tests.billing import factories as f
+from tests.common.identity_replica import factories as ie
 from tests.support import assert_error
 
 
@@ -213,3 +214,15 @@ async def test_the_receipt_page_is_printable_html_with_the_lines(w: f.PayWorld) 
     page = await w.client.get(f"/payments/{p['id']}/receipt.html", headers=owner.headers)
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "物业费电子收据" in page.text and "210.33" in page.text and "<script" not in page.text
+
+
+async def test_a_deleted_account_leaves_its_payments_without_its_openid(w: f.PayWorld) -> None:
+    owner, ids = await _one_bill(w)
+    p = await f.prepay(w, owner, ids)
+    await f.user_pays(w, p)
+    await f.settle_notifies(w, 1)
+    await ie.account_deleted(w.app, w.cid, owner.account_id)
+    async with w.app.state.sessionmaker() as s:
+        paid = await s.get(Payment, p["id"])
+    assert paid is not None and paid.status == "succeeded" and paid.amount_fen == p["amount_fen"]
+    assert paid.payer_openid is None and paid.payer_account_id == owner.account_id

@@ -85,3 +85,19 @@ def test_the_download_response_carries_the_safe_text() -> None:
     assert response.media_type == CSV_MEDIA_TYPE
     assert response.headers["content-disposition"] == 'attachment; filename="vote-1-ballots.csv"'
     assert response.body.decode() == BOM + "投票人\r\n'=1\r\n"
+
+
+def test_no_other_module_writes_csv() -> None:
+    """Every export goes through csv_export (the formula guard): a module writing CSV by
+    itself would ship unguarded cells, so it fails here."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    writers = [
+        str(path.relative_to(root))
+        for package in ("services", "console", "gateway")
+        for path in (root / package).rglob("*.py")
+        if path.name != "csv_export.py"
+        and any(needle in path.read_text(encoding="utf-8") for needle in ("csv.writer", "DictWriter", "writerow"))
+    ]
+    assert writers == []

@@ -63,18 +63,24 @@ class Seeded:
     refresh_tokens: dict[str, str] = field(default_factory=dict)
     minted_at: float = field(default_factory=time.monotonic)
 
-    def renew_if_old(self, stack: Stack, gateway: httpx.Client) -> None:
-        """Fresh access tokens for every role once the current ones near their expiry (an
-        account the fuzzer deleted keeps its old token: its answers stay 401)."""
-        if time.monotonic() - self.minted_at < RENEW_AFTER_SECONDS:
-            return
-        self.tokens["admin"] = stack.issue_token(self.admin_id, platform_admin=True)
-        for role, refresh in self.refresh_tokens.items():
-            pair = gateway.post("/api/v1/auth/refresh", json={"refresh_token": refresh})
+    def renew_if_old(self, stack: Stack, gateway: httpx.Client, stale: set[str] | None = None) -> None:
+        """Fresh access tokens for every role once the current ones near their expiry, and
+        at once for the `stale` roles (answered 401 `roles_changed`, as a client refreshes
+        then: the fuzzer demotes and re-adds staff). An account the fuzzer deleted keeps its
+        old token: its answers stay 401."""
+        if time.monotonic() - self.minted_at >= RENEW_AFTER_SECONDS:
+            self.tokens["admin"] = stack.issue_token(self.admin_id, platform_admin=True)
+            stale = set(self.refresh_tokens)
+            self.minted_at = time.monotonic()
+        for role in sorted(stale or ()):
+            if role not in self.refresh_tokens:
+                continue
+            pair = gateway.post("/api/v1/auth/refresh", json={"refresh_token": self.refresh_tokens[role]})
             if pair.status_code == 200:
                 self.tokens[role] = pair.json()["access_token"]
                 self.refresh_tokens[role] = pair.json()["refresh_token"]
-        self.minted_at = time.monotonic()
+        if stale is not None:
+            stale.clear()
 
 
 def _ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:

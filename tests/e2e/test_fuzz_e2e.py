@@ -61,10 +61,14 @@ class Findings:
     # Operations that answered 2xx at least once: the seeds reach real objects.
     succeeded: set[str] = field(default_factory=set)
     statuses: Counter[int] = field(default_factory=Counter)
+    # Roles whose token was refused as `roles_changed` since the last renewal.
+    stale: set[str] = field(default_factory=set)
 
     def validate(self, case: Case, response: Any, role: str) -> None:
         self.cases += 1
         self.statuses[response.status_code] += 1
+        if response.status_code == 401 and b'"roles_changed"' in response.content:
+            self.stale.add(role)
         if response.status_code < 300:
             self.succeeded.add(case.operation.label)
         try:
@@ -143,7 +147,7 @@ def test_every_operation_with_every_role_gives_no_5xx_and_keeps_the_contract(
             return case.call(base_url=stack.url("gateway"), session=session, headers=headers, timeout=30)
 
         for operation in operations:
-            seeded.renew_if_old(stack, gateway)
+            seeded.renew_if_old(stack, gateway, findings.stale)
             for role in ROLES:
                 _fuzz_operation(operation, role, seeded, send, findings)
     print("\n" + findings.report(f"{len(operations)} operations × {len(ROLES)} roles"))

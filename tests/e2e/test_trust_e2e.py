@@ -64,7 +64,11 @@ def test_removed_crew_loses_one_community_within_seconds_and_keeps_the_other(
         lambda: httpx.get(f"{repairs}/repairs", params={"community_id": a}, headers=old), 5
     )
     assert at_gateway < 5 and at_repairs < 5
-    print(f"old token refused {at_gateway:.2f} s after removal at the gateway, then repairs too")
+    # Every other service too, asked directly (reads any logged-in account may make).
+    for service, path in (("identity", "/me"), ("votes", "/votes"), ("notices", "/inbox"), ("billing", "/me/bills")):
+        url = stack.url(service) + path
+        assert _refused_within(lambda url=url: httpx.get(url, headers=old), 5) < 5, service
+    print(f"old token refused {at_gateway:.2f} s after removal at the gateway, then at every service")
 
     refreshed = gateway.post("/api/v1/auth/refresh", json={"refresh_token": login.json()["refresh_token"]})
     assert refreshed.status_code == 200, refreshed.text

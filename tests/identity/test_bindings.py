@@ -250,6 +250,25 @@ async def test_binding_requests_are_limited_per_account_per_day_and_per_room(dat
         assert profile["bindings"] == []
 
 
+async def test_parallel_binding_requests_cannot_outrun_either_limit(database_urls):
+    import asyncio
+
+    rows = [["1", "", f"1{n:02d}", "89.50", "delivered", "李明", "13812341234", ""] for n in range(1, 9)]
+    async with identity(database_urls, binding_requests_per_day=3, binding_pending_per_room=2) as (app, c, fake):
+        cid = await setup_community(c, rows=rows)
+        tok = (await login(c, fake, "o-burst"))["access_token"]
+        rooms = [await room_id(c, cid, f"1栋1{n:02d}", tok) for n in range(1, 9)]
+        answers = await asyncio.gather(*(bind(c, tok, rid, phone="13900000001") for rid in rooms[:-1]))
+        assert sorted(r.status_code for r in answers) == [201] * 3 + [429] * 4
+
+        others = [(await login(c, fake, f"o-crowd-{n}"))["access_token"] for n in range(8)]
+        answers = await asyncio.gather(*(bind(c, who, rooms[-1], phone="13900000002") for who in others))
+        assert sorted(r.status_code for r in answers) == [201] * 2 + [429] * 6
+        async with app.state.sessionmaker() as s:
+            pending = await s.scalar(select(func.count()).select_from(Binding).where(Binding.room_id == rooms[-1]))
+        assert pending == 2
+
+
 async def test_a_manager_revokes_a_verified_binding_of_their_community_only(database_urls):
     async with identity(database_urls) as (app, c, fake):
         cid = await setup_community(c)

@@ -11,7 +11,7 @@ import pytest
 
 from services.identity import roster_format
 from tests.identity.factories import ZH_HEADER, identity, new_community, roster, upload
-from tests.support import TEST_DATABASE_URL, assert_error, manager_token
+from tests.support import assert_error, manager_token
 
 ROWS = [["1", "", "101", "89.50", "delivered", "李明", "13812341234", ""]]
 
@@ -65,11 +65,9 @@ async def test_a_hostile_header_is_refused_with_the_normal_422_at_once(database_
 
 async def test_a_slow_roster_parse_does_not_block_other_requests_meanwhile(database_urls, monkeypatch):
     """The parse is held until other requests have been answered. On the event loop it could
-    not be: they would wait for the parse, which gives up waiting after 5 s.
-
-    On PostgreSQL one of them is a WeChat login. On SQLite the import's request holds the
-    database write lock from its first query (BEGIN IMMEDIATE, issue 12's hole), so a login
-    queues behind it whatever the event loop does; there the liveness probe stands for it."""
+    not be: they would wait for the parse, which gives up waiting after 5 s. Nor inside the
+    import's transaction: on SQLite its first query (the community's check) takes the write
+    lock (BEGIN IMMEDIATE), and a login, which writes, would queue behind the parse."""
     entered = threading.Event()
     released = threading.Event()
     seen: dict[str, bool] = {}
@@ -91,10 +89,9 @@ async def test_a_slow_roster_parse_does_not_block_other_requests_meanwhile(datab
         assert entered.is_set()
         alive = await asyncio.wait_for(c.get("/healthz"), timeout=5)
         assert alive.status_code == 200
-        if TEST_DATABASE_URL:
-            code = await fake.login_code("o-elsewhere")
-            login = await asyncio.wait_for(c.post("/auth/wechat-login", json={"code": code}), timeout=5)
-            assert login.status_code == 200, login.text
+        code = await fake.login_code("o-elsewhere")
+        login = await asyncio.wait_for(c.post("/auth/wechat-login", json={"code": code}), timeout=5)
+        assert login.status_code == 200, login.text
         released.set()
         imported = await importing
         assert imported.status_code == 200, imported.text

@@ -152,3 +152,58 @@ async def test_a_binding_waiting_for_review_is_announced_without_name_or_phone(d
         assert event.payload == {"community_id": cid, "binding_id": r.json()["id"], "room_id": rid,
                                  "relation": "owner"}
         assert event.ordering_key == r.json()["id"]
+
+
+async def test_every_argon2_hash_and_check_runs_with_no_connection_held(database_urls, monkeypatch):
+    """Adding staff (a given and a generated password), a reset, a change (wrong, then right)
+    and a login that redoes an old hash: Argon2 never runs inside a transaction, where on
+    SQLite it would hold the write lock (and on PostgreSQL a pooled connection) for everybody."""
+    from services.identity import logins
+
+    async with identity(database_urls) as (app, c, _fake):
+        held: list[tuple[str, int]] = []
+
+        class WatchingHasher:
+            """argon2's hasher, noting how many connections are out while it works."""
+
+            def __init__(self, real):
+                self.real = real
+                self.stale = False
+
+            def hash(self, password: str, **kw) -> str:
+                held.append(("hash", app.state.engine.pool.checkedout()))
+                return self.real.hash(password, **kw)
+
+            def verify(self, hash_: str, password: str) -> bool:
+                held.append(("verify", app.state.engine.pool.checkedout()))
+                return self.real.verify(hash_, password)
+
+            def check_needs_rehash(self, hash_: str) -> bool:
+                return self.stale or self.real.check_needs_rehash(hash_)
+
+            def __getattr__(self, name):
+                return getattr(self.real, name)
+
+        hasher = WatchingHasher(logins._hasher)
+        monkeypatch.setattr(logins, "_hasher", hasher)
+        cid = await new_community(c)
+        crew = await _add(c, cid, "li.repair")
+        generated = await c.post(f"/communities/{cid}/staff", headers=auth(manager_token(cid)), json={
+            "username": "wang.repair", "name": "王师傅", "phone": "13600000003", "role": "crew",
+            "department": "repair"})
+        assert generated.status_code == 201 and generated.json()["initial_password"]
+        reset = await c.post(f"/communities/{cid}/staff/{crew['id']}/password-reset", headers=auth(manager_token(cid)))
+        assert reset.status_code == 200
+        tok = (await _staff_login(c, "li.repair", reset.json()["password"])).json()["access_token"]
+        for current, status in (("nope", 400), (reset.json()["password"], 204)):
+            r = await c.post("/me/password", json={"current_password": current, "new_password": "new-pass-123"},
+                             headers=auth(tok))
+            assert r.status_code == status, r.text
+        hasher.stale = True
+        assert (await _staff_login(c, "li.repair", "new-pass-123")).status_code == 200
+        hasher.stale = False
+        assert (await _staff_login(c, "li.repair", "new-pass-123")).status_code == 200  # the redone hash
+
+        kinds = [kind for kind, _ in held]
+        assert kinds.count("hash") == 5 and kinds.count("verify") >= 5, kinds
+        assert [n for _, n in held] == [0] * len(held), held

@@ -195,6 +195,13 @@ async def test_an_account_uploads_at_most_its_daily_quota(world: World, app):
     assert Settings().max_uploads_per_day == 200  # the default
 
 
+async def test_parallel_uploads_cannot_outrun_the_daily_quota(world: World, app, tmp_path):
+    app.state.settings.max_uploads_per_day = 3
+    answers = await asyncio.gather(*(post_file(world, image_bytes()) for _ in range(8)))
+    assert sorted(a.status_code for a in answers) == [201] * 3 + [429] * 5
+    assert len(list((tmp_path / "uploads").iterdir())) == 3  # no file kept for a refused one
+
+
 async def test_photos_left_unattached_for_a_day_are_deleted_rows_and_files(world: World, app, tmp_path):
     loose = await world.upload(world.owner)
     used = await world.ticket()

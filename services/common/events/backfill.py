@@ -54,7 +54,13 @@ from services.common.events.config import secret_for, subscriptions_from_setting
 from services.common.events.handlers import EventHandlers, ReceivedEvent
 from services.common.events.models import Backfill, InboxEntry
 from services.common.events.receiver import lock_entity
-from services.common.events.wire import InvalidWebhook, sign_headers, verify_signed
+from services.common.events.wire import (
+    EventTypeNotOwned,
+    InvalidWebhook,
+    event_owner,
+    sign_headers,
+    verify_signed,
+)
 from services.common.settings import service_url
 
 log = logging.getLogger("events.backfill")
@@ -193,6 +199,9 @@ async def backfill(
         )
         async with sessionmaker() as session, session.begin():
             for n, item in enumerate(page.items):
+                # As for deliveries: a producer's snapshot carries only the types it owns.
+                if event_owner(item.type) != producer:
+                    raise EventTypeNotOwned(details={"source": producer, "type": item.type})
                 await lock_entity(session, item.ordering_key)
                 if item.ordering_key is not None:
                     seen = await session.scalar(

@@ -23,7 +23,7 @@ from services.common.events.backfill import (
 from services.common.events.config import Subscription
 from services.common.events.dispatcher import Dispatcher
 from services.common.events.models import Backfill
-from services.common.events.wire import sign_headers
+from services.common.events.wire import EventTypeNotOwned, sign_headers
 from services.common.identity_replica.models import ReplicaCommunity
 from services.identity.models import Community
 from tests.support import WEBHOOK_SECRETS, running_app, settings_for
@@ -139,6 +139,23 @@ async def test_backfill_then_follow_without_missing_or_regressing(apps: Any) -> 
         secret=WEBHOOK_SECRETS[("identity", "repairs")], producer_url="http://identity.test",
     )
     assert again == 0
+
+
+async def test_a_snapshot_with_another_services_event_types_is_refused(apps: Any) -> None:
+    """As for deliveries (test_receiver.py): a producer cannot pass off identity's types."""
+    _, consumer, _ = apps
+    forged = {"stream": "communities", "next_cursor": None, "items": [{
+        "type": "identity.community.created", "ordering_key": "c-1",
+        "data": {"community_id": "c-1", "name": "伪造小区"}}]}
+    http = httpx.AsyncClient(transport=httpx.MockTransport(lambda request: httpx.Response(200, json=forged)))
+    with pytest.raises(EventTypeNotOwned):
+        await backfill(
+            sessionmaker=consumer.state.sessionmaker, handlers=consumer.state.event_handlers,
+            http=http, producer="votes", stream="communities", subscriber="repairs",
+            secret=WEBHOOK_SECRETS[("votes", "repairs")], producer_url="http://votes.test",
+        )
+    async with consumer.state.sessionmaker() as s:
+        assert (await s.scalars(select(ReplicaCommunity))).all() == []
 
 
 async def test_snapshot_endpoint_authenticates_subscribers(apps: Any) -> None:
