@@ -65,7 +65,10 @@ class PageAudit:
             self.console_errors.append(f"{response.url}: {response.status}")
 
     def check(self, page: Any, name: str) -> None:
-        """Screenshots at both sizes, no horizontal overflow at either, axe-core clean."""
+        """Screenshots at both sizes, no horizontal overflow at either, axe-core clean, and a
+        title that is plain text (a template once left markup in the ticket page's title)."""
+        title = page.title()
+        assert title.endswith("物业管理后台") and "<" not in title, f"{name}: title {title!r}"
         ARTEFACTS.mkdir(parents=True, exist_ok=True)
         original = page.viewport_size
         for label, (width, height) in VIEWPORTS.items():
