@@ -15,6 +15,9 @@ TICKET_STATUSES = {
 }
 OPEN_TICKET_STATUSES = ("submitted", "accepted", "assigned", "in_progress", "on_hold")
 TICKET_ACTIONS = {
+    "submit": "提交报修",
+    "claim": "抢单",
+    "flag": "待重新派单",
     "accept": "受理",
     "accept_assign": "受理并派单",
     "assign": "派单",

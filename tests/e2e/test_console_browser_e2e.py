@@ -219,6 +219,7 @@ def _day(stack: Stack, gateway: httpx.Client, chromium: Any, expect: Any) -> Non
     card.click()
     page.wait_for_url(f"{base}/console/tickets/{ticket['id']}")
     expect(page.locator(".photos img").first).to_have_js_property("naturalWidth", 32)  # via the console
+    expect(page.locator("ol.timeline").first).to_contain_text("提交报修")  # each step in Chinese
     # The conversation: a message the household sees, an internal note it does not.
     page.fill("#f-text", "师傅下午两点上门，请家里留人")
     page.get_by_role("button", name="发送").click()
