@@ -26,8 +26,10 @@ import httpx
 
 from bench.identity_import import roster_csv
 from scripts.stack import Stack, running
+from tests.e2e.seed import eventually, png
 
 TARGET_MS = 100.0
+SETUP_TIMEOUT_S = 900.0
 UNLIMITED = str(10**9)
 
 
@@ -37,25 +39,8 @@ def _ok(r: httpx.Response, status: int = 200) -> Any:
     return r.json()
 
 
-def _wait(probe: Any, what: str, timeout: float = 900.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out waiting for {what}")
-        time.sleep(0.5)
-
-
-def _png() -> bytes:
-    import io
-
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.new("RGB", (16, 16), (10, 120, 200)).save(buf, format="PNG")
-    return buf.getvalue()
+def _wait_for(probe: Any, what: str) -> Any:
+    return eventually(probe, what, timeout=SETUP_TIMEOUT_S)
 
 
 def _setup(stack: Stack, gw: httpx.Client, rooms: int, notices: int) -> tuple[str, dict[str, str]]:
@@ -88,16 +73,16 @@ def _setup(stack: Stack, gw: httpx.Client, rooms: int, notices: int) -> tuple[st
     # Notices and votes address the households their replicas know when a notice is published
     # or a vote opens; the binding reaches them as an event. Wait until notices has it (its
     # welcome entry is in the owner's inbox) so the 100 notices below reach this owner.
-    _wait(lambda: _ok(gw.get("/api/v1/inbox/unread-count", headers=owner))
+    _wait_for(lambda: _ok(gw.get("/api/v1/inbox/unread-count", headers=owner))
           .get("by_kind", {}).get("binding_verified"), "notices to learn the binding")
 
     closes = (datetime.now(UTC) + timedelta(days=7)).isoformat()
     vote = _ok(gw.post("/api/v1/votes", headers=manager, json={
         "community_id": cid, "kind": "vote", "title": "更换电梯", "closes_at": closes,
         "motions": [{"title": "使用维修资金更换电梯", "matter": "major"}]}), 201)
-    _wait(lambda: gw.post(f"/api/v1/votes/{vote['id']}/open", headers=manager).status_code == 200,
+    _wait_for(lambda: gw.post(f"/api/v1/votes/{vote['id']}/open", headers=manager).status_code == 200,
           "votes to learn the 20,000 rooms")
-    upload = _wait(lambda: (r := gw.post("/api/v1/uploads", files={"file": ("p.png", _png(), "image/png")},
+    upload = _wait_for(lambda: (r := gw.post("/api/v1/uploads", files={"file": ("p.png", png(), "image/png")},
                                          headers=owner)).status_code == 201 and r.json(),
                    "repairs to learn the binding")
     _ok(gw.post("/api/v1/repairs", headers=owner, json={
@@ -122,8 +107,8 @@ def _setup(stack: Stack, gw: httpx.Client, rooms: int, notices: int) -> tuple[st
         return home["unread_inbox"] >= notices and bool(home["votes_to_do"]) and bool(home["open_tickets"])
 
     try:
-        _wait(ready, "the notices' inbox entries and the vote to reach the home screen")
-    except RuntimeError as exc:
+        _wait_for(ready, "the notices' inbox entries and the vote to reach the home screen")
+    except AssertionError as exc:
         raise RuntimeError(f"{exc}; last seen: {seen}") from exc
     return cid, owner
 
