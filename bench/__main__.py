@@ -1,5 +1,6 @@
 """`python -m bench [name ...]` (`make bench`): runs the benchmarks listed in BENCHES, or only
-the named ones (`python -m bench gateway`).
+the named ones (`python -m bench gateway`); `python -m bench <name> --option ...` passes the
+options to that one benchmark's `main(argv)`.
 
 A benchmark is a module `bench/<name>.py` with `main()` (or `main(argv)`) returning a falsy
 value on success; add its name to BENCHES. Helper modules (receivers, harnesses) and
@@ -40,15 +41,26 @@ def available() -> list[str]:
     return [name for name in BENCHES if importlib.util.find_spec(f"bench.{name}") is not None]
 
 
-def run(name: str) -> bool:
+def run(name: str, options: list[str] | None = None) -> bool:
     module = importlib.import_module(f"bench.{name}")
     print(f"== bench {name}: {BENCHES[name]}", flush=True)
     takes_argv = bool(inspect.signature(module.main).parameters)
-    result = module.main([]) if takes_argv else module.main()
+    if options and not takes_argv:
+        print(f"{name} takes no options")
+        return False
+    result = module.main(options or []) if takes_argv else module.main()
     return not result
 
 
 def main(argv: list[str]) -> int:
+    # `python -m bench vote_day --pg`: options after one benchmark's name are its own.
+    first_option = next((i for i, a in enumerate(argv) if a.startswith("-")), len(argv))
+    argv, options = argv[:first_option], argv[first_option:]
+    if options and len(argv) != 1:
+        print("options go with exactly one benchmark: python -m bench <name> [options]")
+        return 2
+    if options:
+        return 0 if run(argv[0], options) else 1
     names = argv or available()
     unknown = [n for n in names if n not in available()]
     if unknown:
