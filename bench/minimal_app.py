@@ -7,6 +7,7 @@ under DATA_DIR by default).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, HTTPException
 from sqlalchemy import String, select
+from sqlalchemy.exc import IntegrityError, ProgrammingError
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -36,12 +38,16 @@ def create_app() -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        async with engine.begin() as conn:
-            await conn.run_sync(Base.metadata.create_all)
-        async with sessions() as session:
-            if await session.get(Item, "one") is None:
-                session.add(Item(id="one", name="一号"))
-                await session.commit()
+        # With `--workers 2` on PostgreSQL both workers get here at once: one creates the table
+        # and the row, the other finds them there.
+        with contextlib.suppress(IntegrityError, ProgrammingError):
+            async with engine.begin() as conn:
+                await conn.run_sync(Base.metadata.create_all)
+        with contextlib.suppress(IntegrityError):
+            async with sessions() as session:
+                if await session.get(Item, "one") is None:
+                    session.add(Item(id="one", name="一号"))
+                    await session.commit()
         yield
         await engine.dispose()
 

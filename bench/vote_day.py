@@ -12,7 +12,7 @@ Prints, each with its target:
 4. RSS of every process after the burst (≤ 120 MB).
 6. With --pg (or BENCH_PG=1): the same reads and logins on PostgreSQL with 1 and 2 workers.
 
-    python -m bench vote_day [--owners 2000] [--seconds 5] [--rounds 2] [--pg] [--smoke]
+    python -m bench vote_day [--owners 2000] [--seconds 5] [--rounds 2] [--pg | --pg-only] [--smoke]
 
 `--owners 15000` is the issue's burst; the default is bounded to keep `make bench` short. The CPU
 is shared on these machines: read the ratios, not the absolute figures.
@@ -425,6 +425,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pg", action="store_true", default=os.environ.get("BENCH_PG") == "1",
                         help="also PostgreSQL with 1 and 2 workers per service (BENCH_DATABASE_URL)")
     parser.add_argument("--pg-logins", type=int, default=1000)
+    parser.add_argument("--pg-only", action="store_true", help="only the PostgreSQL part (implies --pg)")
     parser.add_argument("--reads-only", action="store_true", help="only the reads (target 1)")
     parser.add_argument("--smoke", action="store_true", help="tiny bounded run (the test suite's smoke test)")
     args = parser.parse_args(argv or [])
@@ -432,8 +433,8 @@ def main(argv: list[str] | None = None) -> int:
         args.owners, args.seconds, args.rounds, args.connections, args.clients = 20, 0.5, 1, 4, 4
         args.pg_logins = 20
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs", flush=True)
-    ok = run_sqlite(args)
-    if args.pg:
+    ok = True if args.pg_only else run_sqlite(args)
+    if args.pg or args.pg_only:
         ok &= run_postgres(args)
     return 0 if ok else 1
 

@@ -40,8 +40,12 @@ class InternalListener:
         return f"http://{self.host}:{self.port}"
 
     async def start(self) -> None:
+        # reuse_port: the workers of `uvicorn --workers N` each start this listener on the same
+        # port (the second one used to fail its start-up with "address already in use"); the
+        # kernel hands each scrape to one of them, so a scrape shows one worker's counters.
         self._server = await asyncio.start_server(
-            self._handle, self.host, self.port, limit=MAX_HEAD_BYTES
+            self._handle, self.host, self.port, limit=MAX_HEAD_BYTES,
+            reuse_port=self.port != 0,
         )
         self.port = int(self._server.sockets[0].getsockname()[1])
 

@@ -306,6 +306,23 @@ async def test_metrics_are_served_on_the_internal_listener() -> None:
         assert app.core.internal is None
 
 
+async def test_two_workers_share_the_internal_listeners_port() -> None:
+    """`uvicorn --workers 2`: each worker starts the listener on the configured port."""
+    from gateway.internal import InternalListener
+    from scripts.stack import free_port
+
+    port = free_port()
+    first, second = InternalListener("127.0.0.1", port), InternalListener("127.0.0.1", port)
+    await first.start()
+    try:
+        await asyncio.wait_for(second.start(), 5)  # was: OSError, address already in use
+        async with httpx.AsyncClient(base_url=first.url) as internal:
+            assert (await internal.get("/metrics")).status_code == 200
+    finally:
+        await second.close()
+        await first.close()
+
+
 async def test_verified_tokens_are_remembered_until_they_expire() -> None:
     verifier = TokenVerifier(jwks=json.loads(JWKS_JSON))
     tok = token("acct-1", ttl_seconds=900, now=time.time() - 899)
