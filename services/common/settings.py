@@ -76,7 +76,10 @@ class ServiceSettings(BaseSettings):
     event_retry_schedule: str = ""
     event_delivery_timeout_seconds: float = 3.0
     event_lease_seconds: float = 30.0
-    event_batch_size: int = 200
+    # Due deliveries claimed per dispatcher round. A round's three short write transactions
+    # queue behind the requests' writes, so a busy service drains faster with bigger rounds
+    # (vote day, 1,500 bindings: replica lag p95 8-9 s at 200, 4-5 s at 1,000).
+    event_batch_size: int = 1000
     # Events per delivery request to one subscriber (POST <url>/batch); 1 sends each alone.
     event_events_per_request: int = 100
     event_poll_interval_seconds: float = 0.2
