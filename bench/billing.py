@@ -14,27 +14,22 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
 import statistics
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 from sqlalchemy import insert, text
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import create_async_engine
 
+from bench.support import on_sqlite_and_postgres
 from services.billing import bills, collection, devkeys
 from services.billing.app import create_app
 from services.billing.models import FeeItem
 from services.billing.settings import Settings
 from services.common.db import create_engine, create_sessionmaker
 from services.common.identity_replica import ReplicaBinding, ReplicaRoom
-from services.common.migrations import upgrade
 from services.common.tokens import AccessClaims, SigningKey, issue_access_token, jwks_document
 
 ROOMS = 20_000
@@ -42,7 +37,6 @@ PERIODS = [f"2026-{m:02d}" for m in range(1, 13)]
 ME_RUNS = 50
 RATE_RUNS = 7
 TARGETS_MS = {"generate": 5000.0, "me_bills": 30.0, "collection_rate": 200.0}
-PG_DEFAULT = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 OVER: list[str] = []
 
 
@@ -156,39 +150,8 @@ async def _time_me_bills(url: str, backend: str, account_id: str) -> None:
     _report(backend, "me_bills", timings, f"GET /me/bills in process, one room with 12 bills, {ME_RUNS} calls")
 
 
-async def _pg_database(admin_url: str) -> str | None:
-    try:
-        admin = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
-        name = f"bench_billing_{uuid.uuid4().hex[:8]}"
-        async with admin.connect() as conn:
-            await asyncio.wait_for(conn.execute(text(f'CREATE DATABASE "{name}"')), 5)
-        await admin.dispose()
-    except (OSError, TimeoutError, SQLAlchemyError) as exc:  # not reachable: SQLite stands alone
-        print(f"billing postgresql: skipped ({type(exc).__name__})")
-        return None
-    return f"{admin_url.rpartition('/')[0]}/{name}"
-
-
-async def _drop(admin_url: str, url: str) -> None:
-    admin = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
-    await admin.dispose()
-
-
 async def _main() -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite+aiosqlite:///{Path(tmp) / 'billing.db'}"
-        await asyncio.to_thread(upgrade, "billing", url)
-        await _time(url, "sqlite")
-    admin_url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL") or PG_DEFAULT
-    pg = await _pg_database(admin_url)
-    if pg is not None:
-        try:
-            await asyncio.to_thread(upgrade, "billing", pg)
-            await _time(pg, "postgresql")
-        finally:
-            await _drop(admin_url, pg)
+    await on_sqlite_and_postgres("billing", "billing", _time)
 
 
 def main() -> int:

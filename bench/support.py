@@ -1,11 +1,24 @@
-"""Shared bench helpers: wrk (installed from Debian's packages when missing) and its figures."""
+"""Shared bench helpers: wrk (installed from Debian's packages when missing) and its figures, and
+a timing run on a temporary SQLite file and a temporary PostgreSQL database."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import re
 import shutil
 import subprocess
+import tempfile
+import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from services.common.migrations import upgrade
 
 
 def ensure_wrk() -> str:
@@ -67,3 +80,36 @@ def wrk(
         p99_ms=_ms(p99.group(1)) if p99 else float("nan"),
         raw=out,
     )
+
+
+PG_DEFAULT = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+
+
+async def on_sqlite_and_postgres(
+    service: str, label: str, timer: Callable[[str, str], Awaitable[None]]
+) -> None:
+    """Runs `timer(database_url, backend)` on a migrated temporary SQLite file, then on a
+    migrated temporary PostgreSQL database (BENCH_DATABASE_URL, TEST_DATABASE_URL or the local
+    server) that is dropped afterwards; PostgreSQL is skipped, with a line, when unreachable."""
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite+aiosqlite:///{Path(tmp) / (service + '.db')}"
+        await asyncio.to_thread(upgrade, service, url)
+        await timer(url, "sqlite")
+    admin_url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL") or PG_DEFAULT
+    name = f"bench_{service}_{uuid.uuid4().hex[:8]}"
+    admin = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            await asyncio.wait_for(conn.execute(text(f'CREATE DATABASE "{name}"')), 5)
+    except (OSError, TimeoutError, SQLAlchemyError) as exc:  # not reachable: SQLite stands alone
+        print(f"{label} postgresql: skipped ({type(exc).__name__})")
+        await admin.dispose()
+        return
+    pg = f"{admin_url.rpartition('/')[0]}/{name}"
+    try:
+        await asyncio.to_thread(upgrade, service, pg)
+        await timer(pg, "postgresql")
+    finally:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()

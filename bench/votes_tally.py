@@ -11,22 +11,17 @@ Run: `python -m bench.votes_tally` (or `python -m bench votes_tally`, `make benc
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import statistics
-import tempfile
 import time
 import uuid
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 
 from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import create_async_engine
 
+from bench.support import on_sqlite_and_postgres
 from services.common.db import create_engine, create_sessionmaker, utcnow
-from services.common.migrations import upgrade
 from services.votes import rules, tally, tally_rules
 from services.votes.models import Ballot, BallotAnswer, Elector, Vote, VoteItem
 
@@ -34,7 +29,6 @@ ROOMS = 20_000
 BALLOTS = 15_000
 RUNS = 7
 TARGET_MS = 200.0
-PG_DEFAULT = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 
 
 async def _seed(url: str) -> str:
@@ -150,39 +144,8 @@ def _report(backend: str, mode: str, timings: list[float]) -> None:
     )
 
 
-async def _pg_database(admin_url: str) -> str | None:
-    try:
-        admin = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
-        name = f"bench_votes_{uuid.uuid4().hex[:8]}"
-        async with admin.connect() as conn:
-            await asyncio.wait_for(conn.execute(text(f'CREATE DATABASE "{name}"')), 5)
-        await admin.dispose()
-    except (OSError, TimeoutError, SQLAlchemyError) as exc:  # not reachable: SQLite stands alone
-        print(f"votes tally postgresql: skipped ({type(exc).__name__})")
-        return None
-    return f"{admin_url.rpartition('/')[0]}/{name}"
-
-
-async def _drop(admin_url: str, url: str) -> None:
-    admin = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as conn:
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
-    await admin.dispose()
-
-
 async def _main() -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite+aiosqlite:///{Path(tmp) / 'votes.db'}"
-        await asyncio.to_thread(upgrade, "votes", url)
-        await _time(url, "sqlite")
-    admin_url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL") or PG_DEFAULT
-    pg = await _pg_database(admin_url)
-    if pg is not None:
-        try:
-            await asyncio.to_thread(upgrade, "votes", pg)
-            await _time(pg, "postgresql")
-        finally:
-            await _drop(admin_url, pg)
+    await on_sqlite_and_postgres("votes", "votes tally", _time)
 
 
 def main() -> int:
